@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "toolhost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "toolhost", targets: ["toolhost"]),
+        .library(name: "ToolHost", targets: ["ToolHost"]),
+        .library(name: "ToolHostJSON", targets: ["ToolHostJSON"]),
+        // Bundled plugins: real shared libraries built by `swift build`, staged next to their
+        // manifests by `scripts/stage-plugins.sh`.
+        .library(name: "textkit", type: .dynamic, targets: ["TextKitPlugin"]),
+        .library(name: "jsonkit", type: .dynamic, targets: ["JSONKitPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The C ABI: the one real copy of the header lives in plugin-sdk/include.
+        .target(
+            name: "CToolHost",
+            path: "plugin-sdk",
+            exclude: ["examples", "manifest.schema.json", "README.md"],
+            sources: ["src"],
+            publicHeadersPath: "include"
+        ),
+        // JSON values, a fast parser, the canonical writer and the JSON Schema validator.
+        .target(name: "ToolHostJSON"),
+        .target(
+            name: "ToolHost",
+            dependencies: [
+                "CToolHost",
+                "ToolHostJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "toolhost",
+            dependencies: [
+                "ToolHost",
+                "ToolHostJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TextKitPlugin",
+            dependencies: ["CToolHost"],
+            path: "Plugins/textkit",
+            exclude: ["manifest.json"],
+            sources: ["textkit.c"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])]
+        ),
+        .target(
+            name: "JSONKitPlugin",
+            dependencies: ["CToolHost"],
+            path: "Plugins/jsonkit",
+            exclude: ["manifest.json"],
+            sources: ["JSONKit.swift"]
+        ),
+        .testTarget(
+            name: "ToolHostJSONTests",
+            dependencies: ["ToolHostJSON"]
+        ),
+        .testTarget(
+            name: "ToolHostTests",
+            dependencies: ["ToolHost", "ToolHostJSON"],
+            exclude: ["Fixtures"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

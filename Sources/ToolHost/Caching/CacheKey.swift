@@ -1,0 +1,41 @@
+import Crypto
+
+/// A SHA-256 over the plugin name and version, the tool name and the canonical arguments.
+///
+/// The canonical form sorts keys at every depth, drops insignificant whitespace and writes equal numbers
+/// the same, so key order and formatting never split the cache; the plugin version in the key means a
+/// new version never reads an old version's results.
+struct CacheKey: Hashable, Sendable {
+    let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+
+    init(plugin: String, version: String, tool: String, canonicalArguments: [UInt8]) {
+        var hasher = SHA256()
+        // Length-prefixed fields: ("ab", "c") and ("a", "bc") never collide.
+        for field in [plugin, version, tool] {
+            var length = UInt32(field.utf8.count).littleEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: Array(field.utf8))
+        }
+        canonicalArguments.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let digest = hasher.finalize()
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        digest.withUnsafeBytes { raw in
+            words = (
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            )
+        }
+        (a, b, c, d) = words
+    }
+
+    /// Lower-case hex, for logs and tests.
+    var hex: String {
+        [a, b, c, d].map { word in
+            withUnsafeBytes(of: word) { bytes in
+                bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            }
+        }.joined()
+    }
+}

@@ -1,0 +1,124 @@
+import CToolHost
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The host side of one `toolhost_call`: the context a handler's host-function calls land in.
+///
+/// A slot belongs to one plugin thread at a time and is never freed (slots are recycled), so a plugin
+/// that keeps a `toolhost_call` pointer past its call and uses it later reaches a live slot that
+/// rejects it (wrong thread, or no call running) instead of freed memory.
+final class CallSlot: @unchecked Sendable {
+    /// The struct handed to handlers; lives as long as the slot, i.e. forever.
+    let call: UnsafeMutablePointer<toolhost_call>
+
+    // Written only by the owning thread while it runs a call; read by host functions on that thread.
+    private(set) var thread: pthread_t?
+    private(set) var active = false
+    private(set) var output: [UInt8] = []
+    private(set) var errorMessage: String?
+    private(set) var overflowed = false
+    private var maxOutputBytes = 0
+    private var deadline: UInt64 = 0
+    private var cancellation: CancellationFlag?
+    private var logger: Logger?
+
+    private static let free = Mutex<[CallSlot]>([])
+
+    private init() {
+        call = .allocate(capacity: 1)
+        call.initialize(
+            to: toolhost_call(
+                struct_size: UInt32(MemoryLayout<toolhost_call>.size), reserved: 0, host: nil, plugin_state: nil,
+                tool_state: nil, tool_name: nil, host_data: nil))
+        call.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// A slot for the calling thread to use; give it back with `release()`.
+    static func acquire() -> CallSlot {
+        free.withLock { $0.popLast() } ?? CallSlot()
+    }
+
+    func release() {
+        precondition(!active)
+        CallSlot.free.withLock { $0.append(self) }
+    }
+
+    /// Prepares the slot for a call on the current thread.
+    func begin(
+        plugin: LoadedPlugin, tool: RegisteredTool, deadline: UInt64, cancellation: CancellationFlag,
+        maxOutputBytes: Int, logger: Logger
+    ) {
+        call.pointee.host = UnsafePointer(plugin.hostTable)
+        call.pointee.plugin_state = plugin.pluginState
+        call.pointee.tool_state = tool.toolState
+        call.pointee.tool_name = UnsafePointer(tool.cName)
+        thread = pthread_self()
+        output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
+        errorMessage = nil
+        overflowed = false
+        self.maxOutputBytes = maxOutputBytes
+        self.deadline = deadline
+        self.cancellation = cancellation
+        self.logger = logger
+        active = true
+    }
+
+    /// Ends the call; host functions called with this slot afterwards are refused.
+    func end() {
+        active = false
+        cancellation = nil
+        logger = nil
+    }
+
+    /// Moves the output out of the slot.
+    func takeOutput() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &output)
+        return taken
+    }
+
+    /// The slot a handler's `call` pointer refers to, if it is a call running on this thread.
+    static func current(_ call: UnsafePointer<toolhost_call>?) -> CallSlot? {
+        guard let call, let data = call.pointee.host_data else { return nil }
+        let slot = Unmanaged<CallSlot>.fromOpaque(data).takeUnretainedValue()
+        guard slot.active, let thread = slot.thread, pthread_equal(thread, pthread_self()) != 0 else { return nil }
+        return slot
+    }
+
+    func appendOutput(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !overflowed else { return false }
+        if output.count + bytes.count > maxOutputBytes {
+            overflowed = true
+            output.removeAll()
+            return false
+        }
+        output.append(contentsOf: bytes)
+        return true
+    }
+
+    func setError(_ message: String) { errorMessage = message }
+
+    var isCancelled: Bool {
+        if cancellation?.isSet == true { return true }
+        return deadline != 0 && monotonicNanoseconds() >= deadline
+    }
+
+    var deadlineNanoseconds: UInt64 { deadline }
+
+    func log(level: Logger.Level, _ message: String) {
+        logger?.log(level: level, "\(message)")
+    }
+}
+
+/// A flag set once when a call is cancelled or passes its deadline; read by the plugin's thread.
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}

@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One thread that fires call deadlines, kept in an indexed min-heap so a call that ends in time removes
+/// its entry at once (memory stays bounded by the calls in flight, not by rate × timeout).
+final class DeadlineTimer: @unchecked Sendable {
+    /// An armed deadline; keep it to cancel.
+    final class Entry: @unchecked Sendable {
+        fileprivate let deadline: UInt64
+        fileprivate let action: @Sendable () -> Void
+        fileprivate var index = -1  // position in the heap, -1 when not in it; guarded by the timer's lock
+
+        fileprivate init(deadline: UInt64, action: @escaping @Sendable () -> Void) {
+            self.deadline = deadline
+            self.action = action
+        }
+    }
+
+    private let lock = ConditionLock()
+    private var heap: [Entry] = []
+    private var started = false
+    private var waitingUntil: UInt64 = .max
+
+    static let shared = DeadlineTimer()
+
+    /// Runs `action` on the timer thread at `deadline` (CLOCK_MONOTONIC ns) unless cancelled first.
+    func schedule(at deadline: UInt64, _ action: @escaping @Sendable () -> Void) -> Entry {
+        let entry = Entry(deadline: deadline, action: action)
+        lock.lock()
+        if !started {
+            started = true
+            startThread()
+        }
+        push(entry)
+        if deadline < waitingUntil { lock.signal() }
+        lock.unlock()
+        return entry
+    }
+
+    /// Removes the entry if it has not fired. Cheap; safe to call more than once.
+    func cancel(_ entry: Entry) {
+        lock.lock()
+        if entry.index >= 0 { remove(at: entry.index) }
+        lock.unlock()
+    }
+
+    /// The number of armed deadlines (for tests and metrics).
+    var count: Int { lock.withLock { heap.count } }
+
+    private func startThread() {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let timer = Unmanaged<DeadlineTimer>.fromOpaque(raw!).takeRetainedValue()
+                timer.run()
+                return nil
+            }, box)
+        pthread_detach(thread)
+        _ = pthread_setname_np(thread, "toolhost-timer")
+    }
+
+    private func run() {
+        lock.lock()
+        while true {
+            guard let first = heap.first else {
+                waitingUntil = .max
+                lock.wait()
+                continue
+            }
+            let now = monotonicNanoseconds()
+            if first.deadline <= now {
+                remove(at: 0)
+                lock.unlock()
+                first.action()
+                lock.lock()
+                continue
+            }
+            waitingUntil = first.deadline
+            lock.wait(untilMonotonicNanoseconds: first.deadline)
+            waitingUntil = .max
+        }
+    }
+
+    // MARK: heap
+
+    private func push(_ entry: Entry) {
+        entry.index = heap.count
+        heap.append(entry)
+        siftUp(entry.index)
+    }
+
+    private func remove(at index: Int) {
+        let last = heap.count - 1
+        let removed = heap[index]
+        if index != last {
+            swapAt(index, last)
+        }
+        heap.removeLast()
+        removed.index = -1
+        if index < heap.count {
+            siftDown(index)
+            siftUp(index)
+        }
+    }
+
+    private func swapAt(_ i: Int, _ j: Int) {
+        heap.swapAt(i, j)
+        heap[i].index = i
+        heap[j].index = j
+    }
+
+    private func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { return }
+            swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
+            if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
+            guard smallest != parent else { return }
+            swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import CToolHost
+import Logging
+import Synchronization
+
+/// Runs one attempt of a call: through the scheduler onto a plugin thread, with its deadline and the
+/// caller's cancellation. The awaiting task is resumed when the handler returns or the deadline passes,
+/// whichever comes first.
+final class Executor: Sendable {
+    let scheduler: Scheduler
+    let pool: PluginThreadPool
+    let maxOutputBytes: Int
+    private let sequence = Atomic<UInt64>(0)
+
+    init(limits: Scheduler.Limits, maxOutputBytes: Int, pool: PluginThreadPool = PluginThreadPool()) {
+        self.pool = pool
+        self.maxOutputBytes = maxOutputBytes
+        let box = SchedulerBox()
+        let scheduler = Scheduler(limits: limits, pool: pool) { job in
+            Executor.execute(job, maxOutputBytes: maxOutputBytes)
+            box.scheduler?.completed(job)
+        }
+        box.scheduler = scheduler
+        self.scheduler = scheduler
+    }
+
+    /// Runs the tool once.
+    /// - Parameters:
+    ///   - deadline: CLOCK_MONOTONIC ns, 0 for none.
+    ///   - timeoutDescription: how the deadline was set, for the timeout message.
+    func run(
+        plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, fullName: String, arguments: [UInt8],
+        deadline: UInt64, priority: Int, timeoutDescription: String
+    ) async -> InvocationOutcome {
+        let job = CallJob(
+            plugin: plugin, tool: tool, toolManifest: manifest, arguments: arguments, deadline: deadline,
+            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue)
+        let scheduler = self.scheduler
+        return await withTaskCancellationHandler {
+            await job.reply.wait {
+                if deadline != 0 {
+                    let entry = DeadlineTimer.shared.schedule(at: deadline) {
+                        job.cancellation.set()
+                        let error = ToolError(
+                            .timeout,
+                            "tool '\(fullName)' did not finish within \(timeoutDescription); it was told to stop")
+                        if job.reply.reply(.error(error)) { scheduler.abandon(job) }
+                    }
+                    job.reply.armTimer(entry)
+                }
+                if let refusal = scheduler.submit(job) {
+                    job.reply.reply(.error(refusal))
+                }
+            }
+        } onCancel: {
+            job.cancellation.set()
+            let error = ToolError(.cancelled, "the call of '\(fullName)' was cancelled by its caller")
+            if job.reply.reply(.error(error)) { scheduler.abandon(job) }
+        }
+    }
+
+    /// Runs the handler on the current (pool) thread and answers the job.
+    private static func execute(_ job: CallJob, maxOutputBytes: Int) {
+        // Answered (timed out or cancelled) while it waited to start: do not run it at all.
+        if job.cancellation.isSet { return }
+        let slot = CallSlot.acquire()
+        slot.begin(
+            plugin: job.plugin, tool: job.tool, deadline: job.deadline, cancellation: job.cancellation,
+            maxOutputBytes: maxOutputBytes, logger: job.plugin.logger)
+        let started = ContinuousClock.now
+        let status = job.arguments.withUnsafeBytes { bytes in
+            job.tool.handler(
+                UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+        let duration = ContinuousClock.now - started
+        slot.end()
+        let outcome: InvocationOutcome
+        if slot.overflowed {
+            outcome = .error(
+                ToolError(
+                    .pluginError,
+                    "tool '\(job.plugin.manifest.name).\(job.tool.name)' wrote a result over the limit of "
+                        + "\(maxOutputBytes) bytes; it was discarded (raise maxOutputBytes or return less)"))
+        } else if status == Int32(TOOLHOST_OK.rawValue) {
+            outcome = .success(slot.takeOutput(), duration: duration)
+        } else {
+            outcome = .failure(status: status, message: slot.errorMessage, duration: duration)
+        }
+        slot.release()
+        job.reply.reply(outcome)
+    }
+}
+
+/// Breaks the init-order cycle between the executor's closure and its scheduler.
+private final class SchedulerBox: @unchecked Sendable {
+    var scheduler: Scheduler?
+}

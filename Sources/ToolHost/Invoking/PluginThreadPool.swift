@@ -1,0 +1,142 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Threads of the host's own on which plugin code runs, never Swift's cooperative pool.
+///
+/// Work is handed to an idle thread if there is one, else a new thread is started: plugin code blocks, so
+/// a busy thread never delays other work. How many calls may run at once is the scheduler's business,
+/// not the pool's; a hung plugin keeps its thread, and the pool simply starts another for the next call.
+/// Idle threads wait briefly awake (a handoff to an awake thread is far cheaper than waking a parked
+/// one), then park, and exit after `idleTimeout`.
+final class PluginThreadPool: @unchecked Sendable {
+    typealias Work = () -> Void
+
+    private let lock = ConditionLock()
+    private var queue: [Work] = []
+    private var queueHead = 0
+    private var idle = 0
+    private var threads = 0
+    private var parked = 0
+    /// Work queued and not yet taken; read without the lock by spinning threads.
+    private let pending = Atomic<Int>(0)
+    private let idleTimeoutNs: UInt64
+    private let spinNs: UInt64
+    private let name: String
+
+    /// - Parameters:
+    ///   - name: the threads' name (shown by `top -H`), at most 15 bytes are kept.
+    ///   - idleTimeout: how long an idle thread lingers before it exits.
+    ///   - spin: how long an idle thread polls for work before it parks.
+    init(name: String = "toolhost-call", idleTimeout: Duration = .seconds(30), spin: Duration = .microseconds(50)) {
+        self.name = name
+        self.idleTimeoutNs = UInt64(idleTimeout.components.seconds) * 1_000_000_000
+            + UInt64(idleTimeout.components.attoseconds / 1_000_000_000)
+        self.spinNs = UInt64(spin.components.attoseconds / 1_000_000_000)
+    }
+
+    /// The number of threads the pool owns now (busy and idle).
+    var threadCount: Int { lock.withLock { threads } }
+
+    /// Runs `work` on one of the pool's threads.
+    func submit(_ work: @escaping Work) {
+        lock.lock()
+        queue.append(work)
+        let waiting = queue.count - queueHead
+        pending.store(waiting, ordering: .releasing)
+        if idle >= waiting {
+            // An idle thread will take it; wake a parked one only when the polling ones are too few.
+            if waiting > idle - parked { lock.signal() }
+            lock.unlock()
+            return
+        }
+        threads += 1
+        lock.unlock()
+        startThread()
+    }
+
+    private func startThread() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        // 8 MiB like a main thread: plugin code may recurse deeply.
+        pthread_attr_setstacksize(&attributes, 8 << 20)
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread, &attributes,
+            { raw in
+                let pool = Unmanaged<PluginThreadPool>.fromOpaque(raw!).takeRetainedValue()
+                pool.run()
+                return nil
+            }, box)
+        pthread_attr_destroy(&attributes)
+        if result != 0 {
+            Unmanaged<PluginThreadPool>.fromOpaque(box).release()
+            // Could not start a thread (resource limit): run the work on an existing thread later.
+            lock.withLock { threads -= 1 }
+        } else {
+            name.withCString { _ = pthread_setname_np(thread, $0) }
+        }
+    }
+
+    private func takeWork() -> Work? {
+        guard queueHead < queue.count else { return nil }
+        let work = queue[queueHead]
+        queueHead += 1
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: queue.capacity <= 1024)
+            queueHead = 0
+        }
+        pending.store(queue.count - queueHead, ordering: .releasing)
+        return work
+    }
+
+    private func run() {
+        lock.lock()
+        while true {
+            if let work = takeWork() {
+                lock.unlock()
+                work()
+                lock.lock()
+                continue
+            }
+            idle += 1
+            // Poll briefly with the lock released: a call that arrives now needs no wake-up.
+            if spinNs > 0 {
+                let spinUntil = monotonicNanoseconds() + spinNs
+                lock.unlock()
+                while monotonicNanoseconds() < spinUntil {
+                    sched_yield()
+                    if hasWorkUnlocked() { break }
+                }
+                lock.lock()
+                if let work = takeWork() {
+                    idle -= 1
+                    lock.unlock()
+                    work()
+                    lock.lock()
+                    continue
+                }
+            }
+            parked += 1
+            let timedOut = !lock.wait(untilMonotonicNanoseconds: monotonicNanoseconds() + idleTimeoutNs)
+            parked -= 1
+            idle -= 1
+            if timedOut && queueHead >= queue.count {
+                threads -= 1
+                lock.unlock()
+                return
+            }
+        }
+    }
+
+    /// A peek used only to end a spin early; the decision is made again under the lock.
+    private func hasWorkUnlocked() -> Bool {
+        pending.load(ordering: .acquiring) > 0
+    }
+}

@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Private, content-addressed copies of plugin libraries.
+///
+/// The loader never opens a file in the plugins directory itself: it copies it to
+/// `<store>/<sha256>/<file>` and opens the copy, so a library replaced later can never change code that
+/// is mapped, and a new version can be loaded beside the old one.
+struct LibraryStore: Sendable {
+    let directory: String
+
+    /// The default store: `$TOOLHOST_STATE_DIR/libs`, else `$XDG_RUNTIME_DIR/toolhost/libs`, else
+    /// `/tmp/toolhost-<uid>/libs`.
+    static var defaultDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["TOOLHOST_STATE_DIR"], !state.isEmpty { return state + "/libs" }
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/toolhost/libs" }
+        return "/tmp/toolhost-\(getuid())/libs"
+    }
+
+    /// Hex SHA-256 of bytes.
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Stores `bytes` (whose hash is `sha256`) under `fileName` and returns the copy's path.
+    /// - Throws: a message saying what failed and where.
+    func store(_ bytes: [UInt8], sha256: String, fileName: String) throws(StoreError) -> String {
+        try makePrivateDirectory(directory)
+        let folder = directory + "/" + sha256
+        try makePrivateDirectory(folder)
+        let path = folder + "/" + fileName
+        if let existing = FileManager.default.contents(atPath: path), existing.count == bytes.count,
+            LibraryStore.sha256(Array(existing)) == sha256
+        {
+            return path
+        }
+        let temporary = folder + "/.\(fileName).\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o500)
+        guard fd >= 0 else { throw StoreError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw StoreError("cannot write \(temporary): \(reason)")
+            }
+            written += result
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw StoreError("cannot move the copy to \(path): \(reason)")
+        }
+        return path
+    }
+
+    /// Creates a directory only this user can write (its parents as needed), or checks that an existing
+    /// one is so.
+    private func makePrivateDirectory(_ path: String) throws(StoreError) {
+        if mkdir(path, 0o700) != 0 {
+            if errno == ENOENT {
+                let parent = (path as NSString).deletingLastPathComponent
+                try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                    throw StoreError("cannot create \(path): \(String(cString: strerror(errno)))")
+                }
+            } else if errno != EEXIST {
+                throw StoreError("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        try checkPrivate(path)
+    }
+
+    private func checkPrivate(_ path: String) throws(StoreError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw StoreError("cannot stat \(path)") }
+        guard info.st_uid == getuid(), info.st_mode & 0o022 == 0 else {
+            throw StoreError(
+                "\(path) is writable by another user or not owned by this one; set TOOLHOST_STATE_DIR to a "
+                    + "private directory")
+        }
+    }
+
+    struct StoreError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -1,0 +1,50 @@
+import CToolHost
+import Logging
+
+/// A count of running calls, guarded by the scheduler's lock.
+final class ConcurrencyGate: @unchecked Sendable {
+    var running = 0
+}
+
+/// A tool as the library registered it.
+struct RegisteredTool: @unchecked Sendable {
+    let name: String
+    /// Calls of this tool whose handler has not returned yet.
+    let gate = ConcurrencyGate()
+    /// NUL-terminated copy of the name, handed to handlers; never freed.
+    let cName: UnsafeMutablePointer<CChar>
+    let handler: toolhost_handler_fn
+    let toolState: UnsafeMutableRawPointer?
+    let threadSafe: Bool
+}
+
+/// A plugin library that is open and initialised. It is never closed: code of a call that passed its
+/// deadline may still be running in it, and a handle is cheap next to a crash.
+final class LoadedPlugin: @unchecked Sendable {
+    let manifest: PluginManifest
+    /// The content-addressed private copy that was opened.
+    let libraryPath: String
+    let sha256: String
+    let handle: UnsafeMutableRawPointer
+    let hostTable: UnsafeMutablePointer<toolhost_host_api>
+    let pluginState: UnsafeMutableRawPointer?
+    let tools: [String: RegisteredTool]
+    let logger: Logger
+    /// Calls of this plugin whose handler has not returned yet.
+    let gate = ConcurrencyGate()
+
+    init(
+        manifest: PluginManifest, libraryPath: String, sha256: String, handle: UnsafeMutableRawPointer,
+        hostTable: UnsafeMutablePointer<toolhost_host_api>, pluginState: UnsafeMutableRawPointer?,
+        tools: [String: RegisteredTool], logger: Logger
+    ) {
+        self.manifest = manifest
+        self.libraryPath = libraryPath
+        self.sha256 = sha256
+        self.handle = handle
+        self.hostTable = hostTable
+        self.pluginState = pluginState
+        self.tools = tools
+        self.logger = logger
+    }
+}

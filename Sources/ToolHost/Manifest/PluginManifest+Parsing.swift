@@ -1,0 +1,152 @@
+import Foundation
+import ToolHostJSON
+
+extension PluginManifest {
+    /// The file name of a manifest inside a plugin directory.
+    public static let fileName = "manifest.json"
+
+    /// Reads and checks `manifest.json` in a plugin directory.
+    ///
+    /// - Parameter directory: the plugin directory.
+    /// - Returns: the manifest, with every tool's input schema compiled.
+    /// - Throws: `ManifestError` listing every problem found.
+    public static func load(directory: String) throws(ManifestError) -> PluginManifest {
+        let path = directory + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw ManifestError(
+                file: path,
+                problems: [
+                    .init(
+                        path: "", message: exists ? "cannot read the manifest" : "no manifest.json",
+                        hint: exists
+                            ? "check the file's permissions"
+                            : "every plugin directory needs a manifest.json (see plugin-sdk/manifest.schema.json)")
+                ])
+        }
+        return try parse(Array(data), file: path)
+    }
+
+    /// Parses and checks a manifest: JSON syntax, the published schema, then the rules a schema cannot say.
+    ///
+    /// - Parameters:
+    ///   - bytes: the UTF-8 text of the manifest.
+    ///   - file: the file name used in messages.
+    /// - Throws: `ManifestError` listing every problem found.
+    public static func parse(_ bytes: [UInt8], file: String) throws(ManifestError) -> PluginManifest {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw ManifestError(
+                file: file,
+                problems: [.init(path: "", message: "not valid JSON: \(error)", hint: "fix the JSON syntax")])
+        }
+        let violations = ManifestSchema.compiled.validate(json)
+        if !violations.isEmpty {
+            throw ManifestError(file: file, problems: violations.map(problem(for:)))
+        }
+        let manifest = decode(json)
+        let problems = semanticProblems(manifest)
+        if !problems.isEmpty {
+            throw ManifestError(file: file, problems: problems)
+        }
+        return manifest
+    }
+
+    private static func problem(for violation: JSONSchemaViolation) -> ManifestError.Problem {
+        let hint: String
+        switch violation.keyword {
+        case "required": hint = "add the missing field (see plugin-sdk/manifest.schema.json)"
+        case "additionalProperties":
+            hint = "remove the field or correct its spelling; the fields are listed in plugin-sdk/manifest.schema.json"
+        case "type": hint = "use a value of the type the schema names"
+        case "pattern": hint = "use only the characters the pattern allows"
+        case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum": hint = "use a value within the range"
+        case "uniqueItems": hint = "remove the repeated entry"
+        default: hint = "see plugin-sdk/manifest.schema.json for what this field accepts"
+        }
+        return .init(path: violation.instancePath.description, message: violation.message, hint: hint)
+    }
+
+    /// Builds the manifest from JSON that already passed the schema.
+    private static func decode(_ json: JSONValue) -> PluginManifest {
+        let abi = json["abi"]
+        let library = json["library"]
+        let tools = (json["tools"]?.arrayValue ?? []).map { tool -> ToolManifest in
+            let cache = tool["cache"]
+            let retries = tool["retries"]
+            return ToolManifest(
+                name: tool["name"]?.stringValue ?? "",
+                description: tool["description"]?.stringValue ?? "",
+                inputSchema: tool["inputSchema"] ?? ["type": "object"],
+                deterministic: tool["deterministic"]?.boolValue ?? false,
+                idempotent: tool["idempotent"]?.boolValue ?? false,
+                cache: .init(
+                    ttlSeconds: cache?["ttlSeconds"]?.doubleValue,
+                    nonCacheableParams: cache?["nonCacheableParams"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                timeoutMs: tool["timeoutMs"]?.intValue.map { Int($0) },
+                priority: tool["priority"]?.intValue.map { Int($0) } ?? 0,
+                maxConcurrency: tool["maxConcurrency"]?.intValue.map { Int($0) },
+                retries: .init(
+                    maxAttempts: retries?["maxAttempts"]?.intValue.map { Int($0) } ?? 1,
+                    initialBackoffMs: retries?["initialBackoffMs"]?.intValue.map { Int($0) } ?? 10),
+                capabilities: tool["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        return PluginManifest(
+            name: json["name"]?.stringValue ?? "",
+            version: json["version"]?.stringValue ?? "",
+            description: json["description"]?.stringValue,
+            abi: .init(
+                major: abi?["major"]?.intValue.map { Int($0) } ?? 0,
+                minor: abi?["minor"]?.intValue.map { Int($0) } ?? 0),
+            library: .init(file: library?["file"]?.stringValue ?? "", sha256: library?["sha256"]?.stringValue),
+            maxConcurrency: json["maxConcurrency"]?.intValue.map { Int($0) },
+            tools: tools)
+    }
+
+    /// The rules the schema cannot express: unique tool names, compilable input schemas, a known ABI.
+    private static func semanticProblems(_ manifest: PluginManifest) -> [ManifestError.Problem] {
+        var problems: [ManifestError.Problem] = []
+        if manifest.abi.major != HostABI.major {
+            problems.append(
+                .init(
+                    path: "/abi/major",
+                    message: "ABI major \(manifest.abi.major) is not the host's \(HostABI.major)",
+                    hint: "rebuild the plugin against toolhost.h of ABI \(HostABI.major).x and update \"abi\""))
+        } else if manifest.abi.minor > HostABI.minor {
+            problems.append(
+                .init(
+                    path: "/abi/minor",
+                    message: "ABI \(manifest.abi) is newer than the host's \(HostABI.major).\(HostABI.minor)",
+                    hint: "upgrade toolhost, or build the plugin against the host's older header"))
+        }
+        var seen: Set<String> = []
+        for (index, tool) in manifest.tools.enumerated() {
+            if !seen.insert(tool.name).inserted {
+                problems.append(
+                    .init(
+                        path: "/tools/\(index)/name", message: "tool name '\(tool.name)' is declared twice",
+                        hint: "give every tool of the plugin its own name"))
+            }
+            if tool.inputSchema["type"]?.stringValue != "object" {
+                problems.append(
+                    .init(
+                        path: "/tools/\(index)/inputSchema/type",
+                        message: "the input schema of '\(tool.name)' must have \"type\": \"object\"",
+                        hint: "tool arguments are a JSON object; describe its fields under \"properties\""))
+            }
+            do {
+                _ = try JSONSchema(tool.inputSchema)
+            } catch {
+                problems.append(
+                    .init(
+                        path: "/tools/\(index)/inputSchema",
+                        message: "the input schema of '\(tool.name)' is not usable: \(error)",
+                        hint: "use only the JSON Schema 2020-12 keywords toolhost supports: "
+                            + JSONSchema.supportedKeywords.sorted().joined(separator: ", ")))
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,123 @@
+import Histogram
+import Metrics
+import Synchronization
+
+/// Per-tool counters and latency histograms, readable through the API and recorded through
+/// swift-metrics (whatever backend the executable bootstrapped; none in the CLI).
+///
+/// Metric dimensions are bounded: plugin, tool, outcome. Never argument values.
+final class StatisticsRecorder: Sendable {
+    /// How a call ended, for the counters.
+    enum Outcome: Sendable {
+        case success(cached: Bool)
+        case failure(ToolError.Code)
+    }
+
+    private final class Tool: @unchecked Sendable {
+        let name: String
+        let plugin: String
+        // Guarded by the recorder's lock.
+        var calls = 0
+        var successes = 0
+        var errors: [String: Int] = [:]
+        var hits = 0
+        var misses = 0
+        var retries = 0
+        var histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+        // Metric handles, made once per tool and outcome.
+        var counters: [String: Counter] = [:]
+        let hitCounter: Counter
+        let missCounter: Counter
+        let timer: Metrics.Timer
+
+        init(name: String, plugin: String) {
+            self.name = name
+            self.plugin = plugin
+            let dimensions = [("plugin", plugin), ("tool", name)]
+            hitCounter = Counter(label: "toolhost_cache_hits_total", dimensions: dimensions)
+            missCounter = Counter(label: "toolhost_cache_misses_total", dimensions: dimensions)
+            timer = Metrics.Timer(label: "toolhost_call_duration_seconds", dimensions: dimensions)
+        }
+
+        func counter(_ outcome: String) -> Counter {
+            if let counter = counters[outcome] { return counter }
+            let counter = Counter(
+                label: "toolhost_calls_total", dimensions: [("plugin", plugin), ("tool", name), ("outcome", outcome)])
+            counters[outcome] = counter
+            return counter
+        }
+    }
+
+    private let tools = Mutex<[String: Tool]>([:])
+
+    private func tool(_ name: String, plugin: String, _ body: (Tool) -> Void) {
+        tools.withLock { tools in
+            let tool: Tool
+            if let existing = tools[name] {
+                tool = existing
+            } else {
+                tool = Tool(name: name, plugin: plugin)
+                tools[name] = tool
+            }
+            body(tool)
+        }
+    }
+
+    func record(tool name: String, plugin: String, outcome: Outcome, duration: Duration, retries: Int) {
+        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        var counter: Counter?
+        var cacheCounter: Counter?
+        var timer: Metrics.Timer?
+        tool(name, plugin: plugin) { tool in
+            tool.calls += 1
+            tool.retries += retries
+            _ = tool.histogram.record(UInt64(max(1, microseconds)))
+            switch outcome {
+            case .success(let cached):
+                tool.successes += 1
+                counter = tool.counter(cached ? "cached" : "success")
+            case .failure(let code):
+                tool.errors[code.rawValue, default: 0] += 1
+                counter = tool.counter(code.rawValue)
+            }
+            timer = tool.timer
+            _ = cacheCounter
+        }
+        counter?.increment()
+        timer?.recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    func recordCache(tool name: String, plugin: String, hit: Bool) {
+        var counter: Counter?
+        tool(name, plugin: plugin) { tool in
+            if hit {
+                tool.hits += 1
+                counter = tool.hitCounter
+            } else {
+                tool.misses += 1
+                counter = tool.missCounter
+            }
+        }
+        counter?.increment()
+    }
+
+    func snapshot() -> [ToolStatistics] {
+        tools.withLock { tools in
+            tools.values.map { tool in
+                let histogram = tool.histogram
+                let empty = histogram.totalCount == 0
+                return ToolStatistics(
+                    tool: tool.name, calls: tool.calls, successes: tool.successes, errors: tool.errors,
+                    cacheHits: tool.hits, cacheMisses: tool.misses, retries: tool.retries,
+                    latency: .init(
+                        p50: empty ? 0 : Double(histogram.valueAtPercentile(50)),
+                        p90: empty ? 0 : Double(histogram.valueAtPercentile(90)),
+                        p99: empty ? 0 : Double(histogram.valueAtPercentile(99)),
+                        max: empty ? 0 : Double(histogram.max),
+                        mean: empty ? 0 : histogram.mean))
+            }.sorted { $0.tool < $1.tool }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// One attempt at a call, from the moment it is submitted until its caller is answered.
+///
+/// Three parties may answer it (the plugin thread when the handler returns, the deadline timer, the
+/// caller's cancellation); the first one wins and the others are ignored.
+final class CallJob: @unchecked Sendable {
+    enum Phase {
+        case new, queued, running, abandoned, done
+    }
+
+    let plugin: LoadedPlugin
+    let tool: RegisteredTool
+    let toolManifest: ToolManifest
+    let arguments: [UInt8]
+    let deadline: UInt64
+    let priority: Int
+    let sequence: UInt64
+    let cancellation = CancellationFlag()
+
+    /// Guarded by the scheduler's lock.
+    var phase = Phase.new
+    /// Guarded by the scheduler's lock: whether the job still holds one of the global slots.
+    var holdsGlobalSlot = false
+
+    /// The caller's answer: given once, by the handler's thread, the deadline timer or a cancellation.
+    let reply = OneShot<InvocationOutcome>()
+
+    init(
+        plugin: LoadedPlugin, tool: RegisteredTool, toolManifest: ToolManifest, arguments: [UInt8], deadline: UInt64,
+        priority: Int, sequence: UInt64
+    ) {
+        self.plugin = plugin
+        self.tool = tool
+        self.toolManifest = toolManifest
+        self.arguments = arguments
+        self.deadline = deadline
+        self.priority = priority
+        self.sequence = sequence
+    }
+}

@@ -1,0 +1,167 @@
+import Synchronization
+
+/// Admission control: a global limit on calls in flight, per-plugin and per-tool limits, and a bounded
+/// wait queue served by priority (higher first, first come first served within a priority).
+///
+/// Invariant: after every change, each queued job is blocked by some limit; so a new job that fits
+/// every limit may start at once without overtaking anyone who could have run.
+///
+/// A job holds three slots while it runs: one of the global ones, one of its plugin's and one of its
+/// tool's. When its caller stops waiting (timeout, cancellation) the global slot is given back at once,
+/// but the plugin and tool slots stay taken until the handler really returns: a hung plugin uses up its
+/// own slots, never another plugin's, and a tool that is not thread-safe never runs twice at once.
+final class Scheduler: @unchecked Sendable {
+    /// The limits the scheduler enforces.
+    struct Limits: Sendable {
+        var maxConcurrentCalls: Int
+        var maxQueuedCalls: Int
+        var defaultPluginConcurrency: Int
+        var defaultToolConcurrency: Int
+    }
+
+    private struct State {
+        var running = 0
+        var queue: [CallJob] = []
+    }
+
+    private let state = Mutex(State())
+    private let limits: Limits
+    private let pool: PluginThreadPool
+    private let execute: @Sendable (CallJob) -> Void
+
+    /// - Parameter execute: runs a job on a pool thread; must call `completed(_:)` when the handler returns.
+    init(limits: Limits, pool: PluginThreadPool, execute: @escaping @Sendable (CallJob) -> Void) {
+        self.limits = limits
+        self.pool = pool
+        self.execute = execute
+    }
+
+    /// Calls in flight (holding a global slot) and calls waiting, for stats and tests.
+    var load: (running: Int, queued: Int) {
+        state.withLock { ($0.running, $0.queue.count) }
+    }
+
+    func pluginLimit(_ job: CallJob) -> Int {
+        min(job.plugin.manifest.maxConcurrency ?? limits.defaultPluginConcurrency, limits.maxConcurrentCalls)
+    }
+
+    func toolLimit(_ job: CallJob) -> Int {
+        guard job.tool.threadSafe else { return 1 }
+        return min(job.toolManifest.maxConcurrency ?? limits.defaultToolConcurrency, pluginLimit(job))
+    }
+
+    private func fits(_ job: CallJob, _ state: State) -> Bool {
+        state.running < limits.maxConcurrentCalls && job.plugin.gate.running < pluginLimit(job)
+            && job.tool.gate.running < toolLimit(job)
+    }
+
+    private func start(_ job: CallJob, _ state: inout State) {
+        state.running += 1
+        job.plugin.gate.running += 1
+        job.tool.gate.running += 1
+        job.phase = .running
+        job.holdsGlobalSlot = true
+    }
+
+    /// Starts the job now, or queues it.
+    /// - Returns: `overloaded` when the queue is full (the job was neither started nor queued).
+    func submit(_ job: CallJob) -> ToolError? {
+        let (startNow, refused) = state.withLock { state -> (Bool, Bool) in
+            // Its caller may have stopped waiting before it got here.
+            if job.phase == .abandoned { return (false, false) }
+            if fits(job, state) {
+                start(job, &state)
+                return (true, false)
+            }
+            if state.queue.count >= limits.maxQueuedCalls { return (false, true) }
+            insert(job, into: &state.queue)
+            job.phase = .queued
+            return (false, false)
+        }
+        if refused {
+            return ToolError(
+                .overloaded,
+                "the host's wait queue is full (\(limits.maxQueuedCalls) calls waiting, \(limits.maxConcurrentCalls) "
+                    + "running): retry later or raise maxQueuedCalls")
+        }
+        if startNow { dispatch(job) }
+        return nil
+    }
+
+    /// The job's handler returned: frees its slots and starts whoever may run now.
+    func completed(_ job: CallJob) {
+        let started = state.withLock { state -> [CallJob] in
+            job.plugin.gate.running -= 1
+            job.tool.gate.running -= 1
+            if job.holdsGlobalSlot {
+                job.holdsGlobalSlot = false
+                state.running -= 1
+            }
+            job.phase = .done
+            return admit(&state)
+        }
+        for job in started { dispatch(job) }
+    }
+
+    /// The job's caller stopped waiting (timeout or cancellation): it leaves the queue, or gives back its
+    /// global slot while its handler keeps its plugin and tool slots until it returns.
+    func abandon(_ job: CallJob) {
+        let started = state.withLock { state -> [CallJob] in
+            switch job.phase {
+            case .queued:
+                if let index = state.queue.firstIndex(where: { $0 === job }) { state.queue.remove(at: index) }
+                job.phase = .abandoned
+                return []
+            case .running where job.holdsGlobalSlot:
+                job.holdsGlobalSlot = false
+                state.running -= 1
+                return admit(&state)
+            case .new:
+                job.phase = .abandoned
+                return []
+            default:
+                return []
+            }
+        }
+        for job in started { dispatch(job) }
+    }
+
+    private func dispatch(_ job: CallJob) {
+        let execute = self.execute
+        pool.submit { execute(job) }
+    }
+
+    /// Starts every queued job that fits, in queue order.
+    private func admit(_ state: inout State) -> [CallJob] {
+        guard !state.queue.isEmpty, state.running < limits.maxConcurrentCalls else { return [] }
+        var started: [CallJob] = []
+        var index = 0
+        while index < state.queue.count && state.running < limits.maxConcurrentCalls {
+            let job = state.queue[index]
+            if fits(job, state) {
+                state.queue.remove(at: index)
+                start(job, &state)
+                started.append(job)
+            } else {
+                index += 1
+            }
+        }
+        return started
+    }
+
+    /// Keeps the queue sorted by priority (higher first), then arrival.
+    private func insert(_ job: CallJob, into queue: inout [CallJob]) {
+        var low = 0
+        var high = queue.count
+        while low < high {
+            let middle = (low + high) / 2
+            let other = queue[middle]
+            if other.priority > job.priority || (other.priority == job.priority && other.sequence < job.sequence) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        queue.insert(job, at: low)
+    }
+}

@@ -1,0 +1,52 @@
+extension ToolHost {
+    /// How the host runs calls. Every field has a default; the daemon and the CLI fill it from flags,
+    /// the environment and a config file.
+    public struct Configuration: Sendable {
+        /// Limits on concurrency and queueing.
+        public struct Limits: Sendable {
+            /// Calls running at once, all plugins together.
+            public var maxConcurrentCalls: Int = 64
+            /// Calls waiting for a slot; past this a call is refused at once with `overloaded`.
+            public var maxQueuedCalls: Int = 4096
+            /// Calls of one plugin at once, unless its manifest says less.
+            public var defaultPluginConcurrency: Int = 64
+            /// Calls of one thread-safe tool at once, unless its manifest says less.
+            public var defaultToolConcurrency: Int = 64
+            public init() {}
+        }
+
+        /// The result cache.
+        public struct Cache: Sendable {
+            /// Whether results of deterministic tools are cached at all.
+            public var enabled: Bool = true
+            /// The most bytes of results held (LRU past it).
+            public var maxBytes: Int = 64 << 20
+            /// TTL for deterministic tools whose manifest gives none.
+            public var defaultTTL: Duration = .seconds(300)
+            /// Argument names that, at any depth, make a call bypass the cache (manifests add their own).
+            public var nonCacheableParams: Set<String> = ["timestamp", "random", "nonce", "current_time"]
+            public init() {}
+        }
+
+        /// The directory holding one folder per plugin.
+        public var pluginsDirectory: String
+        /// Where private copies of libraries are kept (see `LibraryStore`).
+        public var libraryStore: String
+        /// The deadline of a call whose tool and caller give none.
+        public var defaultTimeout: Duration = .seconds(30)
+        public var limits = Limits()
+        public var cache = Cache()
+        /// The largest result a tool may write; a larger one is refused with `plugin_error`.
+        public var maxOutputBytes: Int = 16 << 20
+        /// How many attempts in all a retryable tool gets when its manifest does not say.
+        public var defaultMaxAttempts: Int = 1
+
+        /// - Parameters:
+        ///   - pluginsDirectory: the directory holding one folder per plugin.
+        ///   - libraryStore: where private copies of libraries go; the default is described at `LibraryStore`.
+        public init(pluginsDirectory: String, libraryStore: String? = nil) {
+            self.pluginsDirectory = pluginsDirectory
+            self.libraryStore = libraryStore ?? LibraryStore.defaultDirectory
+        }
+    }
+}

@@ -1,0 +1,382 @@
+import CToolHost
+import Foundation
+import Logging
+import Synchronization
+import ToolHostJSON
+
+/// The one API every front end calls: list tools and plugins, and run calls through the pipeline
+/// (registry → validation → cache / single flight → scheduler → plugin thread → cache store → stats).
+public final class ToolHost: Sendable {
+    public let configuration: Configuration
+    /// The result cache (exposed for invalidation and usage figures).
+    public let cache: ResultCache
+    let registry: Registry
+    let loader: PluginLoader
+    let executor: Executor
+    let statistics = StatisticsRecorder()
+    private let logger: Logger
+    private let flights = Mutex<[CacheKey: Flight]>([:])
+
+    /// Identical cacheable calls in flight share one execution.
+    private final class Flight: Sendable {
+        let waiters = Mutex<[OneShot<Result<ToolResult, ToolError>>]>([])
+    }
+
+    /// Creates a host and lists the plugins directory (manifests only; no library is opened).
+    /// - Parameters:
+    ///   - configuration: limits, defaults and directories.
+    ///   - logger: where the host and its plugins log (metadata `plugin.name`, `tool.name`).
+    public init(configuration: Configuration, logger: Logger = Logger(label: "toolhost")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.cache = ResultCache(maxBytes: configuration.cache.maxBytes)
+        self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
+        self.loader = PluginLoader(store: LibraryStore(directory: configuration.libraryStore), logger: logger)
+        self.executor = Executor(
+            limits: .init(
+                maxConcurrentCalls: configuration.limits.maxConcurrentCalls,
+                maxQueuedCalls: configuration.limits.maxQueuedCalls,
+                defaultPluginConcurrency: configuration.limits.defaultPluginConcurrency,
+                defaultToolConcurrency: configuration.limits.defaultToolConcurrency),
+            maxOutputBytes: configuration.maxOutputBytes)
+        registry.rescan()
+    }
+
+    // MARK: listing
+
+    /// Reads the plugins directory again (new, changed and removed plugins).
+    public func reload() {
+        registry.rescan()
+    }
+
+    /// Every callable tool, sorted by name.
+    public func tools() -> [ToolInfo] {
+        registry.snapshot.tools.values.map {
+            ToolInfo(
+                name: $0.fullName, plugin: $0.record.manifest.name, pluginVersion: $0.record.manifest.version,
+                manifest: $0.manifest)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// Every plugin with a valid manifest, and its state.
+    public func plugins() -> [PluginInfo] {
+        registry.snapshot.plugins.map { record in
+            let (state, error): (PluginInfo.State, ToolError?) =
+                switch record.state {
+                case .listed: (.listed, nil)
+                case .loading: (.loading, nil)
+                case .loaded: (.loaded, nil)
+                case .failed(let error): (.failed, error)
+                }
+            return PluginInfo(
+                name: record.manifest.name, version: record.manifest.version, directory: record.directory,
+                state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name })
+        }
+    }
+
+    /// Plugin directories that could not be listed, with every problem and its fix.
+    public func problems() -> [PluginProblem] {
+        registry.snapshot.problems
+    }
+
+    /// Per-tool statistics since the host started.
+    public func statisticsSnapshot() -> [ToolStatistics] {
+        statistics.snapshot()
+    }
+
+    /// Calls in flight and waiting.
+    public var load: (running: Int, queued: Int) { executor.scheduler.load }
+
+    /// Removes cached results: all, one plugin's, or one tool's (`<plugin>.<tool>`).
+    @discardableResult
+    public func invalidateCache(plugin: String? = nil, tool: String? = nil) -> Int {
+        cache.invalidate(plugin: plugin, tool: tool)
+    }
+
+    // MARK: calls
+
+    /// Runs one call through the pipeline.
+    /// - Returns: the result, or the `ToolError` that says what went wrong.
+    public func call(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
+        do {
+            return .success(try await call(request.tool, arguments: request.arguments, priority: request.priority,
+                timeout: request.timeout))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Runs one call through the pipeline.
+    /// - Parameters:
+    ///   - name: `<plugin>.<tool>`.
+    ///   - arguments: the arguments object.
+    ///   - priority: overrides the tool's priority.
+    ///   - timeout: caps the deadline.
+    /// - Throws: `ToolError`.
+    public func call(
+        _ name: String, arguments: JSONValue, priority: Int? = nil, timeout: Duration? = nil
+    ) async throws(ToolError) -> ToolResult {
+        let started = ContinuousClock.now
+        guard let entry = registry.tool(named: name) else {
+            throw notFound(name)
+        }
+        let pluginName = entry.record.manifest.name
+        do {
+            let result = try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+            statistics.record(
+                tool: name, plugin: pluginName, outcome: .success(cached: result.cached), duration: result.duration,
+                retries: result.attempts > 1 ? result.attempts - 1 : 0)
+            return result
+        } catch {
+            statistics.record(
+                tool: name, plugin: pluginName, outcome: .failure(error.code), duration: ContinuousClock.now - started,
+                retries: 0)
+            throw error
+        }
+    }
+
+    /// Runs calls concurrently and returns their outcomes in input order.
+    /// - Parameter concurrency: how many of them run at once (the host's limits still apply).
+    public func batch(_ calls: [ToolCall], concurrency: Int = 64) async -> [Result<ToolResult, ToolError>] {
+        await withTaskGroup(of: (Int, Result<ToolResult, ToolError>).self) { group in
+            var results = [Result<ToolResult, ToolError>?](repeating: nil, count: calls.count)
+            var next = 0
+            let width = max(1, concurrency)
+            while next < calls.count && next < width {
+                let index = next
+                group.addTask { (index, await self.call(calls[index])) }
+                next += 1
+            }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if next < calls.count {
+                    let index = next
+                    group.addTask { (index, await self.call(calls[index])) }
+                    next += 1
+                }
+            }
+            return results.map { $0 ?? .failure(ToolError(.internal, "batch lost a result")) }
+        }
+    }
+
+    private func notFound(_ name: String) -> ToolError {
+        let known = registry.snapshot.tools.keys
+        let plugin = name.split(separator: ".").first.map(String.init) ?? name
+        let sameplugin = known.filter { $0.hasPrefix(plugin + ".") }.sorted()
+        var message = "no tool named '\(name)'"
+        if !sameplugin.isEmpty {
+            message += "; plugin '\(plugin)' has: " + sameplugin.joined(separator: ", ")
+        } else if let problem = registry.snapshot.problems.first(where: { $0.directory.hasSuffix("/" + plugin) }) {
+            message += "; plugin directory \(problem.directory) was not listed: \(problem)"
+        } else {
+            message += " (\(known.count) tools are listed; `toolhost list` shows them)"
+        }
+        return ToolError(.notFound, message)
+    }
+
+    private func run(
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
+    ) async throws(ToolError) -> ToolResult {
+        let violations = entry.schema.validate(arguments)
+        if !violations.isEmpty {
+            let list = violations.map { ToolError.Violation(path: $0.instancePath.description, message: $0.message) }
+            throw ToolError(
+                .invalidArguments,
+                "arguments of '\(entry.fullName)' do not match its input schema: "
+                    + list.map { "\($0.path.isEmpty ? "(root)" : $0.path): \($0.message)" }.joined(separator: "; "),
+                violations: list)
+        }
+        let canonical = arguments.canonical()
+        let manifest = entry.manifest
+        let ttl = manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
+        let cacheable =
+            configuration.cache.enabled && manifest.deterministic && ttl > .zero
+            && !containsName(arguments, configuration.cache.nonCacheableParams, manifest.cache.nonCacheableParams)
+        guard cacheable else {
+            return try await execute(entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+        }
+        let plugin = entry.record.manifest
+        let key = CacheKey(plugin: plugin.name, version: plugin.version, tool: manifest.name, canonicalArguments: canonical)
+        if let hit = cache.get(key) {
+            statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: true)
+            return ToolResult(
+                tool: entry.fullName, output: hit.output, cached: true, shared: false,
+                duration: ContinuousClock.now - started, originalDuration: hit.duration, attempts: 0)
+        }
+        statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: false)
+
+        // Single flight: the first identical call runs, the others wait for its outcome.
+        let (flight, leader) = flights.withLock { flights -> (Flight, Bool) in
+            if let existing = flights[key] { return (existing, false) }
+            let flight = Flight()
+            flights[key] = flight
+            return (flight, true)
+        }
+        if !leader {
+            return try await follow(
+                flight, entry: entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+        }
+        let result: Result<ToolResult, ToolError>
+        do {
+            let value = try await execute(
+                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+            cache.put(key, output: value.output, duration: value.duration, ttl: ttl, plugin: plugin.name, tool: entry.fullName)
+            result = .success(value)
+        } catch {
+            result = .failure(error)
+        }
+        let waiters = flights.withLock { flights in
+            flights[key] = nil
+            return flight.waiters.withLock { waiters in
+                let all = waiters
+                waiters = []
+                return all
+            }
+        }
+        for waiter in waiters {
+            waiter.reply(result.map { shared in
+                var copy = shared
+                copy.shared = true
+                return copy
+            })
+        }
+        return try result.get()
+    }
+
+    /// Waits for the identical call that is running, within this call's own deadline.
+    private func follow(
+        _ flight: Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
+        started: ContinuousClock.Instant
+    ) async throws(ToolError) -> ToolResult {
+        let reply = OneShot<Result<ToolResult, ToolError>>()
+        let (deadline, description) = deadline(for: entry.manifest, timeout: timeout)
+        let name = entry.fullName
+        let outcome = await withTaskCancellationHandler {
+            await reply.wait {
+                flight.waiters.withLock { $0.append(reply) }
+                if deadline != 0 {
+                    reply.armTimer(
+                        DeadlineTimer.shared.schedule(at: deadline) {
+                            reply.reply(
+                                .failure(
+                                    ToolError(.timeout, "tool '\(name)' did not finish within \(description)")))
+                        })
+                }
+            }
+        } onCancel: {
+            reply.reply(.failure(ToolError(.cancelled, "the call of '\(name)' was cancelled by its caller")))
+        }
+        switch outcome {
+        case .success(var result):
+            result.duration = ContinuousClock.now - started
+            return result
+        case .failure(let error) where error.code == .cancelled && !Task.isCancelled:
+            // The call we shared was cancelled by its own caller, not by ours: run it ourselves.
+            return try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// The deadline (CLOCK_MONOTONIC ns) and a description of where it came from.
+    private func deadline(for manifest: ToolManifest, timeout: Duration?) -> (UInt64, String) {
+        var limit = configuration.defaultTimeout
+        var source = "the host's default timeout"
+        if let ms = manifest.timeoutMs, Duration.milliseconds(ms) < limit {
+            limit = .milliseconds(ms)
+            source = "its timeoutMs"
+        }
+        if let timeout, timeout < limit {
+            limit = timeout
+            source = "the call's timeout"
+        }
+        let nanoseconds = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
+        let milliseconds = Double(nanoseconds) / 1_000_000
+        let shown = milliseconds == milliseconds.rounded() ? "\(Int64(milliseconds)) ms" : "\(milliseconds) ms"
+        return (monotonicNanoseconds() &+ UInt64(max(0, nanoseconds)), "\(shown) (\(source))")
+    }
+
+    /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
+    private func execute(
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
+    ) async throws(ToolError) -> ToolResult {
+        let (deadline, description) = deadline(for: entry.manifest, timeout: timeout)
+        let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
+        guard let tool = plugin.tools[entry.manifest.name] else {
+            throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
+        }
+        let manifest = entry.manifest
+        let retryable = manifest.deterministic || manifest.idempotent
+        let maxAttempts = retryable ? max(manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
+        var attempt = 0
+        var backoff = Duration.milliseconds(manifest.retries.initialBackoffMs)
+        while true {
+            attempt += 1
+            let outcome = await executor.run(
+                plugin: plugin, tool: tool, manifest: manifest, fullName: entry.fullName, arguments: canonical,
+                deadline: deadline, priority: priority ?? manifest.priority, timeoutDescription: description)
+            switch outcome {
+            case .success(let output, let duration):
+                guard JSONValue.isValid(utf8: output) else {
+                    throw ToolError(
+                        .pluginError,
+                        "tool '\(entry.fullName)' returned a result that is not valid UTF-8 JSON "
+                            + "(\(output.count) bytes starting \(preview(output))); the plugin must write one JSON value")
+                }
+                return ToolResult(
+                    tool: entry.fullName, output: output, cached: false, shared: false,
+                    duration: max(duration, ContinuousClock.now - started), originalDuration: nil, attempts: attempt)
+            case .error(let error):
+                throw error
+            case .failure(let status, let message, _):
+                let said = message.map { ": \($0)" } ?? ""
+                switch status {
+                case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue):
+                    throw ToolError(.invalidArguments, "tool '\(entry.fullName)' rejected its arguments\(said)")
+                case Int32(TOOLHOST_ERR_TRANSIENT.rawValue):
+                    let jittered = backoff * Double.random(in: 0.5...1.5)
+                    let wakeAt = monotonicNanoseconds() &+ UInt64(max(0, jittered.components.attoseconds / 1_000_000_000
+                        + jittered.components.seconds * 1_000_000_000))
+                    if attempt < maxAttempts && wakeAt < deadline && !Task.isCancelled {
+                        logger.debug(
+                            "retrying after a transient error",
+                            metadata: ["tool.name": "\(entry.fullName)", "attempt": "\(attempt)"])
+                        try? await Task.sleep(for: jittered)
+                        backoff *= 2
+                        continue
+                    }
+                    let tries = attempt > 1 ? " after \(attempt) attempts" : ""
+                    let why = retryable ? "" : " (not retried: the tool is neither deterministic nor idempotent)"
+                    throw ToolError(.pluginError, "tool '\(entry.fullName)' failed transiently\(tries)\(said)\(why)")
+                case Int32(TOOLHOST_ERR_FAILED.rawValue):
+                    throw ToolError(.pluginError, "tool '\(entry.fullName)' failed\(said)")
+                default:
+                    throw ToolError(
+                        .pluginError, "tool '\(entry.fullName)' returned the unknown status \(status)\(said)")
+                }
+            }
+        }
+    }
+
+    private func preview(_ bytes: [UInt8]) -> String {
+        let head = bytes.prefix(24)
+        let text = String(decoding: head, as: UTF8.self).replacingOccurrences(of: "\n", with: "\\n")
+        return "\"\(text)\(bytes.count > 24 ? "…" : "")\""
+    }
+
+    /// Whether any object in `value`, at any depth, has a key in either set.
+    private func containsName(_ value: JSONValue, _ names: Set<String>, _ extra: [String]) -> Bool {
+        switch value {
+        case .object(let object):
+            for (key, child) in object {
+                if names.contains(key) || extra.contains(key) { return true }
+                if containsName(child, names, extra) { return true }
+            }
+            return false
+        case .array(let items):
+            return items.contains { containsName($0, names, extra) }
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ToolHostJSON
+
+/// A call of a tool: what a front end hands to `ToolHost`.
+public struct ToolCall: Sendable {
+    /// `<plugin>.<tool>`.
+    public var tool: String
+    /// The arguments object.
+    public var arguments: JSONValue
+    /// Overrides the tool's priority (higher runs first when calls wait).
+    public var priority: Int?
+    /// Caps the call's deadline (the tool's `timeoutMs` and the host default still apply).
+    public var timeout: Duration?
+
+    public init(tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil) {
+        self.tool = tool
+        self.arguments = arguments
+        self.priority = priority
+        self.timeout = timeout
+    }
+}
+
+/// A successful call's result.
+public struct ToolResult: Sendable {
+    /// `<plugin>.<tool>`.
+    public var tool: String
+    /// The result: one JSON value, as UTF-8 bytes (checked to be JSON).
+    public var output: [UInt8]
+    /// Whether the result came from the cache.
+    public var cached: Bool
+    /// Whether this call waited for an identical call that was running and shares its result.
+    public var shared: Bool
+    /// How long this call took in the host.
+    public var duration: Duration
+    /// For a cache hit: how long the call that produced the result took.
+    public var originalDuration: Duration?
+    /// Attempts made (more than 1 after retries of transient errors).
+    public var attempts: Int
+
+    /// The result parsed.
+    public var json: JSONValue {
+        (try? JSONValue.parse(output)) ?? .null
+    }
+
+    /// The result as text.
+    public var text: String { String(decoding: output, as: UTF8.self) }
+}
+
+/// A tool as the registry lists it.
+public struct ToolInfo: Sendable {
+    /// `<plugin>.<tool>`.
+    public var name: String
+    public var plugin: String
+    public var pluginVersion: String
+    /// The tool's declaration (description, input schema, policy).
+    public var manifest: ToolManifest
+}
+
+/// A plugin and its state.
+public struct PluginInfo: Sendable {
+    public enum State: String, Sendable {
+        /// Known from its manifest; the library has not been opened.
+        case listed
+        /// The library is being opened.
+        case loading
+        /// The library is open and its tools are callable.
+        case loaded
+        /// The library could not be loaded; `error` says why.
+        case failed
+    }
+
+    public var name: String
+    public var version: String
+    public var directory: String
+    public var state: State
+    public var error: ToolError?
+    public var tools: [String]
+}

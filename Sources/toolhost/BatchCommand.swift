@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import ToolHost
+import ToolHostJSON
+
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Run many calls concurrently from JSON lines; print one result line per input line, in order.",
+        discussion: """
+            Each input line is {"tool": "<plugin>.<tool>", "arguments": {...}, "priority": n?, "timeoutMs": n?}. \
+            Each output line is {"line": n, "tool": ..., "ok": true, "result": ..., "cached": bool, \
+            "durationMs": x} or {"line": n, "ok": false, "error": {"code": ..., "message": ...}}. A malformed \
+            line gets an error line; the others still run. A summary goes to stderr, with a progress bar when \
+            stderr is a terminal. Exits 0 when every line succeeded, else 1.
+            """)
+
+    @OptionGroup var host: HostOptions
+
+    @Option(name: .long, help: "How many calls run at once (the host's limits still apply).")
+    var concurrency: Int = 16
+
+    @Argument(help: "A file of JSON lines, or - for stdin.")
+    var input: String
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    private enum Line: Sendable {
+        case call(ToolCall)
+        case malformed(String)
+    }
+
+    func run() async throws {
+        let data: Data
+        if input == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: input) else {
+                printError("toolhost: cannot read \(input)")
+                throw ExitCode(64)
+            }
+            data = contents
+        }
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+        let trimmedCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
+        let parsed = lines.prefix(trimmedCount).map(Self.parse)
+        let toolHost = host.makeHost()
+        let started = ContinuousClock.now
+        let progress = isatty(2) != 0 ? Progress(total: parsed.count) : nil
+        var ok = 0
+        var failed = 0
+        var cached = 0
+
+        await withTaskGroup(of: (Int, JSONValue, Bool, Bool).self) { group in
+            var pending: [Int: (JSONValue, Bool, Bool)] = [:]
+            var nextToPrint = 0
+            var nextToStart = 0
+            func start(_ index: Int) {
+                let line = parsed[index]
+                group.addTask {
+                    switch line {
+                    case .malformed(let message):
+                        let error = ToolError(.invalidArguments, message)
+                        return (index, Self.errorLine(index, tool: nil, error), false, false)
+                    case .call(let call):
+                        switch await toolHost.call(call) {
+                        case .success(let result):
+                            return (index, Self.resultLine(index, result), true, result.cached)
+                        case .failure(let error):
+                            return (index, Self.errorLine(index, tool: call.tool, error), false, false)
+                        }
+                    }
+                }
+            }
+            while nextToStart < parsed.count && nextToStart < concurrency {
+                start(nextToStart)
+                nextToStart += 1
+            }
+            while let (index, line, success, wasCached) = await group.next() {
+                pending[index] = (line, success, wasCached)
+                if nextToStart < parsed.count {
+                    start(nextToStart)
+                    nextToStart += 1
+                }
+                while let (line, success, wasCached) = pending.removeValue(forKey: nextToPrint) {
+                    writeLine(line.serialized())
+                    if success { ok += 1 } else { failed += 1 }
+                    if wasCached { cached += 1 }
+                    nextToPrint += 1
+                    progress?.update(done: nextToPrint)
+                }
+            }
+        }
+        progress?.finish()
+        let wall = ContinuousClock.now - started
+        let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+        printError(
+            "batch: \(parsed.count) lines, \(ok) ok, \(failed) errors, \(cached) cached, wall "
+                + String(format: "%.3f s", seconds))
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    private static func parse(_ bytes: [UInt8]) -> Line {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(bytes)
+        } catch {
+            return .malformed("the line is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else { return .malformed("the line is not a JSON object") }
+        guard let tool = object["tool"]?.stringValue else {
+            return .malformed("the line has no \"tool\" string")
+        }
+        let arguments = object["arguments"] ?? .object([:])
+        guard case .object = arguments else { return .malformed("\"arguments\" must be a JSON object") }
+        var priority: Int?
+        if let raw = object["priority"] {
+            guard let number = raw.intValue else { return .malformed("\"priority\" must be an integer") }
+            priority = Int(number)
+        }
+        var timeout: Duration?
+        if let raw = object["timeoutMs"] {
+            guard let number = raw.intValue, number > 0 else {
+                return .malformed("\"timeoutMs\" must be a positive integer")
+            }
+            timeout = .milliseconds(number)
+        }
+        for key in object.keys where !["tool", "arguments", "priority", "timeoutMs"].contains(key) {
+            return .malformed("unknown field \"\(key)\" (known: tool, arguments, priority, timeoutMs)")
+        }
+        return .call(ToolCall(tool: tool, arguments: arguments, priority: priority, timeout: timeout))
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    private static func resultLine(_ index: Int, _ result: ToolResult) -> JSONValue {
+        var object: JSONObject = [
+            "line": .int(Int64(index + 1)),
+            "tool": .string(result.tool),
+            "ok": true,
+            "result": result.json,
+            "cached": .bool(result.cached),
+            "durationMs": .double(milliseconds(result.duration)),
+        ]
+        if let original = result.originalDuration {
+            object["originalDurationMs"] = .double(milliseconds(original))
+        }
+        return .object(object)
+    }
+
+    private static func errorLine(_ index: Int, tool: String?, _ error: ToolError) -> JSONValue {
+        var details: JSONObject = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+        if !error.violations.isEmpty {
+            details["violations"] = .array(
+                error.violations.map { .object(["path": .string($0.path), "message": .string($0.message)]) })
+        }
+        var object: JSONObject = ["line": .int(Int64(index + 1)), "ok": false, "error": .object(details)]
+        if let tool { object["tool"] = .string(tool) }
+        return .object(object)
+    }
+}
+
+/// A one-line progress bar on stderr.
+private final class Progress {
+    let total: Int
+    private var lastDrawn = -1
+
+    init(total: Int) { self.total = total }
+
+    func update(done: Int) {
+        let width = 30
+        let filled = total == 0 ? width : done * width / total
+        guard filled != lastDrawn || done == total else { return }
+        lastDrawn = filled
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}

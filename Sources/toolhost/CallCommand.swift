@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import ToolHost
+import ToolHostJSON
+
+struct CallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call",
+        abstract: "Call a tool and print its result JSON on stdout.",
+        discussion: "On failure prints one line on stderr and exits with the error's code (see `toolhost --help`).")
+
+    @OptionGroup var host: HostOptions
+
+    @Argument(help: "The tool, as <plugin>.<tool>.")
+    var tool: String
+
+    @Argument(help: "The arguments as a JSON object, or - to read them from stdin (default: {}).")
+    var arguments: String = "{}"
+
+    @Option(name: .long, help: "Cap the call's deadline, in milliseconds.")
+    var timeoutMs: Int?
+
+    @Option(name: .long, help: "Override the tool's priority (higher runs first when calls wait).")
+    var priority: Int?
+
+    @Flag(name: .long, help: "Pretty-print the result (default when stdout is a terminal).")
+    var pretty = false
+
+    func run() async throws {
+        let text: [UInt8]
+        if arguments == "-" {
+            text = Array(FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            text = Array(arguments.utf8)
+        }
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue.parse(text)
+        } catch {
+            printError("toolhost: invalid_arguments: the arguments are not valid JSON: \(error)")
+            throw ExitCode(ToolError.Code.invalidArguments.exitCode)
+        }
+        if let timeoutMs, timeoutMs <= 0 {
+            printError("toolhost: --timeout-ms must be a positive number of milliseconds")
+            throw ExitCode(64)
+        }
+        let toolHost = host.makeHost()
+        do {
+            let result = try await toolHost.call(
+                tool, arguments: parsed, priority: priority, timeout: timeoutMs.map { .milliseconds($0) })
+            if pretty || isatty(1) != 0 {
+                print(result.json.prettyPrinted())
+            } else {
+                writeLine(result.output)
+            }
+        } catch {
+            printError("toolhost: \(error.code): \(error.message)")
+            throw ExitCode(error.code.exitCode)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import ToolHost
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a plugin directory as a tool author would before shipping it.",
+        discussion: """
+            Checks the manifest against plugin-sdk/manifest.schema.json, each tool's input schema, the library's \
+            sha256 and ELF header, then loads it: the entry symbol, the ABI version, init, and that the library \
+            registers exactly the tools the manifest declares. Prints every problem with a fix; exits 0 only \
+            when there is none.
+            """)
+
+    @Argument(help: "The plugin directory (the folder holding manifest.json).")
+    var directory: String
+
+    @Option(name: .long, help: "Log level for the plugin's own log lines (default: warning).")
+    var logLevel: String?
+
+    func run() async throws {
+        var options = HostOptions()
+        options.logLevel = logLevel
+        let logger = options.makeLogger()
+        let report = await PluginCheck.run(directory: directory, logger: logger)
+        for problem in report.problems {
+            print("error: \(problem)")
+        }
+        if report.problems.isEmpty {
+            print("ok: \(report.summary)")
+        } else {
+            print("\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s") in \(directory)")
+            throw ExitCode(1)
+        }
+    }
+}

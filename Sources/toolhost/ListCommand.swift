@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import ToolHost
+import ToolHostJSON
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List every tool with its plugin, description and policy.")
+
+    @OptionGroup var host: HostOptions
+
+    @Flag(name: .long, help: "Print a JSON array (name, plugin, version, description, inputSchema, policy).")
+    var json = false
+
+    func run() throws {
+        let toolHost = host.makeHost()
+        let tools = toolHost.tools()
+        for problem in toolHost.problems() {
+            printError("warning: plugin not listed: \(problem)")
+        }
+        if json {
+            writeLine(JSONValue.array(tools.map(Self.describe)).serialized())
+            return
+        }
+        if tools.isEmpty {
+            printError("no tools found in \(host.pluginsDirectory)")
+            return
+        }
+        let width = tools.map(\.name.count).max() ?? 0
+        for tool in tools {
+            let name = tool.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            print("\(name)  \(tool.manifest.description)")
+            print(String(repeating: " ", count: width + 2) + Self.policy(tool.manifest))
+        }
+    }
+
+    static func policy(_ tool: ToolManifest) -> String {
+        var parts: [String] = []
+        if tool.deterministic {
+            parts.append("deterministic, cached \(tool.cache.ttlSeconds.map { "\(formatSeconds($0))" } ?? "default TTL")")
+        } else if tool.idempotent {
+            parts.append("idempotent")
+        }
+        if let timeout = tool.timeoutMs { parts.append("timeout \(timeout) ms") }
+        if tool.priority != 0 { parts.append("priority \(tool.priority)") }
+        if let concurrency = tool.maxConcurrency { parts.append("max \(concurrency) at once") }
+        if tool.retries.maxAttempts > 1 { parts.append("\(tool.retries.maxAttempts) attempts") }
+        if !tool.capabilities.isEmpty { parts.append("needs " + tool.capabilities.joined(separator: ", ")) }
+        return parts.isEmpty ? "(default policy)" : "(" + parts.joined(separator: "; ") + ")"
+    }
+
+    static func formatSeconds(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
+    }
+
+    static func describe(_ tool: ToolInfo) -> JSONValue {
+        var object: JSONObject = [
+            "name": .string(tool.name),
+            "plugin": .string(tool.plugin),
+            "version": .string(tool.pluginVersion),
+            "description": .string(tool.manifest.description),
+            "inputSchema": tool.manifest.inputSchema,
+            "deterministic": .bool(tool.manifest.deterministic),
+            "idempotent": .bool(tool.manifest.idempotent),
+            "priority": .int(Int64(tool.manifest.priority)),
+        ]
+        if let ttl = tool.manifest.cache.ttlSeconds { object["cacheTTLSeconds"] = .double(ttl) }
+        if let timeout = tool.manifest.timeoutMs { object["timeoutMs"] = .int(Int64(timeout)) }
+        if let concurrency = tool.manifest.maxConcurrency { object["maxConcurrency"] = .int(Int64(concurrency)) }
+        object["capabilities"] = .array(tool.manifest.capabilities.map { .string($0) })
+        return .object(object)
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ToolHost
+
+@main
+struct ToolhostCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "toolhost",
+        abstract: "A plugin host for AI-agent tools: loads .so tool plugins and runs their calls.",
+        discussion: """
+            Plugins live in a plugins directory, one folder each (manifest.json and the library). The directory \
+            is --plugins, else $TOOLHOST_PLUGINS, else ./plugins.
+
+            Exit codes: 0 ok; 2 not_found; 3 invalid_arguments; 4 timeout; 5 plugin_error (the tool failed); \
+            6 plugin_unavailable (the plugin could not be loaded); 7 plugin_crashed; 8 overloaded; 9 cancelled; \
+            10 internal; 1 `check` found problems or `batch` had failed lines; 64 bad command line.
+            """,
+        subcommands: [ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self]
+    )
+}
+
+/// Options every command that runs tools shares.
+struct HostOptions: ParsableArguments {
+    @Option(name: .long, help: "The plugins directory (default: $TOOLHOST_PLUGINS, else ./plugins).")
+    var plugins: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, warning, error (default: $TOOLHOST_LOG_LEVEL or warning).")
+    var logLevel: String?
+
+    var pluginsDirectory: String {
+        if let plugins { return plugins }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TOOLHOST_PLUGINS"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return "plugins"
+    }
+
+    /// Sets up logging to stderr (executables bootstrap; libraries only accept a Logger).
+    func makeLogger() -> Logger {
+        let raw = logLevel ?? ProcessInfo.processInfo.environment["TOOLHOST_LOG_LEVEL"] ?? "warning"
+        let level = Logger.Level(rawValue: raw.lowercased()) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "toolhost")
+    }
+
+    func makeHost() -> ToolHost {
+        let logger = makeLogger()
+        return ToolHost(configuration: .init(pluginsDirectory: pluginsDirectory), logger: logger)
+    }
+}
+
+/// The exit code of each error kind (documented in `toolhost --help` and the README).
+extension ToolError.Code {
+    var exitCode: Int32 {
+        switch self {
+        case .notFound: 2
+        case .invalidArguments: 3
+        case .timeout: 4
+        case .pluginError: 5
+        case .pluginUnavailable: 6
+        case .pluginCrashed: 7
+        case .overloaded: 8
+        case .cancelled: 9
+        default: 10
+        }
+    }
+}
+
+/// Writes to stderr without buffering surprises.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Writes bytes and a newline to stdout.
+func writeLine(_ bytes: [UInt8]) {
+    var line = bytes
+    line.append(0x0A)
+    FileHandle.standardOutput.write(Data(line))
+}

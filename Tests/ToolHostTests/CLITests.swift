@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+import ToolHostJSON
+
+@testable import ToolHost
+
+/// Runs the built `toolhost` binary over the bundled plugins, as a user would after `swift build`.
+@Suite(.serialized) struct CLITests {
+    static let binary = Fixtures.productsDirectory + "/toolhost"
+
+    /// The bundled plugins staged by the project's own script into a temporary plugins directory.
+    static let bundled: String = {
+        let directory = Fixtures.temporaryDirectory("toolhost-bundled")
+        let result = try? Fixtures.run(
+            "/bin/bash", [Fixtures.root + "/scripts/stage-plugins.sh", directory, Self.configuration])
+        precondition(result?.status == 0, "stage-plugins.sh failed: \(result?.stderr ?? "did not run")")
+        return directory
+    }()
+
+    static var configuration: String {
+        Fixtures.productsDirectory.hasSuffix("/release") ? "release" : "debug"
+    }
+
+    private func toolhost(_ arguments: [String], input: String? = nil) throws -> Fixtures.ProcessResult {
+        try Fixtures.run(
+            Self.binary, arguments, input: input,
+            environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
+    }
+
+    @Test func listsTheBundledTools() throws {
+        let result = try toolhost(["list", "--plugins", Self.bundled])
+        #expect(result.status == 0)
+        for name in ["textkit.stats", "textkit.sha256", "textkit.slugify", "textkit.regex_test", "jsonkit.pointer"] {
+            #expect(result.stdout.contains(name))
+        }
+    }
+
+    @Test func listJSONHasTheDocumentedFields() throws {
+        let result = try toolhost(["list", "--plugins", Self.bundled, "--json"])
+        #expect(result.status == 0)
+        let tools = try #require(try JSONValue.parse(result.stdout).arrayValue)
+        let slugify = try #require(tools.first { $0["name"]?.stringValue == "textkit.slugify" })
+        #expect(slugify["plugin"] == "textkit")
+        #expect(slugify["description"]?.stringValue?.isEmpty == false)
+        #expect(slugify["inputSchema"]?["type"] == "object")
+    }
+
+    @Test func callsTheCPlugin() throws {
+        let slug = try toolhost(["call", "--plugins", Self.bundled, "textkit.slugify", #"{"text": "Hello, World!"}"#])
+        #expect(slug.status == 0, "\(slug.stderr)")
+        #expect(try JSONValue.parse(slug.stdout) == ["slug": "hello-world"])
+
+        let sha = try toolhost(["call", "--plugins", Self.bundled, "textkit.sha256", #"{"text": "abc"}"#])
+        #expect(
+            try JSONValue.parse(sha.stdout)
+                == ["sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"])
+
+        let stats = try toolhost(
+            ["call", "--plugins", Self.bundled, "textkit.stats", "-"], input: #"{"text": "Grüße, Welt.\nZwei"}"#)
+        #expect(
+            try JSONValue.parse(stats.stdout)
+                == ["bytes": 20, "characters": 17, "words": 3, "lines": 2, "sentences": 1])
+
+        let regex = try toolhost(
+            ["call", "--plugins", Self.bundled, "textkit.regex_test", #"{"pattern": "[0-9]+", "text": "ab 123 c"}"#])
+        #expect(try JSONValue.parse(regex.stdout) == ["matches": true, "start": 3, "end": 6, "match": "123"])
+    }
+
+    @Test func callsTheSwiftPlugin() throws {
+        let result = try toolhost(
+            ["call", "--plugins", Self.bundled, "jsonkit.pointer", #"{"document": {"a": [10, 20]}, "pointer": "/a/1"}"#])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONValue.parse(result.stdout) == ["found": true, "value": 20])
+        let patch = try toolhost(
+            [
+                "call", "--plugins", Self.bundled, "jsonkit.merge_patch",
+                #"{"document": {"a": 1, "b": 2}, "patch": {"b": null, "c": 3}}"#,
+            ])
+        #expect(try JSONValue.parse(patch.stdout) == ["document": ["a": 1, "c": 3]])
+    }
+
+    @Test(arguments: [
+        (["nope.tool", "{}"], Int32(2), "not_found"),
+        (["textkit.slugify", #"{"text": 5}"#], Int32(3), "invalid_arguments"),
+        (["textkit.slugify", "{oops"], Int32(3), "invalid_arguments"),
+        (["textkit.regex_test", #"{"pattern": "(", "text": ""}"#], Int32(3), "invalid_arguments"),
+    ])
+    func failuresHaveTheirExitCode(arguments: [String], status: Int32, code: String) throws {
+        let result = try toolhost(["call", "--plugins", Self.bundled] + arguments)
+        #expect(result.status == status)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains(code))
+        #expect(result.stderr.split(separator: "\n").count == 1, "one clear line: \(result.stderr)")
+    }
+
+    @Test func unavailablePluginExitCode() throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(),
+            libraryFrom: try Fixtures.compile(defines: ["INIT_FAILS"]))
+        let result = try toolhost(["call", "--plugins", plugins, "probe.echo"])
+        #expect(result.status == 6)
+        #expect(result.stderr.contains("plugin_unavailable"))
+        #expect(result.stderr.contains("init failed"))
+    }
+
+    @Test func toolErrorAndTimeoutExitCodes() throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
+        let failed = try toolhost(["call", "--plugins", plugins, "probe.fail"])
+        #expect(failed.status == 5)
+        #expect(failed.stderr.contains("disk on fire"))
+        let timedOut = try toolhost(["call", "--plugins", plugins, "--timeout-ms", "50", "probe.sleep", #"{"ms": 5000}"#])
+        #expect(timedOut.status == 4)
+        #expect(timedOut.stderr.contains("timeout"))
+    }
+
+    @Test func checkPassesABundledPluginAndFailsABrokenOne() throws {
+        let good = try toolhost(["check", Self.bundled + "/textkit"])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.contains("ok: plugin 'textkit'"))
+
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let broken = try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(sha256: String(repeating: "1", count: 64), overrides: ["colour": "red"]),
+            libraryFrom: try Fixtures.compile())
+        let bad = try toolhost(["check", broken])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("colour"))
+        #expect(bad.stdout.contains("fix:"))
+    }
+
+    @Test func batchKeepsInputOrderAndReportsBadLines() throws {
+        let input = [
+            #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
+            #"not json"#,
+            #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
+            #"{"tool": "nope.x"}"#,
+            #"{"tool": "textkit.sha256", "arguments": {"text": ""}, "priority": 5, "timeoutMs": 1000}"#,
+        ].joined(separator: "\n") + "\n"
+        let result = try toolhost(["batch", "--plugins", Self.bundled, "--concurrency", "1", "-"], input: input)
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
+        #expect(lines.count == 5)
+        #expect(lines.map { $0?["line"]?.intValue } == [1, 2, 3, 4, 5])
+        #expect(lines[0]?["ok"] == true && lines[0]?["result"] == ["slug": "a-b"] && lines[0]?["cached"] == false)
+        #expect(lines[1]?["ok"] == false && lines[1]?["error"]?["code"] == "invalid_arguments")
+        #expect(lines[2]?["cached"] == true, "the identical call is served from the cache")
+        #expect(lines[3]?["error"]?["code"] == "not_found")
+        #expect(lines[4]?["ok"] == true)
+        #expect(result.stderr.contains("5 lines, 3 ok, 2 errors, 1 cached"))
+    }
+
+    @Test func theReadmePluginBuildsAndRuns() throws {
+        // The README's ten-line plugin, extracted from the README itself and built with its cc line.
+        let readme = try String(contentsOfFile: Fixtures.root + "/README.md", encoding: .utf8)
+        func block(after marker: String) throws -> String {
+            let start = try #require(readme.range(of: marker))
+            let rest = readme[start.upperBound...]
+            let open = try #require(rest.range(of: "\n"))
+            let close = try #require(rest.range(of: "\n```", range: open.upperBound..<rest.endIndex))
+            return String(rest[open.upperBound..<close.lowerBound])
+        }
+        let source = try block(after: "```c")
+        let manifest = try block(after: "```json")
+        let ccLine = try block(after: "```sh\n# build").trimmingCharacters(in: .whitespacesAndNewlines)
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let directory = plugins + "/hello"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try source.write(toFile: directory + "/hello.c", atomically: true, encoding: .utf8)
+        try manifest.write(toFile: directory + "/manifest.json", atomically: true, encoding: .utf8)
+        let build = try Fixtures.run(
+            "/bin/sh", ["-c", "cd \(directory) && \(ccLine.replacingOccurrences(of: "plugin-sdk/include", with: Fixtures.includeDirectory))"])
+        #expect(build.status == 0, "\(ccLine): \(build.stderr)")
+        let list = try toolhost(["list", "--plugins", plugins])
+        #expect(list.stdout.contains("hello.greet"))
+        let call = try toolhost(["call", "--plugins", plugins, "hello.greet", #"{"name": "Ada"}"#])
+        #expect(call.status == 0, "\(call.stderr)")
+        #expect(try JSONValue.parse(call.stdout) == ["greeting": "hello", "arguments": ["name": "Ada"]])
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Synchronization
+import Testing
+import ToolHostJSON
+
+@testable import ToolHost
+
+/// A clock the tests move by hand.
+final class ManualClock: Sendable {
+    private let now = Atomic<UInt64>(1_000_000_000)
+    func read() -> UInt64 { now.load(ordering: .relaxed) }
+    func advance(_ duration: Duration) {
+        let ns = UInt64(duration.components.seconds) * 1_000_000_000
+            + UInt64(duration.components.attoseconds / 1_000_000_000)
+        now.add(ns, ordering: .relaxed)
+    }
+}
+
+@Suite struct ResultCacheTests {
+    private func key(_ n: Int) -> CacheKey {
+        CacheKey(plugin: "p", version: "1", tool: "t", canonicalArguments: Array("{\"n\":\(n)}".utf8))
+    }
+
+    @Test func entriesExpireAfterTheirTTL() {
+        let clock = ManualClock()
+        let cache = ResultCache(maxBytes: 1 << 20, clock: { clock.read() })
+        cache.put(key(1), output: Array("1".utf8), duration: .milliseconds(3), ttl: .seconds(10), plugin: "p", tool: "p.t")
+        clock.advance(.seconds(9))
+        #expect(cache.get(key(1))?.output == Array("1".utf8))
+        #expect(cache.get(key(1))?.duration == .milliseconds(3))
+        clock.advance(.seconds(1))
+        #expect(cache.get(key(1)) == nil)
+        #expect(cache.usage.entries == 0 && cache.usage.bytes == 0)
+    }
+
+    @Test func leastRecentlyUsedIsEvictedAtTheByteBound() {
+        let entry = 100 + ResultCache.entryOverhead
+        let cache = ResultCache(maxBytes: entry * 3)
+        let output = [UInt8](repeating: 0x31, count: 100)
+        for n in 1...3 { cache.put(key(n), output: output, duration: .zero, ttl: .seconds(60), plugin: "p", tool: "p.t") }
+        #expect(cache.usage.bytes == entry * 3)
+        _ = cache.get(key(1))  // 1 is now the most recently used; 2 the least
+        cache.put(key(4), output: output, duration: .zero, ttl: .seconds(60), plugin: "p", tool: "p.t")
+        #expect(cache.get(key(2)) == nil)
+        #expect(cache.get(key(1)) != nil && cache.get(key(3)) != nil && cache.get(key(4)) != nil)
+        #expect(cache.usage.bytes <= cache.maxBytes)
+        #expect(cache.usage.evictions == 1)
+    }
+
+    @Test func anEntryLargerThanTheCacheIsNotStored() {
+        let cache = ResultCache(maxBytes: 1000)
+        cache.put(key(1), output: [UInt8](repeating: 0, count: 2000), duration: .zero, ttl: .seconds(1), plugin: "p", tool: "p.t")
+        #expect(cache.usage.entries == 0)
+    }
+
+    @Test func invalidationByToolPluginAndAll() {
+        let cache = ResultCache(maxBytes: 1 << 20)
+        let pairs = [("a", "a.x"), ("a", "a.y"), ("b", "b.x")]
+        for (index, (plugin, tool)) in pairs.enumerated() {
+            cache.put(key(index), output: [1], duration: .zero, ttl: .seconds(60), plugin: plugin, tool: tool)
+        }
+        #expect(cache.invalidate(tool: "a.x") == 1)
+        #expect(cache.get(key(0)) == nil && cache.get(key(1)) != nil)
+        #expect(cache.invalidate(plugin: "a") == 1)
+        #expect(cache.get(key(2)) != nil)
+        #expect(cache.invalidate() == 1)
+        #expect(cache.usage.entries == 0 && cache.usage.bytes == 0)
+    }
+
+    @Test func keyDependsOnPluginVersionAndTool() {
+        let arguments = Array("{}".utf8)
+        let base = CacheKey(plugin: "p", version: "1", tool: "t", canonicalArguments: arguments)
+        #expect(base != CacheKey(plugin: "p", version: "2", tool: "t", canonicalArguments: arguments))
+        #expect(base != CacheKey(plugin: "p", version: "1", tool: "u", canonicalArguments: arguments))
+        #expect(base != CacheKey(plugin: "q", version: "1", tool: "t", canonicalArguments: arguments))
+        #expect(
+            CacheKey(plugin: "ab", version: "c", tool: "t", canonicalArguments: arguments)
+                != CacheKey(plugin: "a", version: "bc", tool: "t", canonicalArguments: arguments))
+        #expect(base.hex.count == 64)
+    }
+}
+
+/// The cache policy through the whole pipeline, counting real executions of the probe plugin.
+@Suite struct CachePolicyTests {
+    private func host(
+        ttl: Double = 60, extra: JSONObject = [:], configure: (inout ToolHost.Configuration) -> Void = { _ in }
+    ) throws -> ToolHost {
+        var policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": .double(ttl)]]
+        for (key, value) in extra { policy[key] = value }
+        let manifest = Fixtures.probeManifest(toolPolicy: ["count": policy, "flaky": policy])
+        return try Fixtures.probeHost(manifest: manifest, isolated: true, configure: configure).0
+    }
+
+    private func executions(_ host: ToolHost) async throws -> Int64? {
+        try await host.call("probe.count_read", arguments: [:]).json["executions"]?.intValue
+    }
+
+    @Test func keyOrderWhitespaceAndNumberSpellingShareOneEntry() async throws {
+        let host = try host()
+        let first = try await host.call("probe.count", arguments: try JSONValue.parse(#"{"a": 1, "b": [1.0, {"y": 2, "x": 1}]}"#))
+        let second = try await host.call("probe.count", arguments: try JSONValue.parse(#"{"b":[1,{"x":1e0,"y":2}],"a":1.0}"#))
+        #expect(!first.cached)
+        #expect(second.cached)
+        #expect(second.output == first.output)
+        #expect(second.originalDuration != nil)
+        #expect(try await executions(host) == 1)
+    }
+
+    @Test func nonCacheableParametersBypassTheCacheAtAnyDepth() async throws {
+        let host = try host(extra: ["cache": ["ttlSeconds": 60, "nonCacheableParams": ["seed"]]])
+        for arguments: JSONValue in [["nonce": 1], ["deep": ["list": [["timestamp": 5]]]], ["seed": 3]] {
+            _ = try await host.call("probe.count", arguments: arguments)
+            let again = try await host.call("probe.count", arguments: arguments)
+            #expect(!again.cached, "\(arguments) must bypass the cache")
+        }
+        #expect(try await executions(host) == 6)
+    }
+
+    @Test func toolsThatAreNotDeterministicAreNeverCached() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true)
+        _ = try await host.call("probe.count", arguments: ["a": 1])
+        #expect(try await !host.call("probe.count", arguments: ["a": 1]).cached)
+        #expect(try await executions(host) == 2)
+    }
+
+    @Test func errorsAreNeverCached() async throws {
+        let host = try host()
+        let failed = await host.call(ToolCall(tool: "probe.flaky", arguments: ["key": "e", "failures": 1]))
+        #expect((try? failed.get()) == nil)
+        let retried = try await host.call("probe.flaky", arguments: ["key": "e", "failures": 1])
+        #expect(!retried.cached && retried.json == ["calls": 2])
+        #expect(try await host.call("probe.flaky", arguments: ["key": "e", "failures": 1]).cached)
+    }
+
+    @Test func ttlZeroAndADisabledCacheStoreNothing() async throws {
+        let zero = try host(ttl: 0)
+        _ = try await zero.call("probe.count", arguments: [:])
+        #expect(try await !zero.call("probe.count", arguments: [:]).cached)
+        let disabled = try host { $0.cache.enabled = false }
+        _ = try await disabled.call("probe.count", arguments: [:])
+        #expect(try await !disabled.call("probe.count", arguments: [:]).cached)
+    }
+
+    @Test func identicalConcurrentCallsShareOneExecution() async throws {
+        let host = try host()
+        let results = await host.batch((0..<10).map { _ in ToolCall(tool: "probe.count", arguments: ["ms": 200]) })
+        let values = results.compactMap { try? $0.get() }
+        #expect(values.count == 10)
+        #expect(values.allSatisfy { $0.json == ["executions": 1] })
+        #expect(values.filter(\.shared).count == 9)
+        #expect(try await executions(host) == 1)
+    }
+
+    @Test func aNewPluginVersionNeverReadsTheOldVersionsResults() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let library = try Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"versions\"", "PLUGIN_VERSION=\"1.0.0\""])
+        let policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": 60]]
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(toolPolicy: ["count": policy]),
+            libraryFrom: library)
+        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        _ = try await host.call("probe.count", arguments: [:])
+        #expect(try await host.call("probe.count", arguments: [:]).cached)
+        let newer = try Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"versions\"", "PLUGIN_VERSION=\"1.1.0\""])
+        try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(version: "1.1.0", toolPolicy: ["count": policy]), libraryFrom: newer)
+        host.reload()
+        #expect(try await !host.call("probe.count", arguments: [:]).cached)
+    }
+
+    @Test func invalidationThroughTheHost() async throws {
+        let host = try host()
+        _ = try await host.call("probe.count", arguments: [:])
+        #expect(host.invalidateCache(tool: "probe.other") == 0)
+        #expect(host.invalidateCache(tool: "probe.count") == 1)
+        #expect(try await !host.call("probe.count", arguments: [:]).cached)
+        #expect(host.invalidateCache(plugin: "probe") == 1)
+        _ = try await host.call("probe.count", arguments: [:])
+        #expect(host.invalidateCache() == 1)
+    }
+}

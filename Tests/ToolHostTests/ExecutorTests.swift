@@ -1,0 +1,311 @@
+import Foundation
+import Synchronization
+import Testing
+import ToolHostJSON
+
+@testable import ToolHost
+
+/// Scheduling, limits, deadlines, cancellation and retries, against the instrumented probe plugin.
+@Suite struct ExecutorTests {
+    private func policy(_ entries: [String: JSONObject]) -> JSONValue {
+        Fixtures.probeManifest(toolPolicy: entries)
+    }
+
+    /// Waits (bounded) until the host reports `queued` waiting calls.
+    private func waitForQueue(_ host: ToolHost, _ queued: Int) async throws {
+        for _ in 0..<2000 {
+            if host.load.queued >= queued { return }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        Issue.record("the queue never reached \(queued) (now \(host.load.queued))")
+    }
+
+    @Test func queuedCallsStartInPriorityOrder() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true) { $0.limits.maxConcurrentCalls = 1 }
+        let first = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "first", "ms": 300])) }
+        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        var tasks = [first]
+        for (index, (tag, priority)) in [("low", 1), ("high", 5), ("mid", 3), ("high2", 5), ("none", 0)].enumerated() {
+            tasks.append(
+                Task {
+                    await host.call(ToolCall(tool: "probe.order", arguments: ["tag": .string(tag)], priority: priority))
+                })
+            try await waitForQueue(host, index + 1)
+        }
+        for task in tasks { _ = await task.value }
+        let log = try await host.call("probe.order_log", arguments: [:])
+        #expect(log.json["log"] == "first,high,high2,mid,low,none")
+    }
+
+    @Test func manifestPriorityIsUsedWhenTheCallGivesNone() async throws {
+        let manifest = policy(["echo": ["priority": 9]])
+        let (host, _) = try Fixtures.probeHost(manifest: manifest, isolated: true) { $0.limits.maxConcurrentCalls = 1 }
+        let blocker = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 200])) }
+        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        let order = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "later"])) }
+        try await waitForQueue(host, 1)
+        let echoStart = Task { () -> ContinuousClock.Instant in
+            _ = await host.call(ToolCall(tool: "probe.echo"))
+            return ContinuousClock.now
+        }
+        try await waitForQueue(host, 2)
+        let orderDone = Task { () -> ContinuousClock.Instant in
+            _ = await order.value
+            return ContinuousClock.now
+        }
+        _ = await blocker.value
+        #expect(await echoStart.value < orderDone.value, "priority 9 from the manifest runs before priority 0")
+    }
+
+    @Test func perToolLimitIsNeverExceeded() async throws {
+        let (host, _) = try Fixtures.probeHost(manifest: policy(["gauge": ["maxConcurrency": 3]]), isolated: true)
+        let results = await host.batch((0..<24).map { _ in ToolCall(tool: "probe.gauge", arguments: ["ms": 20]) })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let read = try await host.call("probe.gauge_read", arguments: [:])
+        #expect(read.json["max"] == 3, "the limit is reached and never passed")
+    }
+
+    @Test func perPluginLimitIsNeverExceeded() async throws {
+        let manifest = Fixtures.probeManifest(overrides: ["maxConcurrency": 2])
+        let (host, _) = try Fixtures.probeHost(manifest: manifest, isolated: true)
+        _ = await host.batch((0..<16).map { _ in ToolCall(tool: "probe.gauge", arguments: ["ms": 20]) })
+        #expect(try await host.call("probe.gauge_read", arguments: [:]).json["max"] == 2)
+    }
+
+    @Test func globalLimitIsNeverExceeded() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true) { $0.limits.maxConcurrentCalls = 4 }
+        _ = await host.batch((0..<32).map { _ in ToolCall(tool: "probe.gauge", arguments: ["ms": 10]) })
+        #expect(try await host.call("probe.gauge_read", arguments: [:]).json["max"] == 4)
+    }
+
+    @Test func aToolThatIsNotThreadSafeNeverRunsTwiceAtOnce() async throws {
+        let (host, _) = try Fixtures.probeHost(manifest: policy(["serial": ["maxConcurrency": 8]]), isolated: true)
+        let results = await host.batch((0..<12).map { _ in ToolCall(tool: "probe.serial", arguments: ["ms": 10]) })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        #expect(try await host.call("probe.gauge_read", arguments: [:]).json["max"] == 1)
+    }
+
+    @Test func waitQueueIsBoundedAndRefusesAtOnce() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true) {
+            $0.limits.maxConcurrentCalls = 1
+            $0.limits.maxQueuedCalls = 2
+        }
+        let running = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 300])) }
+        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        let queued = (0..<2).map { _ in Task { await host.call(ToolCall(tool: "probe.echo")) } }
+        try await waitForQueue(host, 2)
+        let refused = await host.call(ToolCall(tool: "probe.echo"))
+        guard case .failure(let error) = refused else {
+            Issue.record("expected overloaded, got \(refused)")
+            return
+        }
+        #expect(error.code == .overloaded)
+        _ = await running.value
+        for task in queued { #expect((try? await task.value.get()) != nil, "queued calls still run") }
+    }
+
+    @Test func timeoutIsPromptAndThePluginSeesCancellation() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true)
+        let started = ContinuousClock.now
+        let result = await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 10_000], timeout: .milliseconds(100)))
+        let elapsed = ContinuousClock.now - started
+        guard case .failure(let error) = result else {
+            Issue.record("expected a timeout")
+            return
+        }
+        #expect(error.code == .timeout)
+        #expect(error.message.contains("100 ms (the call's timeout)"))
+        #expect(elapsed >= .milliseconds(100))
+        #expect(elapsed < .seconds(2), "answered promptly, not when the plugin returns (took \(elapsed))")
+        // The handler saw is_cancelled turn true and stopped well before its 10 s.
+        var seen: JSONValue = .null
+        for _ in 0..<500 {
+            seen = try await host.call("probe.sleep_read", arguments: [:]).json
+            if seen["finished"] == 1 { break }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(seen == ["cancelled": 1, "finished": 1])
+    }
+
+    @Test func theToolTimeoutAppliesWhenTheCallGivesNone() async throws {
+        let (host, _) = try Fixtures.probeHost(manifest: policy(["sleep": ["timeoutMs": 50]]), isolated: true)
+        let result = await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 5000], timeout: .seconds(10)))
+        guard case .failure(let error) = result else {
+            Issue.record("expected a timeout")
+            return
+        }
+        #expect(error.code == .timeout && error.message.contains("50 ms (its timeoutMs)"))
+    }
+
+    @Test func aHungPluginDoesNotDelayAnotherPlugin() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "stuck",
+            manifest: Fixtures.probeManifest(name: "stuck", overrides: ["maxConcurrency": 2]),
+            libraryFrom: try Fixtures.compile(defines: ["PLUGIN_NAME=\"stuck\"", "FIXTURE_INSTANCE=\"hung\""]))
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("store"))
+        configuration.limits.maxConcurrentCalls = 4
+        let host = ToolHost(configuration: configuration)
+        // Two calls hang for 3 s, ignoring cancellation; they time out after 100 ms but keep stuck's slots.
+        let hung = await host.batch(
+            (0..<2).map { _ in ToolCall(tool: "stuck.hang", arguments: ["ms": 3000], timeout: .milliseconds(100)) })
+        #expect(hung.allSatisfy { if case .failure(let e) = $0 { e.code == .timeout } else { false } })
+        // stuck has no slot left: its next call waits and times out…
+        let blocked = await host.call(ToolCall(tool: "stuck.echo", timeout: .milliseconds(100)))
+        if case .failure(let error) = blocked { #expect(error.code == .timeout) } else { Issue.record("\(blocked)") }
+        // …while another plugin's calls run at once, even with the global limit at 4.
+        let started = ContinuousClock.now
+        let results = await host.batch((0..<8).map { _ in ToolCall(tool: "probe.echo", arguments: ["ok": true]) })
+        #expect(results.allSatisfy { (try? $0.get().json) == ["ok": true] })
+        #expect(ContinuousClock.now - started < .seconds(2), "not held up by the hung plugin's 3 s")
+    }
+
+    @Test func cancellingTheTaskCancelsTheCall() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true)
+        let task = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 10_000])) }
+        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        let started = ContinuousClock.now
+        task.cancel()
+        let result = await task.value
+        #expect(ContinuousClock.now - started < .seconds(2))
+        guard case .failure(let error) = result else {
+            Issue.record("expected cancelled")
+            return
+        }
+        #expect(error.code == .cancelled)
+        for _ in 0..<500 {
+            if try await host.call("probe.sleep_read", arguments: [:]).json["cancelled"] == 1 { return }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        Issue.record("the plugin never saw is_cancelled")
+    }
+
+    @Test func transientErrorsAreRetriedUpToTheDeclaredAttempts() async throws {
+        let manifest = policy(["flaky": ["deterministic": true, "retries": ["maxAttempts": 3, "initialBackoffMs": 1]]])
+        let (host, _) = try Fixtures.probeHost(manifest: manifest, isolated: true)
+        let result = try await host.call("probe.flaky", arguments: ["key": "a", "failures": 2])
+        #expect(result.attempts == 3)
+        #expect(result.json == ["calls": 3])
+        let exhausted = await host.call(ToolCall(tool: "probe.flaky", arguments: ["key": "b", "failures": 5]))
+        guard case .failure(let error) = exhausted else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.code == .pluginError)
+        #expect(error.message.contains("after 3 attempts"))
+        #expect(error.message.contains("busy, try again"))
+        #expect(try await host.call("probe.flaky", arguments: ["key": "b", "failures": 0]).json == ["calls": 4])
+    }
+
+    @Test func idempotentToolsAreRetriedToo() async throws {
+        let manifest = policy(["flaky": ["idempotent": true, "retries": ["maxAttempts": 2, "initialBackoffMs": 1]]])
+        let (host, _) = try Fixtures.probeHost(manifest: manifest, isolated: true)
+        #expect(try await host.call("probe.flaky", arguments: ["key": "i", "failures": 1]).attempts == 2)
+    }
+
+    @Test func toolsThatAreNeitherDeterministicNorIdempotentAreNotRetried() async throws {
+        let manifest = policy(["flaky": ["retries": ["maxAttempts": 5, "initialBackoffMs": 1]]])
+        let (host, _) = try Fixtures.probeHost(manifest: manifest, isolated: true)
+        let result = await host.call(ToolCall(tool: "probe.flaky", arguments: ["key": "n", "failures": 1]))
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.message.contains("not retried"))
+        #expect(try await host.call("probe.flaky", arguments: ["key": "n", "failures": 0]).json == ["calls": 2])
+    }
+
+    @Test func retriesNeverPassTheDeadline() async throws {
+        let manifest = policy([
+            "flaky": ["deterministic": true, "retries": ["maxAttempts": 10, "initialBackoffMs": 100]]
+        ])
+        let (host, _) = try Fixtures.probeHost(manifest: manifest, isolated: true)
+        let started = ContinuousClock.now
+        let result = await host.call(
+            ToolCall(tool: "probe.flaky", arguments: ["key": "d", "failures": 100], timeout: .milliseconds(250)))
+        let elapsed = ContinuousClock.now - started
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.code == .pluginError)
+        #expect(elapsed < .milliseconds(250), "gave up before the deadline instead of sleeping past it")
+        let calls = try await host.call("probe.flaky", arguments: ["key": "d", "failures": 0]).json["calls"]?.intValue
+        #expect((calls ?? 0) < 10, "stopped retrying well short of 10 attempts")
+    }
+
+    @Test func invalidArgumentsNameEachOffendingValue() async throws {
+        let schema: JSONValue = [
+            "type": "object",
+            "properties": ["n": ["type": "integer", "maximum": 10], "tags": ["type": "array", "items": ["type": "string"]]],
+            "required": ["n"],
+        ]
+        var manifest = Fixtures.probeManifest(tools: Fixtures.probeTools.filter { $0 != "echo" })
+        if case .object(var object) = manifest, case .array(var tools) = object["tools"] {
+            tools.append(Fixtures.tool("echo", schema: schema))
+            object["tools"] = .array(tools)
+            manifest = .object(object)
+        }
+        let (host, _) = try Fixtures.probeHost(manifest: manifest)
+        let result = await host.call(ToolCall(tool: "probe.echo", arguments: ["n": 11, "tags": ["a", 2]]))
+        guard case .failure(let error) = result else {
+            Issue.record("expected invalid_arguments")
+            return
+        }
+        #expect(error.code == .invalidArguments)
+        #expect(Set(error.violations.map(\.path)) == ["/n", "/tags/1"])
+        #expect(error.message.contains("/tags/1"))
+    }
+
+    @Test func theToolMayRejectItsArguments() async throws {
+        let (host, _) = try Fixtures.probeHost()
+        let result = await host.call(ToolCall(tool: "probe.reject"))
+        if case .failure(let error) = result {
+            #expect(error.code == .invalidArguments && error.message.contains("x must be even"))
+        } else {
+            Issue.record("expected invalid_arguments")
+        }
+    }
+
+    @Test func resultsThatAreNotJSONOrTooLargeAreRefused() async throws {
+        let (host, _) = try Fixtures.probeHost { $0.maxOutputBytes = 10_000 }
+        let bad = await host.call(ToolCall(tool: "probe.bad_json"))
+        if case .failure(let error) = bad {
+            #expect(error.code == .pluginError && error.message.contains("not valid UTF-8 JSON"))
+        } else {
+            Issue.record("expected plugin_error")
+        }
+        let big = await host.call(ToolCall(tool: "probe.big", arguments: ["bytes": 50_000]))
+        if case .failure(let error) = big {
+            #expect(error.code == .pluginError)
+        } else {
+            Issue.record("expected plugin_error")
+        }
+        let fits = try await host.call("probe.big", arguments: ["bytes": 5_000])
+        #expect(fits.output.count == 5_002)
+    }
+
+    @Test func aCallPointerKeptPastItsCallIsRefused() async throws {
+        let (host, _) = try Fixtures.probeHost(isolated: true)
+        _ = try await host.call("probe.stale", arguments: [:])
+        let second = try await host.call("probe.stale", arguments: [:])
+        #expect(second.json == ["staleWrite": -1, "staleCancelled": 1])
+    }
+
+    @Test func statisticsCountEachOutcome() async throws {
+        let (host, _) = try Fixtures.probeHost(manifest: policy(["echo": ["deterministic": true]]))
+        _ = await host.call(ToolCall(tool: "probe.echo", arguments: ["a": 1]))
+        _ = await host.call(ToolCall(tool: "probe.echo", arguments: ["a": 1]))
+        _ = await host.call(ToolCall(tool: "probe.fail"))
+        _ = await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 1000], timeout: .milliseconds(20)))
+        let stats = Dictionary(uniqueKeysWithValues: host.statisticsSnapshot().map { ($0.tool, $0) })
+        let echo = try #require(stats["probe.echo"])
+        #expect(echo.calls == 2 && echo.successes == 2 && echo.cacheHits == 1 && echo.cacheMisses == 1)
+        #expect(echo.latency.p50 > 0)
+        #expect(stats["probe.fail"]?.errors == ["plugin_error": 1])
+        #expect(stats["probe.sleep"]?.timeouts == 1)
+    }
+}

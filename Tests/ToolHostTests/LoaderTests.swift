@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import ToolHostJSON
+
+@testable import ToolHost
+
+/// Each way a plugin can fail to load, built from C as a third party would, and the message it gets.
+@Suite struct LoaderTests {
+    /// Installs a probe variant and calls `probe.echo`, returning the error.
+    private func loadError(
+        defines: [String] = [], manifest: JSONValue = Fixtures.probeManifest(), library: String? = nil
+    ) async throws -> ToolError {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let libraryPath = try library ?? Fixtures.compile(defines: defines)
+        try Fixtures.install(in: plugins, folder: "probe", manifest: manifest, libraryFrom: libraryPath)
+        // A second, healthy plugin beside the broken one must keep working.
+        try Fixtures.install(
+            in: plugins, folder: "healthy", manifest: Fixtures.probeManifest(name: "healthy"),
+            libraryFrom: try Fixtures.compile(defines: ["PLUGIN_NAME=\"healthy\""]))
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("store")))
+        #expect(host.tools().contains { $0.name == "probe.echo" }, "a broken library still lists from its manifest")
+        let error = await #expect(throws: ToolError.self) {
+            _ = try await host.call("probe.echo", arguments: ["x": 1])
+        }
+        let healthy = try await host.call("healthy.echo", arguments: ["x": 1])
+        #expect(healthy.json == ["x": 1])
+        // The failure is remembered and reported the same way, without loading again.
+        let again = await host.call(ToolCall(tool: "probe.echo"))
+        if case .failure(let second) = again { #expect(second.message == error?.message) }
+        #expect(host.plugins().first { $0.name == "probe" }?.state == .failed)
+        return try #require(error)
+    }
+
+    @Test func loadsAndCallsAGoodPlugin() async throws {
+        let (host, _) = try Fixtures.probeHost()
+        #expect(host.plugins().first?.state == .listed, "listing opens no library")
+        let result = try await host.call("probe.echo", arguments: ["b": [1, 2], "a": "x"])
+        #expect(result.json == ["a": "x", "b": [1, 2]])
+        #expect(!result.cached)
+        #expect(host.plugins().first?.state == .loaded)
+    }
+
+    @Test func missingEntrySymbol() async throws {
+        let error = try await loadError(defines: ["NO_ENTRY"])
+        #expect(error.code == .pluginUnavailable)
+        #expect(error.message.contains("does not export 'toolhost_plugin_entry'"))
+        #expect(error.message.contains("plugin 'probe'"))
+    }
+
+    @Test func entryReturningNull() async throws {
+        let error = try await loadError(defines: ["NULL_DESCRIPTOR"])
+        #expect(error.message.contains("returned NULL"))
+    }
+
+    @Test func abiMajorMismatch() async throws {
+        let error = try await loadError(defines: ["ABI_MAJOR=2"])
+        #expect(error.message.contains("built for ABI 2.0"))
+        #expect(error.message.contains("rebuild"))
+    }
+
+    @Test func newerMinorIsRefused() async throws {
+        let error = try await loadError(defines: ["ABI_MINOR=\(HostABI.minor + 1)"])
+        #expect(error.message.contains("newer than this host's"))
+    }
+
+    @Test func initFailure() async throws {
+        let error = try await loadError(defines: ["INIT_FAILS"])
+        #expect(error.message.contains("init failed"))
+    }
+
+    @Test func manifestAndRegistrationDisagree() async throws {
+        let manifest = Fixtures.probeManifest(tools: ["echo", "sleep", "ghost"])
+        let error = try await loadError(defines: ["EXTRA_TOOL"], manifest: manifest)
+        #expect(error.message.contains("does not declare:"))
+        #expect(error.message.contains("undeclared"))
+        #expect(error.message.contains("does not register: ghost"))
+        #expect(error.message.contains("hang"), "every difference is named")
+    }
+
+    @Test func sameToolRegisteredTwice() async throws {
+        let error = try await loadError(defines: ["REGISTER_TWICE"])
+        #expect(error.message.contains("tool 'echo' is registered twice"))
+    }
+
+    @Test func nameMismatchBetweenLibraryAndManifest() async throws {
+        let error = try await loadError(defines: ["PLUGIN_NAME=\"other\""])
+        #expect(error.message.contains("says it is 'other'"))
+    }
+
+    @Test func sha256Mismatch() async throws {
+        let manifest = Fixtures.probeManifest(sha256: String(repeating: "0", count: 64))
+        let error = try await loadError(manifest: manifest)
+        #expect(error.message.contains("sha256 mismatch"))
+        #expect(error.message.contains("incomplete or was changed"))
+    }
+
+    @Test func matchingSha256Loads() async throws {
+        let library = try Fixtures.compile()
+        let sum = LibraryStore.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: library))))
+        let (host, _) = try Fixtures.probeHost(manifest: Fixtures.probeManifest(sha256: sum))
+        let result = try await host.call("probe.echo", arguments: [:])
+        #expect(result.json == [:])
+    }
+
+    @Test func notAnELFFile() async throws {
+        let garbage = Fixtures.temporaryDirectory() + "/libprobe.so"
+        try Data("#!/bin/sh\necho not a library\n".utf8).write(to: URL(fileURLWithPath: garbage))
+        let error = try await loadError(library: garbage)
+        #expect(error.message.contains("not an ELF shared library"))
+    }
+
+    @Test func truncatedLibrary() async throws {
+        let full = try Data(contentsOf: URL(fileURLWithPath: try Fixtures.compile()))
+        let truncated = Fixtures.temporaryDirectory() + "/libprobe.so"
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let error = try await loadError(library: truncated)
+        #expect(error.message.contains("truncated"))
+    }
+
+    @Test func missingLibraryFile() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: nil)
+        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        let error = await #expect(throws: ToolError.self) { _ = try await host.call("probe.echo", arguments: [:]) }
+        #expect(error?.message.contains("does not exist") == true)
+    }
+
+    @Test func aBrokenManifestDoesNotStopOtherPlugins() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "good", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
+        try FileManager.default.createDirectory(atPath: plugins + "/broken", withIntermediateDirectories: true)
+        try Data("{\"name\": ".utf8).write(to: URL(fileURLWithPath: plugins + "/broken/manifest.json"))
+        try FileManager.default.createDirectory(atPath: plugins + "/empty", withIntermediateDirectories: true)
+        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        #expect(host.tools().count == Fixtures.probeTools.count)
+        #expect(host.problems().count == 2)
+        #expect(host.problems().contains { $0.directory.hasSuffix("/broken") && "\($0)".contains("not valid JSON") })
+        #expect(host.problems().contains { $0.directory.hasSuffix("/empty") && "\($0)".contains("no manifest.json") })
+        #expect(try await host.call("probe.echo", arguments: ["ok": true]).json == ["ok": true])
+    }
+
+    @Test func twoPluginsWithOneNameKeepTheFirst() throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let library = try Fixtures.compile()
+        try Fixtures.install(in: plugins, folder: "a", manifest: Fixtures.probeManifest(), libraryFrom: library)
+        try Fixtures.install(in: plugins, folder: "b", manifest: Fixtures.probeManifest(), libraryFrom: library)
+        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        #expect(host.plugins().count == 1)
+        #expect(host.problems().first?.description.contains("already used by") == true)
+    }
+
+    @Test func theLibraryIsCopiedSoReplacingTheFileChangesNothing() async throws {
+        let (host, plugins) = try Fixtures.probeHost()
+        _ = try await host.call("probe.echo", arguments: [:])
+        let loaded = try #require(host.registry.snapshot.plugins.first)
+        guard case .loaded(let plugin) = loaded.state else {
+            Issue.record("not loaded")
+            return
+        }
+        #expect(plugin.libraryPath != plugins + "/probe/libprobe.so")
+        #expect(plugin.libraryPath.contains(plugin.sha256))
+        // Overwrite the original in place: the mapped copy is untouched and calls keep working.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: plugins + "/probe/libprobe.so"))
+        #expect(try await host.call("probe.echo", arguments: ["still": "here"]).json == ["still": "here"])
+    }
+
+    @Test func concurrentFirstCallsShareOneLoad() async throws {
+        let (host, _) = try Fixtures.probeHost()
+        let results = await host.batch((0..<16).map { ToolCall(tool: "probe.echo", arguments: ["i": .int(Int64($0))]) })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+    }
+
+    @Test func pluginCheckReportsEachProblem() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let directory = try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(tools: ["echo", "ghost"]),
+            libraryFrom: try Fixtures.compile())
+        let report = await PluginCheck.run(
+            directory: directory, logger: .init(label: "test"), libraryStore: Fixtures.temporaryDirectory())
+        #expect(report.problems.count == 1)
+        #expect(report.problems.first?.contains("ghost") == true)
+        let clean = try Fixtures.install(
+            in: plugins, folder: "clean", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
+        let ok = await PluginCheck.run(
+            directory: clean, logger: .init(label: "test"), libraryStore: Fixtures.temporaryDirectory())
+        #expect(ok.problems.isEmpty)
+        #expect(ok.summary.contains("\(Fixtures.probeTools.count) tools"))
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Synchronization
+import Testing
+import ToolHostJSON
+
+@testable import ToolHost
+
+/// Builds fixture plugins the way a third party would: C compiled with the system `cc` against
+/// `plugin-sdk/include`, placed in a plugin directory beside a manifest.
+enum Fixtures {
+    /// The repository root (this file is Tests/ToolHostTests/Support/Fixtures.swift).
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let includeDirectory = root + "/plugin-sdk/include"
+    static let fixtureSources = root + "/Tests/ToolHostTests/Fixtures"
+
+    /// The build products directory (where `toolhost` and the bundled plugins' libraries are).
+    static let productsDirectory: String = {
+        // The test bundle runs from .build/<triple>/<config>/; the products sit beside it.
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        if url.lastPathComponent == "MacOS" || url.path.hasSuffix(".xctest") { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// A fresh temporary directory, removed at process exit by nobody: tests use unique names.
+    static func temporaryDirectory(_ label: String = "toolhost-test") -> String {
+        let path = NSTemporaryDirectory() + "\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    private static let compiled = Mutex<[String: String]>([:])
+    private static let buildDirectory = temporaryDirectory("toolhost-fixture-build")
+
+    /// Compiles `source` (in Tests/ToolHostTests/Fixtures) with extra `-D` defines, once per variant.
+    /// - Returns: the path of the shared library.
+    static func compile(_ source: String = "probe.c", defines: [String] = []) throws -> String {
+        let key = ([source] + defines).joined(separator: " ")
+        if let path = compiled.withLock({ $0[key] }) { return path }
+        let output = buildDirectory + "/lib-\(abs(key.hashValue)).so"
+        var arguments = [
+            "-std=c11", "-Wall", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden", "-I", includeDirectory,
+            fixtureSources + "/" + source, "-o", output, "-lpthread",
+        ]
+        arguments.append(contentsOf: defines.map { "-D" + $0 })
+        let result = try run("/usr/bin/cc", arguments)
+        guard result.status == 0 else {
+            throw FixtureError("cc failed for \(key): \(result.stderr)")
+        }
+        compiled.withLock { $0[key] = output }
+        return output
+    }
+
+    /// A tool declaration for a manifest.
+    static func tool(
+        _ name: String, _ extra: JSONObject = [:], schema: JSONValue = ["type": "object"]
+    ) -> JSONValue {
+        var object: JSONObject = ["name": .string(name), "description": "fixture tool \(name)", "inputSchema": schema]
+        for (key, value) in extra { object[key] = value }
+        return .object(object)
+    }
+
+    /// Every tool the probe plugin registers.
+    static let probeTools = [
+        "echo", "sleep", "sleep_read", "hang", "gauge", "serial", "gauge_read", "flaky", "fail", "reject", "bad_json", "big", "count",
+        "count_read", "order", "order_log", "print", "log", "stale",
+    ]
+
+    /// A manifest for the probe plugin; `overrides` replaces top-level fields, `toolPolicy` is merged into
+    /// the named tools.
+    static func probeManifest(
+        name: String = "probe", version: String = "1.0.0", library: String = "libprobe.so", sha256: String? = nil,
+        tools: [String] = probeTools, toolPolicy: [String: JSONObject] = [:], overrides: JSONObject = [:]
+    ) -> JSONValue {
+        var libraryObject: JSONObject = ["file": .string(library)]
+        if let sha256 { libraryObject["sha256"] = .string(sha256) }
+        var object: JSONObject = [
+            "name": .string(name), "version": .string(version), "abi": ["major": 1, "minor": 0],
+            "library": .object(libraryObject),
+            "tools": .array(tools.map { tool($0, toolPolicy[$0] ?? [:]) }),
+        ]
+        for (key, value) in overrides { object[key] = value }
+        return .object(object)
+    }
+
+    /// Makes `<pluginsDirectory>/<folder>` with the manifest and (if given) a library file.
+    @discardableResult
+    static func install(
+        in pluginsDirectory: String, folder: String, manifest: JSONValue, libraryFrom library: String?,
+        libraryName: String = "libprobe.so"
+    ) throws -> String {
+        let directory = pluginsDirectory + "/" + folder
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let library {
+            let target = directory + "/" + libraryName
+            try? FileManager.default.removeItem(atPath: target)
+            try FileManager.default.copyItem(atPath: library, toPath: target)
+        }
+        try Data(manifest.serialized()).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
+        return directory
+    }
+
+    /// A plugins directory holding the probe plugin built with `defines`, and a host over it.
+    /// - Parameter isolated: build a library of its own, so the plugin's static counters are this test's alone.
+    static func probeHost(
+        defines: [String] = [], manifest: JSONValue = probeManifest(), isolated: Bool = false,
+        configure: (inout ToolHost.Configuration) -> Void = { _ in }
+    ) throws -> (ToolHost, String) {
+        let plugins = temporaryDirectory("toolhost-plugins")
+        let variant = isolated ? defines + ["FIXTURE_INSTANCE=\"\(UUID().uuidString)\""] : defines
+        try install(in: plugins, folder: "probe", manifest: manifest, libraryFrom: try compile(defines: variant))
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: plugins, libraryStore: temporaryDirectory("toolhost-store"))
+        configure(&configuration)
+        return (ToolHost(configuration: configuration), plugins)
+    }
+
+    struct ProcessResult {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a program to completion, feeding it `input`.
+    static func run(
+        _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
+    ) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty child cannot fill one and stall.
+        let errorData = Mutex(Data())
+        let reader = Thread { errorData.withLock { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
+        reader.start()
+        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while reader.isExecuting || !reader.isFinished { usleep(1000) }
+        return ProcessResult(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
