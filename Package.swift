@@ -29,12 +29,15 @@ let package = Package(
             sources: ["src"],
             publicHeadersPath: "include"
         ),
+        // Small C helpers for the host (Linux calls Swift cannot import directly). Not for plugins.
+        .target(name: "CToolHostShims"),
         // JSON values, a fast parser, the canonical writer and the JSON Schema validator.
         .target(name: "ToolHostJSON"),
         .target(
             name: "ToolHost",
             dependencies: [
                 "CToolHost",
+                "CToolHostShims",
                 "ToolHostJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -17,7 +17,8 @@ private func reply(_ call: UnsafePointer<toolhost_call>, _ value: Any) -> Int32 
         return fail(call, TOOLHOST_ERR_FAILED, "the result could not be encoded as JSON")
     }
     let status = data.withUnsafeBytes { bytes in
-        call.pointee.host.pointee.write_result(call, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        call.pointee.host.pointee.write_result(
+            call, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
     }
     return status == 0 ? Int32(TOOLHOST_OK.rawValue) : Int32(TOOLHOST_ERR_FAILED.rawValue)
 }

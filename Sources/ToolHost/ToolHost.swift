@@ -99,8 +99,10 @@ public final class ToolHost: Sendable {
     /// - Returns: the result, or the `ToolError` that says what went wrong.
     public func call(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
         do {
-            return .success(try await call(request.tool, arguments: request.arguments, priority: request.priority,
-                timeout: request.timeout))
+            return .success(
+                try await call(
+                    request.tool, arguments: request.arguments, priority: request.priority,
+                    timeout: request.timeout))
         } catch {
             return .failure(error)
         }
@@ -122,7 +124,8 @@ public final class ToolHost: Sendable {
         }
         let pluginName = entry.record.manifest.name
         do {
-            let result = try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+            let result = try await run(
+                entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
             statistics.record(
                 tool: name, plugin: pluginName, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)
@@ -188,15 +191,18 @@ public final class ToolHost: Sendable {
         }
         let canonical = arguments.canonical()
         let manifest = entry.manifest
-        let ttl = manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
+        let ttl =
+            manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
         let cacheable =
             configuration.cache.enabled && manifest.deterministic && ttl > .zero
             && !containsName(arguments, configuration.cache.nonCacheableParams, manifest.cache.nonCacheableParams)
         guard cacheable else {
-            return try await execute(entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+            return try await execute(
+                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
         }
         let plugin = entry.record.manifest
-        let key = CacheKey(plugin: plugin.name, version: plugin.version, tool: manifest.name, canonicalArguments: canonical)
+        let key = CacheKey(
+            plugin: plugin.name, version: plugin.version, tool: manifest.name, canonicalArguments: canonical)
         if let hit = cache.get(key) {
             statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: true)
             return ToolResult(
@@ -220,7 +226,9 @@ public final class ToolHost: Sendable {
         do {
             let value = try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
-            cache.put(key, output: value.output, duration: value.duration, ttl: ttl, plugin: plugin.name, tool: entry.fullName)
+            cache.put(
+                key, output: value.output, duration: value.duration, ttl: ttl, plugin: plugin.name, tool: entry.fullName
+            )
             result = .success(value)
         } catch {
             result = .failure(error)
@@ -234,11 +242,12 @@ public final class ToolHost: Sendable {
             }
         }
         for waiter in waiters {
-            waiter.reply(result.map { shared in
-                var copy = shared
-                copy.shared = true
-                return copy
-            })
+            waiter.reply(
+                result.map { shared in
+                    var copy = shared
+                    copy.shared = true
+                    return copy
+                })
         }
         return try result.get()
     }
@@ -321,7 +330,8 @@ public final class ToolHost: Sendable {
                     throw ToolError(
                         .pluginError,
                         "tool '\(entry.fullName)' returned a result that is not valid UTF-8 JSON "
-                            + "(\(output.count) bytes starting \(preview(output))); the plugin must write one JSON value")
+                            + "(\(output.count) bytes starting \(preview(output))); the plugin must write one JSON value"
+                    )
                 }
                 return ToolResult(
                     tool: entry.fullName, output: output, cached: false, shared: false,
@@ -335,8 +345,13 @@ public final class ToolHost: Sendable {
                     throw ToolError(.invalidArguments, "tool '\(entry.fullName)' rejected its arguments\(said)")
                 case Int32(TOOLHOST_ERR_TRANSIENT.rawValue):
                     let jittered = backoff * Double.random(in: 0.5...1.5)
-                    let wakeAt = monotonicNanoseconds() &+ UInt64(max(0, jittered.components.attoseconds / 1_000_000_000
-                        + jittered.components.seconds * 1_000_000_000))
+                    let wakeAt =
+                        monotonicNanoseconds()
+                        &+ UInt64(
+                            max(
+                                0,
+                                jittered.components.attoseconds / 1_000_000_000
+                                    + jittered.components.seconds * 1_000_000_000))
                     if attempt < maxAttempts && wakeAt < deadline && !Task.isCancelled {
                         logger.debug(
                             "retrying after a transient error",

@@ -147,7 +147,7 @@ struct BatchCommand: AsyncParsableCommand {
             "durationMs": .double(milliseconds(result.duration)),
         ]
         if let original = result.originalDuration {
-            object["originalDurationMs"] = .double(milliseconds(original))
+            object.set("originalDurationMs", .double(milliseconds(original)))
         }
         return .object(object)
     }
@@ -155,11 +155,12 @@ struct BatchCommand: AsyncParsableCommand {
     private static func errorLine(_ index: Int, tool: String?, _ error: ToolError) -> JSONValue {
         var details: JSONObject = ["code": .string(error.code.rawValue), "message": .string(error.message)]
         if !error.violations.isEmpty {
-            details["violations"] = .array(
-                error.violations.map { .object(["path": .string($0.path), "message": .string($0.message)]) })
+            details.set(
+                "violations",
+                .array(error.violations.map { .object(["path": .string($0.path), "message": .string($0.message)]) }))
         }
         var object: JSONObject = ["line": .int(Int64(index + 1)), "ok": false, "error": .object(details)]
-        if let tool { object["tool"] = .string(tool) }
+        if let tool { object.set("tool", .string(tool)) }
         return .object(object)
     }
 }

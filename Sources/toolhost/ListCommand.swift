@@ -37,7 +37,8 @@ struct ListCommand: ParsableCommand {
     static func policy(_ tool: ToolManifest) -> String {
         var parts: [String] = []
         if tool.deterministic {
-            parts.append("deterministic, cached \(tool.cache.ttlSeconds.map { "\(formatSeconds($0))" } ?? "default TTL")")
+            parts.append(
+                "deterministic, cached \(tool.cache.ttlSeconds.map { "\(formatSeconds($0))" } ?? "default TTL")")
         } else if tool.idempotent {
             parts.append("idempotent")
         }
@@ -64,10 +65,10 @@ struct ListCommand: ParsableCommand {
             "idempotent": .bool(tool.manifest.idempotent),
             "priority": .int(Int64(tool.manifest.priority)),
         ]
-        if let ttl = tool.manifest.cache.ttlSeconds { object["cacheTTLSeconds"] = .double(ttl) }
-        if let timeout = tool.manifest.timeoutMs { object["timeoutMs"] = .int(Int64(timeout)) }
-        if let concurrency = tool.manifest.maxConcurrency { object["maxConcurrency"] = .int(Int64(concurrency)) }
-        object["capabilities"] = .array(tool.manifest.capabilities.map { .string($0) })
+        if let ttl = tool.manifest.cache.ttlSeconds { object.set("cacheTTLSeconds", .double(ttl)) }
+        if let timeout = tool.manifest.timeoutMs { object.set("timeoutMs", .int(Int64(timeout))) }
+        if let concurrency = tool.manifest.maxConcurrency { object.set("maxConcurrency", .int(Int64(concurrency))) }
+        object.set("capabilities", .array(tool.manifest.capabilities.map { .string($0) }))
         return .object(object)
     }
 }

@@ -25,7 +25,8 @@ struct HostOptions: ParsableArguments {
     @Option(name: .long, help: "The plugins directory (default: $TOOLHOST_PLUGINS, else ./plugins).")
     var plugins: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, warning, error (default: $TOOLHOST_LOG_LEVEL or warning).")
+    @Option(
+        name: .long, help: "Log level: trace, debug, info, warning, error (default: $TOOLHOST_LOG_LEVEL or warning).")
     var logLevel: String?
 
     var pluginsDirectory: String {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import ToolHostJSON
 
@@ -8,35 +9,39 @@ import ToolHostJSON
 @Suite(.serialized) struct CLITests {
     static let binary = Fixtures.productsDirectory + "/toolhost"
 
-    /// The bundled plugins staged by the project's own script into a temporary plugins directory.
-    static let bundled: String = {
+    /// The bundled plugins staged by the project's own script into a temporary plugins directory, once.
+    private static let staged = Mutex<String?>(nil)
+
+    static func bundled() async throws -> String {
+        if let directory = staged.withLock({ $0 }) { return directory }
         let directory = Fixtures.temporaryDirectory("toolhost-bundled")
-        let result = try? Fixtures.run(
+        let result = try await Fixtures.run(
             "/bin/bash", [Fixtures.root + "/scripts/stage-plugins.sh", directory, Self.configuration])
-        precondition(result?.status == 0, "stage-plugins.sh failed: \(result?.stderr ?? "did not run")")
+        guard result.status == 0 else { throw FixtureError("stage-plugins.sh failed: \(result.stderr)") }
+        staged.withLock { $0 = directory }
         return directory
-    }()
+    }
 
     static var configuration: String {
         Fixtures.productsDirectory.hasSuffix("/release") ? "release" : "debug"
     }
 
-    private func toolhost(_ arguments: [String], input: String? = nil) throws -> Fixtures.ProcessResult {
-        try Fixtures.run(
+    private func toolhost(_ arguments: [String], input: String? = nil) async throws -> Fixtures.ProcessResult {
+        try await Fixtures.run(
             Self.binary, arguments, input: input,
             environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
     }
 
-    @Test func listsTheBundledTools() throws {
-        let result = try toolhost(["list", "--plugins", Self.bundled])
+    @Test func listsTheBundledTools() async throws {
+        let result = try await toolhost(["list", "--plugins", try await Self.bundled()])
         #expect(result.status == 0)
         for name in ["textkit.stats", "textkit.sha256", "textkit.slugify", "textkit.regex_test", "jsonkit.pointer"] {
             #expect(result.stdout.contains(name))
         }
     }
 
-    @Test func listJSONHasTheDocumentedFields() throws {
-        let result = try toolhost(["list", "--plugins", Self.bundled, "--json"])
+    @Test func listJSONHasTheDocumentedFields() async throws {
+        let result = try await toolhost(["list", "--plugins", try await Self.bundled(), "--json"])
         #expect(result.status == 0)
         let tools = try #require(try JSONValue.parse(result.stdout).arrayValue)
         let slugify = try #require(tools.first { $0["name"]?.stringValue == "textkit.slugify" })
@@ -45,35 +50,46 @@ import ToolHostJSON
         #expect(slugify["inputSchema"]?["type"] == "object")
     }
 
-    @Test func callsTheCPlugin() throws {
-        let slug = try toolhost(["call", "--plugins", Self.bundled, "textkit.slugify", #"{"text": "Hello, World!"}"#])
+    @Test func callsTheCPlugin() async throws {
+        let slug = try await toolhost([
+            "call", "--plugins", try await Self.bundled(), "textkit.slugify", #"{"text": "Hello, World!"}"#,
+        ])
         #expect(slug.status == 0, "\(slug.stderr)")
         #expect(try JSONValue.parse(slug.stdout) == ["slug": "hello-world"])
 
-        let sha = try toolhost(["call", "--plugins", Self.bundled, "textkit.sha256", #"{"text": "abc"}"#])
+        let sha = try await toolhost([
+            "call", "--plugins", try await Self.bundled(), "textkit.sha256", #"{"text": "abc"}"#,
+        ])
         #expect(
             try JSONValue.parse(sha.stdout)
                 == ["sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"])
 
-        let stats = try toolhost(
-            ["call", "--plugins", Self.bundled, "textkit.stats", "-"], input: #"{"text": "Grüße, Welt.\nZwei"}"#)
+        let stats = try await toolhost(
+            ["call", "--plugins", try await Self.bundled(), "textkit.stats", "-"],
+            input: #"{"text": "Grüße, Welt.\nZwei"}"#)
         #expect(
             try JSONValue.parse(stats.stdout)
-                == ["bytes": 20, "characters": 17, "words": 3, "lines": 2, "sentences": 1])
+                == ["bytes": 19, "characters": 17, "words": 3, "lines": 2, "sentences": 1])
 
-        let regex = try toolhost(
-            ["call", "--plugins", Self.bundled, "textkit.regex_test", #"{"pattern": "[0-9]+", "text": "ab 123 c"}"#])
+        let regex = try await toolhost(
+            [
+                "call", "--plugins", try await Self.bundled(), "textkit.regex_test",
+                #"{"pattern": "[0-9]+", "text": "ab 123 c"}"#,
+            ])
         #expect(try JSONValue.parse(regex.stdout) == ["matches": true, "start": 3, "end": 6, "match": "123"])
     }
 
-    @Test func callsTheSwiftPlugin() throws {
-        let result = try toolhost(
-            ["call", "--plugins", Self.bundled, "jsonkit.pointer", #"{"document": {"a": [10, 20]}, "pointer": "/a/1"}"#])
+    @Test func callsTheSwiftPlugin() async throws {
+        let result = try await toolhost(
+            [
+                "call", "--plugins", try await Self.bundled(), "jsonkit.pointer",
+                #"{"document": {"a": [10, 20]}, "pointer": "/a/1"}"#,
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try JSONValue.parse(result.stdout) == ["found": true, "value": 20])
-        let patch = try toolhost(
+        let patch = try await toolhost(
             [
-                "call", "--plugins", Self.bundled, "jsonkit.merge_patch",
+                "call", "--plugins", try await Self.bundled(), "jsonkit.merge_patch",
                 #"{"document": {"a": 1, "b": 2}, "patch": {"b": null, "c": 3}}"#,
             ])
         #expect(try JSONValue.parse(patch.stdout) == ["document": ["a": 1, "c": 3]])
@@ -85,39 +101,41 @@ import ToolHostJSON
         (["textkit.slugify", "{oops"], Int32(3), "invalid_arguments"),
         (["textkit.regex_test", #"{"pattern": "(", "text": ""}"#], Int32(3), "invalid_arguments"),
     ])
-    func failuresHaveTheirExitCode(arguments: [String], status: Int32, code: String) throws {
-        let result = try toolhost(["call", "--plugins", Self.bundled] + arguments)
+    func failuresHaveTheirExitCode(arguments: [String], status: Int32, code: String) async throws {
+        let result = try await toolhost(["call", "--plugins", try await Self.bundled()] + arguments)
         #expect(result.status == status)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains(code))
         #expect(result.stderr.split(separator: "\n").count == 1, "one clear line: \(result.stderr)")
     }
 
-    @Test func unavailablePluginExitCode() throws {
+    @Test func unavailablePluginExitCode() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         try Fixtures.install(
             in: plugins, folder: "probe", manifest: Fixtures.probeManifest(),
-            libraryFrom: try Fixtures.compile(defines: ["INIT_FAILS"]))
-        let result = try toolhost(["call", "--plugins", plugins, "probe.echo"])
+            libraryFrom: try await Fixtures.compile(defines: ["INIT_FAILS"]))
+        let result = try await toolhost(["call", "--plugins", plugins, "probe.echo"])
         #expect(result.status == 6)
         #expect(result.stderr.contains("plugin_unavailable"))
         #expect(result.stderr.contains("init failed"))
     }
 
-    @Test func toolErrorAndTimeoutExitCodes() throws {
+    @Test func toolErrorAndTimeoutExitCodes() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         try Fixtures.install(
-            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
-        let failed = try toolhost(["call", "--plugins", plugins, "probe.fail"])
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let failed = try await toolhost(["call", "--plugins", plugins, "probe.fail"])
         #expect(failed.status == 5)
         #expect(failed.stderr.contains("disk on fire"))
-        let timedOut = try toolhost(["call", "--plugins", plugins, "--timeout-ms", "50", "probe.sleep", #"{"ms": 5000}"#])
+        let timedOut = try await toolhost([
+            "call", "--plugins", plugins, "--timeout-ms", "50", "probe.sleep", #"{"ms": 5000}"#,
+        ])
         #expect(timedOut.status == 4)
         #expect(timedOut.stderr.contains("timeout"))
     }
 
-    @Test func checkPassesABundledPluginAndFailsABrokenOne() throws {
-        let good = try toolhost(["check", Self.bundled + "/textkit"])
+    @Test func checkPassesABundledPluginAndFailsABrokenOne() async throws {
+        let good = try await toolhost(["check", try await Self.bundled() + "/textkit"])
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         #expect(good.stdout.contains("ok: plugin 'textkit'"))
 
@@ -125,22 +143,24 @@ import ToolHostJSON
         let broken = try Fixtures.install(
             in: plugins, folder: "probe",
             manifest: Fixtures.probeManifest(sha256: String(repeating: "1", count: 64), overrides: ["colour": "red"]),
-            libraryFrom: try Fixtures.compile())
-        let bad = try toolhost(["check", broken])
+            libraryFrom: try await Fixtures.compile())
+        let bad = try await toolhost(["check", broken])
         #expect(bad.status == 1)
         #expect(bad.stdout.contains("colour"))
         #expect(bad.stdout.contains("fix:"))
     }
 
-    @Test func batchKeepsInputOrderAndReportsBadLines() throws {
-        let input = [
-            #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
-            #"not json"#,
-            #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
-            #"{"tool": "nope.x"}"#,
-            #"{"tool": "textkit.sha256", "arguments": {"text": ""}, "priority": 5, "timeoutMs": 1000}"#,
-        ].joined(separator: "\n") + "\n"
-        let result = try toolhost(["batch", "--plugins", Self.bundled, "--concurrency", "1", "-"], input: input)
+    @Test func batchKeepsInputOrderAndReportsBadLines() async throws {
+        let input =
+            [
+                #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
+                #"not json"#,
+                #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
+                #"{"tool": "nope.x"}"#,
+                #"{"tool": "textkit.sha256", "arguments": {"text": ""}, "priority": 5, "timeoutMs": 1000}"#,
+            ].joined(separator: "\n") + "\n"
+        let result = try await toolhost(
+            ["batch", "--plugins", try await Self.bundled(), "--concurrency", "1", "-"], input: input)
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
         #expect(lines.count == 5)
@@ -153,7 +173,7 @@ import ToolHostJSON
         #expect(result.stderr.contains("5 lines, 3 ok, 2 errors, 1 cached"))
     }
 
-    @Test func theReadmePluginBuildsAndRuns() throws {
+    @Test func theReadmePluginBuildsAndRuns() async throws {
         // The README's ten-line plugin, extracted from the README itself and built with its cc line.
         let readme = try String(contentsOfFile: Fixtures.root + "/README.md", encoding: .utf8)
         func block(after marker: String) throws -> String {
@@ -171,12 +191,16 @@ import ToolHostJSON
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try source.write(toFile: directory + "/hello.c", atomically: true, encoding: .utf8)
         try manifest.write(toFile: directory + "/manifest.json", atomically: true, encoding: .utf8)
-        let build = try Fixtures.run(
-            "/bin/sh", ["-c", "cd \(directory) && \(ccLine.replacingOccurrences(of: "plugin-sdk/include", with: Fixtures.includeDirectory))"])
+        let build = try await Fixtures.run(
+            "/bin/sh",
+            [
+                "-c",
+                "cd \(directory) && \(ccLine.replacingOccurrences(of: "plugin-sdk/include", with: Fixtures.includeDirectory))",
+            ])
         #expect(build.status == 0, "\(ccLine): \(build.stderr)")
-        let list = try toolhost(["list", "--plugins", plugins])
+        let list = try await toolhost(["list", "--plugins", plugins])
         #expect(list.stdout.contains("hello.greet"))
-        let call = try toolhost(["call", "--plugins", plugins, "hello.greet", #"{"name": "Ada"}"#])
+        let call = try await toolhost(["call", "--plugins", plugins, "hello.greet", #"{"name": "Ada"}"#])
         #expect(call.status == 0, "\(call.stderr)")
         #expect(try JSONValue.parse(call.stdout) == ["greeting": "hello", "arguments": ["name": "Ada"]])
     }

@@ -10,7 +10,8 @@ final class ManualClock: Sendable {
     private let now = Atomic<UInt64>(1_000_000_000)
     func read() -> UInt64 { now.load(ordering: .relaxed) }
     func advance(_ duration: Duration) {
-        let ns = UInt64(duration.components.seconds) * 1_000_000_000
+        let ns =
+            UInt64(duration.components.seconds) * 1_000_000_000
             + UInt64(duration.components.attoseconds / 1_000_000_000)
         now.add(ns, ordering: .relaxed)
     }
@@ -24,7 +25,8 @@ final class ManualClock: Sendable {
     @Test func entriesExpireAfterTheirTTL() {
         let clock = ManualClock()
         let cache = ResultCache(maxBytes: 1 << 20, clock: { clock.read() })
-        cache.put(key(1), output: Array("1".utf8), duration: .milliseconds(3), ttl: .seconds(10), plugin: "p", tool: "p.t")
+        cache.put(
+            key(1), output: Array("1".utf8), duration: .milliseconds(3), ttl: .seconds(10), plugin: "p", tool: "p.t")
         clock.advance(.seconds(9))
         #expect(cache.get(key(1))?.output == Array("1".utf8))
         #expect(cache.get(key(1))?.duration == .milliseconds(3))
@@ -37,7 +39,9 @@ final class ManualClock: Sendable {
         let entry = 100 + ResultCache.entryOverhead
         let cache = ResultCache(maxBytes: entry * 3)
         let output = [UInt8](repeating: 0x31, count: 100)
-        for n in 1...3 { cache.put(key(n), output: output, duration: .zero, ttl: .seconds(60), plugin: "p", tool: "p.t") }
+        for n in 1...3 {
+            cache.put(key(n), output: output, duration: .zero, ttl: .seconds(60), plugin: "p", tool: "p.t")
+        }
         #expect(cache.usage.bytes == entry * 3)
         _ = cache.get(key(1))  // 1 is now the most recently used; 2 the least
         cache.put(key(4), output: output, duration: .zero, ttl: .seconds(60), plugin: "p", tool: "p.t")
@@ -49,7 +53,9 @@ final class ManualClock: Sendable {
 
     @Test func anEntryLargerThanTheCacheIsNotStored() {
         let cache = ResultCache(maxBytes: 1000)
-        cache.put(key(1), output: [UInt8](repeating: 0, count: 2000), duration: .zero, ttl: .seconds(1), plugin: "p", tool: "p.t")
+        cache.put(
+            key(1), output: [UInt8](repeating: 0, count: 2000), duration: .zero, ttl: .seconds(1), plugin: "p",
+            tool: "p.t")
         #expect(cache.usage.entries == 0)
     }
 
@@ -84,11 +90,11 @@ final class ManualClock: Sendable {
 @Suite struct CachePolicyTests {
     private func host(
         ttl: Double = 60, extra: JSONObject = [:], configure: (inout ToolHost.Configuration) -> Void = { _ in }
-    ) throws -> ToolHost {
+    ) async throws -> ToolHost {
         var policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": .double(ttl)]]
-        for (key, value) in extra { policy[key] = value }
+        for (key, value) in extra { policy.set(key, value) }
         let manifest = Fixtures.probeManifest(toolPolicy: ["count": policy, "flaky": policy])
-        return try Fixtures.probeHost(manifest: manifest, isolated: true, configure: configure).0
+        return try await Fixtures.probeHost(manifest: manifest, isolated: true, configure: configure).0
     }
 
     private func executions(_ host: ToolHost) async throws -> Int64? {
@@ -96,9 +102,11 @@ final class ManualClock: Sendable {
     }
 
     @Test func keyOrderWhitespaceAndNumberSpellingShareOneEntry() async throws {
-        let host = try host()
-        let first = try await host.call("probe.count", arguments: try JSONValue.parse(#"{"a": 1, "b": [1.0, {"y": 2, "x": 1}]}"#))
-        let second = try await host.call("probe.count", arguments: try JSONValue.parse(#"{"b":[1,{"x":1e0,"y":2}],"a":1.0}"#))
+        let host = try await host()
+        let first = try await host.call(
+            "probe.count", arguments: try JSONValue.parse(#"{"a": 1, "b": [1.0, {"y": 2, "x": 1}]}"#))
+        let second = try await host.call(
+            "probe.count", arguments: try JSONValue.parse(#"{"b":[1,{"x":1e0,"y":2}],"a":1.0}"#))
         #expect(!first.cached)
         #expect(second.cached)
         #expect(second.output == first.output)
@@ -107,7 +115,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func nonCacheableParametersBypassTheCacheAtAnyDepth() async throws {
-        let host = try host(extra: ["cache": ["ttlSeconds": 60, "nonCacheableParams": ["seed"]]])
+        let host = try await host(extra: ["cache": ["ttlSeconds": 60, "nonCacheableParams": ["seed"]]])
         for arguments: JSONValue in [["nonce": 1], ["deep": ["list": [["timestamp": 5]]]], ["seed": 3]] {
             _ = try await host.call("probe.count", arguments: arguments)
             let again = try await host.call("probe.count", arguments: arguments)
@@ -117,14 +125,14 @@ final class ManualClock: Sendable {
     }
 
     @Test func toolsThatAreNotDeterministicAreNeverCached() async throws {
-        let (host, _) = try Fixtures.probeHost(isolated: true)
+        let (host, _) = try await Fixtures.probeHost(isolated: true)
         _ = try await host.call("probe.count", arguments: ["a": 1])
         #expect(try await !host.call("probe.count", arguments: ["a": 1]).cached)
         #expect(try await executions(host) == 2)
     }
 
     @Test func errorsAreNeverCached() async throws {
-        let host = try host()
+        let host = try await host()
         let failed = await host.call(ToolCall(tool: "probe.flaky", arguments: ["key": "e", "failures": 1]))
         #expect((try? failed.get()) == nil)
         let retried = try await host.call("probe.flaky", arguments: ["key": "e", "failures": 1])
@@ -133,16 +141,16 @@ final class ManualClock: Sendable {
     }
 
     @Test func ttlZeroAndADisabledCacheStoreNothing() async throws {
-        let zero = try host(ttl: 0)
+        let zero = try await host(ttl: 0)
         _ = try await zero.call("probe.count", arguments: [:])
         #expect(try await !zero.call("probe.count", arguments: [:]).cached)
-        let disabled = try host { $0.cache.enabled = false }
+        let disabled = try await host { $0.cache.enabled = false }
         _ = try await disabled.call("probe.count", arguments: [:])
         #expect(try await !disabled.call("probe.count", arguments: [:]).cached)
     }
 
     @Test func identicalConcurrentCallsShareOneExecution() async throws {
-        let host = try host()
+        let host = try await host()
         let results = await host.batch((0..<10).map { _ in ToolCall(tool: "probe.count", arguments: ["ms": 200]) })
         let values = results.compactMap { try? $0.get() }
         #expect(values.count == 10)
@@ -153,15 +161,16 @@ final class ManualClock: Sendable {
 
     @Test func aNewPluginVersionNeverReadsTheOldVersionsResults() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
-        let library = try Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"versions\"", "PLUGIN_VERSION=\"1.0.0\""])
+        let library = try await Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"versions\"", "PLUGIN_VERSION=\"1.0.0\""])
         let policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": 60]]
         try Fixtures.install(
             in: plugins, folder: "probe", manifest: Fixtures.probeManifest(toolPolicy: ["count": policy]),
             libraryFrom: library)
-        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
         _ = try await host.call("probe.count", arguments: [:])
         #expect(try await host.call("probe.count", arguments: [:]).cached)
-        let newer = try Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"versions\"", "PLUGIN_VERSION=\"1.1.0\""])
+        let newer = try await Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"versions\"", "PLUGIN_VERSION=\"1.1.0\""])
         try Fixtures.install(
             in: plugins, folder: "probe",
             manifest: Fixtures.probeManifest(version: "1.1.0", toolPolicy: ["count": policy]), libraryFrom: newer)
@@ -170,7 +179,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func invalidationThroughTheHost() async throws {
-        let host = try host()
+        let host = try await host()
         _ = try await host.call("probe.count", arguments: [:])
         #expect(host.invalidateCache(tool: "probe.other") == 0)
         #expect(host.invalidateCache(tool: "probe.count") == 1)

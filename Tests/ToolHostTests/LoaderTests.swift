@@ -11,12 +11,13 @@ import ToolHostJSON
         defines: [String] = [], manifest: JSONValue = Fixtures.probeManifest(), library: String? = nil
     ) async throws -> ToolError {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
-        let libraryPath = try library ?? Fixtures.compile(defines: defines)
+        let libraryPath: String
+        if let library { libraryPath = library } else { libraryPath = try await Fixtures.compile(defines: defines) }
         try Fixtures.install(in: plugins, folder: "probe", manifest: manifest, libraryFrom: libraryPath)
         // A second, healthy plugin beside the broken one must keep working.
         try Fixtures.install(
             in: plugins, folder: "healthy", manifest: Fixtures.probeManifest(name: "healthy"),
-            libraryFrom: try Fixtures.compile(defines: ["PLUGIN_NAME=\"healthy\""]))
+            libraryFrom: try await Fixtures.compile(defines: ["PLUGIN_NAME=\"healthy\""]))
         let host = ToolHost(
             configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("store")))
         #expect(host.tools().contains { $0.name == "probe.echo" }, "a broken library still lists from its manifest")
@@ -33,7 +34,7 @@ import ToolHostJSON
     }
 
     @Test func loadsAndCallsAGoodPlugin() async throws {
-        let (host, _) = try Fixtures.probeHost()
+        let (host, _) = try await Fixtures.probeHost()
         #expect(host.plugins().first?.state == .listed, "listing opens no library")
         let result = try await host.call("probe.echo", arguments: ["b": [1, 2], "a": "x"])
         #expect(result.json == ["a": "x", "b": [1, 2]])
@@ -96,9 +97,9 @@ import ToolHostJSON
     }
 
     @Test func matchingSha256Loads() async throws {
-        let library = try Fixtures.compile()
+        let library = try await Fixtures.compile()
         let sum = LibraryStore.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: library))))
-        let (host, _) = try Fixtures.probeHost(manifest: Fixtures.probeManifest(sha256: sum))
+        let (host, _) = try await Fixtures.probeHost(manifest: Fixtures.probeManifest(sha256: sum))
         let result = try await host.call("probe.echo", arguments: [:])
         #expect(result.json == [:])
     }
@@ -111,7 +112,7 @@ import ToolHostJSON
     }
 
     @Test func truncatedLibrary() async throws {
-        let full = try Data(contentsOf: URL(fileURLWithPath: try Fixtures.compile()))
+        let full = try Data(contentsOf: URL(fileURLWithPath: try await Fixtures.compile()))
         let truncated = Fixtures.temporaryDirectory() + "/libprobe.so"
         try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: truncated))
         let error = try await loadError(library: truncated)
@@ -121,7 +122,8 @@ import ToolHostJSON
     @Test func missingLibraryFile() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         try Fixtures.install(in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: nil)
-        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
         let error = await #expect(throws: ToolError.self) { _ = try await host.call("probe.echo", arguments: [:]) }
         #expect(error?.message.contains("does not exist") == true)
     }
@@ -129,11 +131,12 @@ import ToolHostJSON
     @Test func aBrokenManifestDoesNotStopOtherPlugins() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         try Fixtures.install(
-            in: plugins, folder: "good", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
+            in: plugins, folder: "good", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
         try FileManager.default.createDirectory(atPath: plugins + "/broken", withIntermediateDirectories: true)
         try Data("{\"name\": ".utf8).write(to: URL(fileURLWithPath: plugins + "/broken/manifest.json"))
         try FileManager.default.createDirectory(atPath: plugins + "/empty", withIntermediateDirectories: true)
-        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
         #expect(host.tools().count == Fixtures.probeTools.count)
         #expect(host.problems().count == 2)
         #expect(host.problems().contains { $0.directory.hasSuffix("/broken") && "\($0)".contains("not valid JSON") })
@@ -141,18 +144,19 @@ import ToolHostJSON
         #expect(try await host.call("probe.echo", arguments: ["ok": true]).json == ["ok": true])
     }
 
-    @Test func twoPluginsWithOneNameKeepTheFirst() throws {
+    @Test func twoPluginsWithOneNameKeepTheFirst() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
-        let library = try Fixtures.compile()
+        let library = try await Fixtures.compile()
         try Fixtures.install(in: plugins, folder: "a", manifest: Fixtures.probeManifest(), libraryFrom: library)
         try Fixtures.install(in: plugins, folder: "b", manifest: Fixtures.probeManifest(), libraryFrom: library)
-        let host = ToolHost(configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
         #expect(host.plugins().count == 1)
         #expect(host.problems().first?.description.contains("already used by") == true)
     }
 
     @Test func theLibraryIsCopiedSoReplacingTheFileChangesNothing() async throws {
-        let (host, plugins) = try Fixtures.probeHost()
+        let (host, plugins) = try await Fixtures.probeHost()
         _ = try await host.call("probe.echo", arguments: [:])
         let loaded = try #require(host.registry.snapshot.plugins.first)
         guard case .loaded(let plugin) = loaded.state else {
@@ -167,7 +171,7 @@ import ToolHostJSON
     }
 
     @Test func concurrentFirstCallsShareOneLoad() async throws {
-        let (host, _) = try Fixtures.probeHost()
+        let (host, _) = try await Fixtures.probeHost()
         let results = await host.batch((0..<16).map { ToolCall(tool: "probe.echo", arguments: ["i": .int(Int64($0))]) })
         #expect(results.allSatisfy { (try? $0.get()) != nil })
     }
@@ -176,13 +180,13 @@ import ToolHostJSON
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         let directory = try Fixtures.install(
             in: plugins, folder: "probe", manifest: Fixtures.probeManifest(tools: ["echo", "ghost"]),
-            libraryFrom: try Fixtures.compile())
+            libraryFrom: try await Fixtures.compile())
         let report = await PluginCheck.run(
             directory: directory, logger: .init(label: "test"), libraryStore: Fixtures.temporaryDirectory())
         #expect(report.problems.count == 1)
         #expect(report.problems.first?.contains("ghost") == true)
         let clean = try Fixtures.install(
-            in: plugins, folder: "clean", manifest: Fixtures.probeManifest(), libraryFrom: try Fixtures.compile())
+            in: plugins, folder: "clean", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
         let ok = await PluginCheck.run(
             directory: clean, logger: .init(label: "test"), libraryStore: Fixtures.temporaryDirectory())
         #expect(ok.problems.isEmpty)

@@ -42,10 +42,10 @@ public final class ResultCache: Sendable {
 
     /// - Parameters:
     ///   - maxBytes: the bound; the least recently used entries are evicted past it.
-    ///   - clock: nanoseconds of a monotonic clock (tests inject their own).
-    public init(maxBytes: Int, clock: @escaping @Sendable () -> UInt64 = monotonicNanoseconds) {
+    ///   - clock: nanoseconds of a monotonic clock; nil for CLOCK_MONOTONIC (tests inject their own).
+    public init(maxBytes: Int, clock: (@Sendable () -> UInt64)? = nil) {
         self.maxBytes = maxBytes
-        self.clock = clock
+        self.clock = clock ?? { monotonicNanoseconds() }
         self.state = Mutex(State())
     }
 
@@ -73,7 +73,8 @@ public final class ResultCache: Sendable {
     func put(_ key: CacheKey, output: [UInt8], duration: Duration, ttl: Duration, plugin: String, tool: String) {
         let cost = output.count + Self.entryOverhead
         guard cost <= maxBytes, ttl > .zero else { return }
-        let ttlNanoseconds = UInt64(ttl.components.seconds) * 1_000_000_000
+        let ttlNanoseconds =
+            UInt64(ttl.components.seconds) * 1_000_000_000
             + UInt64(ttl.components.attoseconds / 1_000_000_000)
         let entry = Entry(
             output: output, duration: duration, expires: clock() &+ ttlNanoseconds, plugin: plugin, tool: tool)

@@ -1,7 +1,9 @@
+import CToolHostShims
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One thread that fires call deadlines, kept in an indexed min-heap so a call that ends in time removes
@@ -57,11 +59,11 @@ final class DeadlineTimer: @unchecked Sendable {
             &thread, nil,
             { raw in
                 let timer = Unmanaged<DeadlineTimer>.fromOpaque(raw!).takeRetainedValue()
+                toolhost_shim_set_thread_name("toolhost-timer")
                 timer.run()
                 return nil
             }, box)
         pthread_detach(thread)
-        _ = pthread_setname_np(thread, "toolhost-timer")
     }
 
     private func run() {

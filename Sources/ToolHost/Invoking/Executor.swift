@@ -33,17 +33,17 @@ final class Executor: Sendable {
     ) async -> InvocationOutcome {
         let job = CallJob(
             plugin: plugin, tool: tool, toolManifest: manifest, arguments: arguments, deadline: deadline,
-            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue)
+            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName,
+            timeoutDescription: timeoutDescription)
         let scheduler = self.scheduler
         return await withTaskCancellationHandler {
             await job.reply.wait {
                 if deadline != 0 {
                     let entry = DeadlineTimer.shared.schedule(at: deadline) {
+                        // Slots first, answer second: whoever the caller calls next finds the global slot free.
                         job.cancellation.set()
-                        let error = ToolError(
-                            .timeout,
-                            "tool '\(fullName)' did not finish within \(timeoutDescription); it was told to stop")
-                        if job.reply.reply(.error(error)) { scheduler.abandon(job) }
+                        scheduler.abandon(job)
+                        job.reply.reply(.error(job.timeoutError))
                     }
                     job.reply.armTimer(entry)
                 }
@@ -53,8 +53,8 @@ final class Executor: Sendable {
             }
         } onCancel: {
             job.cancellation.set()
-            let error = ToolError(.cancelled, "the call of '\(fullName)' was cancelled by its caller")
-            if job.reply.reply(.error(error)) { scheduler.abandon(job) }
+            scheduler.abandon(job)
+            job.reply.reply(.error(job.cancelledError))
         }
     }
 
@@ -74,7 +74,13 @@ final class Executor: Sendable {
         let duration = ContinuousClock.now - started
         slot.end()
         let outcome: InvocationOutcome
-        if slot.overflowed {
+        if job.deadline != 0 && monotonicNanoseconds() >= job.deadline {
+            // Past its deadline the call is a timeout, even if the handler got back before the timer thread
+            // did: what it returned may be a partial result it gave up on when is_cancelled turned true.
+            outcome = .error(job.timeoutError)
+        } else if job.cancellation.isSet {
+            outcome = .error(job.cancelledError)
+        } else if slot.overflowed {
             outcome = .error(
                 ToolError(
                     .pluginError,

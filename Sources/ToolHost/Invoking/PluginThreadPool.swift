@@ -1,9 +1,10 @@
+import CToolHostShims
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Threads of the host's own on which plugin code runs, never Swift's cooperative pool.
@@ -26,7 +27,7 @@ final class PluginThreadPool: @unchecked Sendable {
     private let pending = Atomic<Int>(0)
     private let idleTimeoutNs: UInt64
     private let spinNs: UInt64
-    private let name: String
+    let name: String
 
     /// - Parameters:
     ///   - name: the threads' name (shown by `top -H`), at most 15 bytes are kept.
@@ -34,7 +35,8 @@ final class PluginThreadPool: @unchecked Sendable {
     ///   - spin: how long an idle thread polls for work before it parks.
     init(name: String = "toolhost-call", idleTimeout: Duration = .seconds(30), spin: Duration = .microseconds(50)) {
         self.name = name
-        self.idleTimeoutNs = UInt64(idleTimeout.components.seconds) * 1_000_000_000
+        self.idleTimeoutNs =
+            UInt64(idleTimeout.components.seconds) * 1_000_000_000
             + UInt64(idleTimeout.components.attoseconds / 1_000_000_000)
         self.spinNs = UInt64(spin.components.attoseconds / 1_000_000_000)
     }
@@ -71,6 +73,7 @@ final class PluginThreadPool: @unchecked Sendable {
             &thread, &attributes,
             { raw in
                 let pool = Unmanaged<PluginThreadPool>.fromOpaque(raw!).takeRetainedValue()
+                toolhost_shim_set_thread_name(pool.name)
                 pool.run()
                 return nil
             }, box)
@@ -79,8 +82,6 @@ final class PluginThreadPool: @unchecked Sendable {
             Unmanaged<PluginThreadPool>.fromOpaque(box).release()
             // Could not start a thread (resource limit): run the work on an existing thread later.
             lock.withLock { threads -= 1 }
-        } else {
-            name.withCString { _ = pthread_setname_np(thread, $0) }
         }
     }
 

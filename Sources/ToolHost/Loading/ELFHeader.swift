@@ -31,11 +31,11 @@ struct ELFHeader {
         fileType = u16(16)
         machine = u16(18)
         #if arch(x86_64)
-        let hostMachine = 62
+            let hostMachine = 62
         #elseif arch(arm64)
-        let hostMachine = 183
+            let hostMachine = 183
         #else
-        let hostMachine = machine
+            let hostMachine = machine
         #endif
         guard machine == hostMachine else { throw .wrongMachine(found: machine) }
         guard fileType == 3 else { throw .notShared(type: fileType) }  // ET_DYN

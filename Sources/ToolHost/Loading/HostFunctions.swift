@@ -36,19 +36,21 @@ enum HostFunctions {
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    private static let writeResult: @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 = {
-        call, json, length in
-        guard let slot = CallSlot.current(call) else { return -1 }
-        guard length > 0, let json else { return 0 }
-        return slot.appendOutput(UnsafeRawBufferPointer(start: json, count: length)) ? 0 : -1
-    }
+    private static let writeResult:
+        @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 = {
+            call, json, length in
+            guard let slot = CallSlot.current(call) else { return -1 }
+            guard length > 0, let json else { return 0 }
+            return slot.appendOutput(UnsafeRawBufferPointer(start: json, count: length)) ? 0 : -1
+        }
 
-    private static let writeError: @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 = {
-        call, message, length in
-        guard let slot = CallSlot.current(call) else { return -1 }
-        slot.setError(string(message, min(length, 64 * 1024)))
-        return 0
-    }
+    private static let writeError: @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 =
+        {
+            call, message, length in
+            guard let slot = CallSlot.current(call) else { return -1 }
+            slot.setError(string(message, min(length, 64 * 1024)))
+            return 0
+        }
 
     private static let isCancelled: @convention(c) (UnsafePointer<toolhost_call>?) -> Int32 = { call in
         // A call that is not running on this thread is, for the plugin, over.

@@ -27,7 +27,7 @@ public enum PluginCheck {
         let reply = OneShot<Result<LoadedPlugin, ToolError>>()
         let result = await reply.wait {
             PluginThreadPool(name: "toolhost-check", idleTimeout: .seconds(1), spin: .zero).submit {
-                do {
+                do throws(ToolError) {
                     reply.reply(.success(try loader.load(manifest: manifest, directory: directory)))
                 } catch {
                     reply.reply(.failure(error))

@@ -3,9 +3,9 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Opens a plugin's library and brings it up: sha256, a private copy, dlopen, the ABI check, init, and
@@ -117,7 +117,7 @@ struct PluginLoader: Sendable {
                 "\(prefix) says it is '\(reportedName)' \(reportedVersion) but manifest.json says "
                     + "'\(manifest.name)' \(manifest.version): make them agree")
         }
-        guard let initialize = descriptor.pointee.init else {
+        guard let initialize = descriptor.pointee.`init` else {
             throw ToolError(.pluginUnavailable, "\(prefix): toolhost_plugin_desc.init is NULL")
         }
 
@@ -177,12 +177,13 @@ private final class Registration {
 
     init(pluginName: String) { self.pluginName = pluginName }
 
-    static let registerTool: @convention(c) (UnsafePointer<toolhost_registrar>?, UnsafePointer<toolhost_tool_desc>?)
-        -> Int32 = { registrar, descriptor in
-            guard let registrar, let data = registrar.pointee.host_data else { return -1 }
-            let registration = Unmanaged<Registration>.fromOpaque(data).takeUnretainedValue()
-            return registration.add(descriptor)
-        }
+    static let registerTool:
+        @convention(c) (UnsafePointer<toolhost_registrar>?, UnsafePointer<toolhost_tool_desc>?)
+            -> Int32 = { registrar, descriptor in
+                guard let registrar, let data = registrar.pointee.host_data else { return -1 }
+                let registration = Unmanaged<Registration>.fromOpaque(data).takeUnretainedValue()
+                return registration.add(descriptor)
+            }
 
     func add(_ descriptor: UnsafePointer<toolhost_tool_desc>?) -> Int32 {
         guard !closed else { return -1 }

@@ -67,7 +67,7 @@ final class StatisticsRecorder: Sendable {
     func record(tool name: String, plugin: String, outcome: Outcome, duration: Duration, retries: Int) {
         let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         var counter: Counter?
-        var cacheCounter: Counter?
+
         var timer: Metrics.Timer?
         tool(name, plugin: plugin) { tool in
             tool.calls += 1
@@ -82,7 +82,6 @@ final class StatisticsRecorder: Sendable {
                 counter = tool.counter(code.rawValue)
             }
             timer = tool.timer
-            _ = cacheCounter
         }
         counter?.increment()
         timer?.recordNanoseconds(

@@ -77,7 +77,7 @@ final class PluginRecord: Sendable {
             let directory = self.directory
             pool.submit {
                 let result: Result<LoadedPlugin, ToolError>
-                do {
+                do throws(ToolError) {
                     result = .success(try loader.load(manifest: manifest, directory: directory))
                 } catch {
                     loader.logger.error(

@@ -63,7 +63,8 @@ final class Registry: Sendable {
                     problems: [
                         .init(
                             path: "",
-                            message: exists ? "cannot read the plugins directory" : "the plugins directory does not exist",
+                            message: exists
+                                ? "cannot read the plugins directory" : "the plugins directory does not exist",
                             hint: "create it, or point --plugins (or TOOLHOST_PLUGINS) at the directory holding the "
                                 + "plugin folders")
                     ]))
@@ -89,7 +90,8 @@ final class Registry: Sendable {
                         directory: directory,
                         problems: [
                             .init(
-                                path: "/name", message: "plugin name '\(record.manifest.name)' is already used by \(other)",
+                                path: "/name",
+                                message: "plugin name '\(record.manifest.name)' is already used by \(other)",
                                 hint: "give each plugin its own name, or remove one of the two directories")
                         ]))
                 continue

@@ -15,6 +15,9 @@ final class CallJob: @unchecked Sendable {
     let priority: Int
     let sequence: UInt64
     let cancellation = CancellationFlag()
+    /// `<plugin>.<tool>` and how the deadline was set, for the messages of a timeout or cancellation.
+    let fullName: String
+    let timeoutDescription: String
 
     /// Guarded by the scheduler's lock.
     var phase = Phase.new
@@ -26,8 +29,10 @@ final class CallJob: @unchecked Sendable {
 
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, toolManifest: ToolManifest, arguments: [UInt8], deadline: UInt64,
-        priority: Int, sequence: UInt64
+        priority: Int, sequence: UInt64, fullName: String, timeoutDescription: String
     ) {
+        self.fullName = fullName
+        self.timeoutDescription = timeoutDescription
         self.plugin = plugin
         self.tool = tool
         self.toolManifest = toolManifest
@@ -35,5 +40,13 @@ final class CallJob: @unchecked Sendable {
         self.deadline = deadline
         self.priority = priority
         self.sequence = sequence
+    }
+
+    var timeoutError: ToolError {
+        ToolError(.timeout, "tool '\(fullName)' did not finish within \(timeoutDescription); it was told to stop")
+    }
+
+    var cancelledError: ToolError {
+        ToolError(.cancelled, "the call of '\(fullName)' was cancelled by its caller")
     }
 }

@@ -71,10 +71,11 @@ static int32_t echo(const toolhost_call *call, const char *args, size_t len) {
 }
 
 /* Sleeps up to ms in 1 ms steps, stopping early when cancelled; sleep_read tells what the last one saw. */
-static atomic_int sleeps_cancelled, sleeps_finished;
+static atomic_int sleeps_started, sleeps_cancelled, sleeps_finished;
 static int32_t sleep_tool(const toolhost_call *call, const char *args, size_t len) {
     long ms = int_arg(args, len, "ms"), slept = 0;
     int cancelled = 0;
+    atomic_fetch_add(&sleeps_started, 1);
     while (slept < ms) {
         if (call->host->is_cancelled(call)) { cancelled = 1; break; }
         sleep_ms(1);
@@ -90,8 +91,8 @@ static int32_t sleep_tool(const toolhost_call *call, const char *args, size_t le
 static int32_t sleep_read(const toolhost_call *call, const char *args, size_t len) {
     (void)args; (void)len;
     char out[96];
-    snprintf(out, sizeof out, "{\"cancelled\":%d,\"finished\":%d}", atomic_load(&sleeps_cancelled),
-             atomic_load(&sleeps_finished));
+    snprintf(out, sizeof out, "{\"started\":%d,\"cancelled\":%d,\"finished\":%d}", atomic_load(&sleeps_started),
+             atomic_load(&sleeps_cancelled), atomic_load(&sleeps_finished));
     return reply(call, out);
 }
 
@@ -265,7 +266,7 @@ typedef struct {
     uint32_t flags;
 } tool;
 
-static const tool tools[] = {
+__attribute__((unused)) static const tool tools[] = {
     {"echo", echo, TOOLHOST_TOOL_THREAD_SAFE},
     {"sleep", sleep_tool, TOOLHOST_TOOL_THREAD_SAFE},
     {"sleep_read", sleep_read, TOOLHOST_TOOL_THREAD_SAFE},
@@ -311,7 +312,7 @@ static int32_t probe_init(const toolhost_host_api *host, const toolhost_registra
 #endif
 }
 
-static const toolhost_plugin_desc probe = {
+__attribute__((unused)) static const toolhost_plugin_desc probe = {
     sizeof(toolhost_plugin_desc), ABI_MAJOR, ABI_MINOR, 0, PLUGIN_NAME, PLUGIN_VERSION, probe_init, NULL};
 
 #ifdef NO_ENTRY

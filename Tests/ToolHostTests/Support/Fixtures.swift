@@ -34,40 +34,48 @@ enum Fixtures {
         return path
     }
 
-    private static let compiled = Mutex<[String: String]>([:])
+    private static let builds = Mutex<[String: Task<String, any Error>]>([:])
     private static let buildDirectory = temporaryDirectory("toolhost-fixture-build")
 
-    /// Compiles `source` (in Tests/ToolHostTests/Fixtures) with extra `-D` defines, once per variant.
+    /// Compiles `source` (in Tests/ToolHostTests/Fixtures) with extra `-D` defines, once per variant even when
+    /// tests ask for it in parallel (each build writes a file of its own, never one another test is copying).
     /// - Returns: the path of the shared library.
-    static func compile(_ source: String = "probe.c", defines: [String] = []) throws -> String {
+    static func compile(_ source: String = "probe.c", defines: [String] = []) async throws -> String {
         let key = ([source] + defines).joined(separator: " ")
-        if let path = compiled.withLock({ $0[key] }) { return path }
-        let output = buildDirectory + "/lib-\(abs(key.hashValue)).so"
-        var arguments = [
-            "-std=c11", "-Wall", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden", "-I", includeDirectory,
-            fixtureSources + "/" + source, "-o", output, "-lpthread",
-        ]
-        arguments.append(contentsOf: defines.map { "-D" + $0 })
-        let result = try run("/usr/bin/cc", arguments)
-        guard result.status == 0 else {
-            throw FixtureError("cc failed for \(key): \(result.stderr)")
+        let task = builds.withLock { builds in
+            if let existing = builds[key] { return existing }
+            let task = Task<String, any Error> {
+                let output = buildDirectory + "/lib-\(UUID().uuidString).so"
+                var arguments = [
+                    "-std=c11", "-Wall", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden", "-I", includeDirectory,
+                    fixtureSources + "/" + source, "-o", output, "-lpthread",
+                ]
+                arguments.append(contentsOf: defines.map { "-D" + $0 })
+                let result = try await run("/usr/bin/cc", arguments)
+                guard result.status == 0 else { throw FixtureError("cc failed for \(key): \(result.stderr)") }
+                return output
+            }
+            builds[key] = task
+            return task
         }
-        compiled.withLock { $0[key] = output }
-        return output
+        return try await task.value
     }
 
     /// A tool declaration for a manifest.
     static func tool(
         _ name: String, _ extra: JSONObject = [:], schema: JSONValue = ["type": "object"]
     ) -> JSONValue {
-        var object: JSONObject = ["name": .string(name), "description": "fixture tool \(name)", "inputSchema": schema]
-        for (key, value) in extra { object[key] = value }
+        var object: JSONObject = [
+            "name": .string(name), "description": .string("fixture tool \(name)"), "inputSchema": schema,
+        ]
+        for (key, value) in extra { object.set(key, value) }
         return .object(object)
     }
 
     /// Every tool the probe plugin registers.
     static let probeTools = [
-        "echo", "sleep", "sleep_read", "hang", "gauge", "serial", "gauge_read", "flaky", "fail", "reject", "bad_json", "big", "count",
+        "echo", "sleep", "sleep_read", "hang", "gauge", "serial", "gauge_read", "flaky", "fail", "reject", "bad_json",
+        "big", "count",
         "count_read", "order", "order_log", "print", "log", "stale",
     ]
 
@@ -78,13 +86,13 @@ enum Fixtures {
         tools: [String] = probeTools, toolPolicy: [String: JSONObject] = [:], overrides: JSONObject = [:]
     ) -> JSONValue {
         var libraryObject: JSONObject = ["file": .string(library)]
-        if let sha256 { libraryObject["sha256"] = .string(sha256) }
+        if let sha256 { libraryObject.set("sha256", .string(sha256)) }
         var object: JSONObject = [
             "name": .string(name), "version": .string(version), "abi": ["major": 1, "minor": 0],
             "library": .object(libraryObject),
             "tools": .array(tools.map { tool($0, toolPolicy[$0] ?? [:]) }),
         ]
-        for (key, value) in overrides { object[key] = value }
+        for (key, value) in overrides { object.set(key, value) }
         return .object(object)
     }
 
@@ -110,10 +118,10 @@ enum Fixtures {
     static func probeHost(
         defines: [String] = [], manifest: JSONValue = probeManifest(), isolated: Bool = false,
         configure: (inout ToolHost.Configuration) -> Void = { _ in }
-    ) throws -> (ToolHost, String) {
+    ) async throws -> (ToolHost, String) {
         let plugins = temporaryDirectory("toolhost-plugins")
         let variant = isolated ? defines + ["FIXTURE_INSTANCE=\"\(UUID().uuidString)\""] : defines
-        try install(in: plugins, folder: "probe", manifest: manifest, libraryFrom: try compile(defines: variant))
+        try install(in: plugins, folder: "probe", manifest: manifest, libraryFrom: try await compile(defines: variant))
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: temporaryDirectory("toolhost-store"))
         configure(&configuration)
@@ -126,9 +134,23 @@ enum Fixtures {
         var stderr: String
     }
 
-    /// Runs a program to completion, feeding it `input`.
+    /// Runs a program to completion, feeding it `input`. The waiting happens on a thread of its own, so
+    /// tests running in parallel never starve Swift's cooperative pool (which would skew their timing).
     static func run(
         _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
+    ) async throws -> ProcessResult {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result {
+                        try runBlocking(executable, arguments, input: input, environment: environment)
+                    })
+            }
+        }
+    }
+
+    private static func runBlocking(
+        _ executable: String, _ arguments: [String], input: String?, environment: [String: String]?
     ) throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -143,15 +165,19 @@ enum Fixtures {
         process.standardError = stderr
         process.standardInput = stdin
         try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty child cannot fill one and stall.
         let errorData = Mutex(Data())
-        let reader = Thread { errorData.withLock { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
-        reader.start()
+        let errorDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let data = stderr.fileHandleForReading.readDataToEndOfFile()
+            errorData.withLock { $0 = data }
+            errorDone.signal()
+        }
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
         let outData = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while reader.isExecuting || !reader.isFinished { usleep(1000) }
+        errorDone.wait()
         return ProcessResult(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
