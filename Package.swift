@@ -29,6 +29,8 @@ let package = Package(
             sources: ["src"],
             publicHeadersPath: "include"
         ),
+        // libffi, for typed native tools (Debian: libffi-dev).
+        .systemLibrary(name: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         // Small C helpers for the host (Linux calls Swift cannot import directly). Not for plugins.
         .target(name: "CToolHostShims"),
         // JSON values, a fast parser, the canonical writer and the JSON Schema validator.
@@ -38,6 +40,7 @@ let package = Package(
             dependencies: [
                 "CToolHost",
                 "CToolHostShims",
+                "CFFI",
                 "ToolHostJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -40,6 +40,12 @@ extension ToolHost {
         public var maxOutputBytes: Int = 16 << 20
         /// How many attempts in all a retryable tool gets when its manifest does not say.
         public var defaultMaxAttempts: Int = 1
+        /// System libraries (by soname) that a manifest-only plugin may name in `library.system`. Nothing else
+        /// is reachable, so a plugin cannot expose arbitrary libc functions.
+        public var allowedSystemLibraries: Set<String> = Configuration.defaultAllowedSystemLibraries
+
+        /// libm and zlib, for the bundled math and checksum plugins.
+        public static let defaultAllowedSystemLibraries: Set<String> = ["libm.so.6", "libz.so.1"]
 
         /// - Parameters:
         ///   - pluginsDirectory: the directory holding one folder per plugin.

@@ -31,7 +31,9 @@ public final class ToolHost: Sendable {
         self.logger = logger
         self.cache = ResultCache(maxBytes: configuration.cache.maxBytes)
         self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
-        self.loader = PluginLoader(store: LibraryStore(directory: configuration.libraryStore), logger: logger)
+        self.loader = PluginLoader(
+            store: LibraryStore(directory: configuration.libraryStore), logger: logger,
+            allowedSystemLibraries: configuration.allowedSystemLibraries)
         self.executor = Executor(
             limits: .init(
                 maxConcurrentCalls: configuration.limits.maxConcurrentCalls,

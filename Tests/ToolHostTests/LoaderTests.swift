@@ -56,13 +56,19 @@ import ToolHostJSON
 
     @Test func abiMajorMismatch() async throws {
         let error = try await loadError(defines: ["ABI_MAJOR=2"])
-        #expect(error.message.contains("built for ABI 2.0"))
+        #expect(error.message.contains("built for ABI 2.\(HostABI.minor)"))
         #expect(error.message.contains("rebuild"))
     }
 
     @Test func newerMinorIsRefused() async throws {
         let error = try await loadError(defines: ["ABI_MINOR=\(HostABI.minor + 1)"])
         #expect(error.message.contains("newer than this host's"))
+    }
+
+    @Test func olderMinorIsAccepted() async throws {
+        #expect(HostABI.minor >= 1, "this host has an older minor to test against")
+        let (host, _) = try await Fixtures.probeHost(defines: ["ABI_MINOR=0"])
+        #expect(try await host.call("probe.echo", arguments: ["old": true]).json == ["old": true])
     }
 
     @Test func initFailure() async throws {

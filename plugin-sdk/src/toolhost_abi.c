@@ -15,6 +15,8 @@ _Static_assert(offsetof(toolhost_host_api, log) == 48, "toolhost_host_api.log mo
 _Static_assert(offsetof(toolhost_tool_desc, name) == 8, "toolhost_tool_desc.name moved");
 _Static_assert(offsetof(toolhost_tool_desc, tool_state) == 32, "toolhost_tool_desc.tool_state moved");
 _Static_assert(offsetof(toolhost_registrar, register_tool) == 16, "toolhost_registrar.register_tool moved");
+_Static_assert(offsetof(toolhost_registrar, register_function) == 24, "toolhost_registrar.register_function moved");
+_Static_assert(offsetof(toolhost_function_desc, function) == 32, "toolhost_function_desc.function moved");
 _Static_assert(offsetof(toolhost_plugin_desc, name) == 16, "toolhost_plugin_desc.name moved");
 _Static_assert(offsetof(toolhost_plugin_desc, deinit) == 40, "toolhost_plugin_desc.deinit moved");
 #endif

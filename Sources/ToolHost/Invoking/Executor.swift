@@ -62,14 +62,20 @@ final class Executor: Sendable {
     private static func execute(_ job: CallJob, maxOutputBytes: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
+        if case .native(let function) = job.tool.kind {
+            var outcome = function.invoke(arguments: job.arguments, maxOutputBytes: maxOutputBytes)
+            if job.deadline != 0 && monotonicNanoseconds() >= job.deadline { outcome = .error(job.timeoutError) }
+            job.reply.reply(outcome)
+            return
+        }
+        guard case .json(let handler) = job.tool.kind else { return }
         let slot = CallSlot.acquire()
         slot.begin(
             plugin: job.plugin, tool: job.tool, deadline: job.deadline, cancellation: job.cancellation,
             maxOutputBytes: maxOutputBytes, logger: job.plugin.logger)
         let started = ContinuousClock.now
         let status = job.arguments.withUnsafeBytes { bytes in
-            job.tool.handler(
-                UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+            handler(UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         }
         let duration = ContinuousClock.now - started
         slot.end()

@@ -13,7 +13,14 @@ struct RegisteredTool: @unchecked Sendable {
     let gate = ConcurrencyGate()
     /// NUL-terminated copy of the name, handed to handlers; never freed.
     let cName: UnsafeMutablePointer<CChar>
-    let handler: toolhost_handler_fn
+    /// How the tool is called.
+    enum Kind {
+        /// A JSON handler.
+        case json(toolhost_handler_fn)
+        /// A typed C function called through libffi.
+        case native(NativeFunction)
+    }
+    let kind: Kind
     let toolState: UnsafeMutableRawPointer?
     let threadSafe: Bool
 }

@@ -54,29 +54,95 @@ struct PluginLoader: Sendable {
 
     /// Loads the plugin. Blocking; call it on a host thread.
     func load(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
-        let inspection = try inspect(manifest: manifest, directory: directory)
         let name = manifest.name
-        let prefix = "plugin '\(name)': library \(inspection.path)"
-        let copy: String
-        do {
-            copy = try store.store(inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file)
-        } catch {
-            throw ToolError(.pluginUnavailable, "plugin '\(name)': cannot make a private copy of the library: \(error)")
-        }
-        _ = dlerror()
-        guard let handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw ToolError(
-                .pluginUnavailable,
-                "\(prefix) could not be loaded: \(reason); check its dependencies with `ldd \(inspection.path)`")
+        var pluginLogger = logger
+        pluginLogger[metadataKey: "plugin.name"] = "\(name)"
+        let table = HostFunctions.makeTable(logger: pluginLogger)
+        let handle: UnsafeMutableRawPointer
+        let prefix: String
+        let sha256: String
+        let opened: String
+        if manifest.library.isSystem {
+            // A system library: opened by soname, only if the operator allows it; it has no entry.
+            let soname = manifest.library.file
+            prefix = "plugin '\(name)': system library \(soname)"
+            guard allowedSystemLibraries.contains(soname) else {
+                throw ToolError(
+                    .pluginUnavailable,
+                    "\(prefix) is not in the operator's allowlist (allowedSystemLibraries: "
+                        + "\(allowedSystemLibraries.sorted().joined(separator: ", "))); an operator can add it, or the "
+                        + "plugin can ship its own library as \"file\"")
+            }
+            handle = try open(soname, prefix: prefix, hint: "is the package that provides it installed?")
+            sha256 = ""
+            opened = soname
+        } else {
+            let inspection = try inspect(manifest: manifest, directory: directory)
+            prefix = "plugin '\(name)': library \(inspection.path)"
+            do {
+                opened = try store.store(inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file)
+            } catch {
+                throw ToolError(
+                    .pluginUnavailable, "plugin '\(name)': cannot make a private copy of the library: \(error)")
+            }
+            handle = try open(opened, prefix: prefix, hint: "check its dependencies with `ldd \(inspection.path)`")
+            sha256 = inspection.sha256
         }
         // From here on the library is mapped and is never closed (see LoadedPlugin).
-        guard let symbol = dlsym(handle, HostABI.entrySymbol) else {
-            throw ToolError(
-                .pluginUnavailable,
-                "\(prefix) does not export '\(HostABI.entrySymbol)': define it with TOOLHOST_EXPORT (see "
-                    + "plugin-sdk/include/toolhost/toolhost.h)")
+        let entrySymbol = manifest.library.isSystem ? nil : dlsym(handle, HostABI.entrySymbol)
+        var registration = Registration(pluginName: name)
+        var state: UnsafeMutableRawPointer? = nil
+        var deinitialize: (@convention(c) (UnsafeMutableRawPointer?) -> Void)? = nil
+        if let entrySymbol {
+            (state, deinitialize) = try initialize(
+                entry: entrySymbol, manifest: manifest, table: table, registration: &registration, prefix: prefix)
+        } else {
+            let unbound = manifest.tools.filter { $0.native?.symbol == nil }.map(\.name)
+            if !unbound.isEmpty {
+                throw ToolError(
+                    .pluginUnavailable,
+                    "\(prefix) does not export '\(HostABI.entrySymbol)': define it with TOOLHOST_EXPORT (see "
+                        + "plugin-sdk/include/toolhost/toolhost.h), or, for a manifest-only plugin, give every tool a "
+                        + "symbol and a signature (missing for: \(unbound.joined(separator: ", ")))")
+            }
         }
+        do {
+            let tools = try bind(manifest: manifest, handle: handle, registration: registration, prefix: prefix)
+            pluginLogger.debug(
+                "plugin loaded",
+                metadata: ["library.sha256": "\(sha256)", "library.opened": "\(opened)", "tools": "\(tools.count)"])
+            return LoadedPlugin(
+                manifest: manifest, libraryPath: opened, sha256: sha256, handle: handle, hostTable: table,
+                pluginState: state, tools: tools, logger: pluginLogger)
+        } catch {
+            deinitialize?(state)
+            throw error
+        }
+    }
+
+    /// The operator's allowlist of system libraries a manifest-only plugin may name.
+    var allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries
+
+    init(store: LibraryStore, logger: Logger, allowedSystemLibraries: Set<String>? = nil) {
+        self.store = store
+        self.logger = logger
+        if let allowedSystemLibraries { self.allowedSystemLibraries = allowedSystemLibraries }
+    }
+
+    private func open(_ path: String, prefix: String, hint: String) throws(ToolError) -> UnsafeMutableRawPointer {
+        _ = dlerror()
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw ToolError(.pluginUnavailable, "\(prefix) could not be loaded: \(reason); \(hint)")
+        }
+        return handle
+    }
+
+    /// Calls the entry, checks the ABI and the identity, and runs init.
+    private func initialize(
+        entry symbol: UnsafeMutableRawPointer, manifest: PluginManifest, table: UnsafeMutablePointer<toolhost_host_api>,
+        registration: inout Registration, prefix: String
+    ) throws(ToolError) -> (UnsafeMutableRawPointer?, (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
         typealias Entry = @convention(c) (UInt32, UInt32) -> UnsafePointer<toolhost_plugin_desc>?
         let entry = unsafeBitCast(symbol, to: Entry.self)
         guard let descriptor = entry(UInt32(HostABI.major), UInt32(HostABI.minor)) else {
@@ -97,10 +163,10 @@ struct PluginLoader: Sendable {
                 "\(prefix) needs ABI \(major).\(minor), newer than this host's \(HostABI.major).\(HostABI.minor): "
                     + "upgrade toolhost, or rebuild the plugin against the older header")
         }
-        if manifest.abi.major != major || manifest.abi.minor != minor {
+        if manifest.abi.major != major {
             throw ToolError(
                 .pluginUnavailable,
-                "\(prefix) reports ABI \(major).\(minor) but manifest.json says \(manifest.abi): make them agree")
+                "\(prefix) reports ABI \(major).\(minor) but manifest.json says \(manifest.abi): make the majors agree")
         }
         let minimumSize = MemoryLayout<toolhost_plugin_desc>.size
         guard Int(descriptor.pointee.struct_size) >= minimumSize else {
@@ -120,15 +186,10 @@ struct PluginLoader: Sendable {
         guard let initialize = descriptor.pointee.`init` else {
             throw ToolError(.pluginUnavailable, "\(prefix): toolhost_plugin_desc.init is NULL")
         }
-
-        var pluginLogger = logger
-        pluginLogger[metadataKey: "plugin.name"] = "\(name)"
-        let table = HostFunctions.makeTable(logger: pluginLogger)
-        let registration = Registration(pluginName: name)
         var registrar = toolhost_registrar(
             struct_size: UInt32(MemoryLayout<toolhost_registrar>.size), reserved: 0,
             host_data: Unmanaged.passUnretained(registration).toOpaque(),
-            register_tool: Registration.registerTool)
+            register_tool: Registration.registerTool, register_function: Registration.registerFunction)
         var state: UnsafeMutableRawPointer? = nil
         let status = withExtendedLifetime(registration) { initialize(table, &registrar, &state) }
         registration.closed = true
@@ -137,8 +198,17 @@ struct PluginLoader: Sendable {
                 .pluginUnavailable,
                 "\(prefix): init failed with status \(status); see the plugin's log lines above for why")
         }
+        return (state, descriptor.pointee.deinit)
+    }
+
+    /// Matches the manifest's tools with what the library registered or exports.
+    private func bind(
+        manifest: PluginManifest, handle: UnsafeMutableRawPointer, registration: Registration, prefix: String
+    ) throws(ToolError) -> [String: RegisteredTool] {
         var problems = registration.problems
-        let declared = Set(manifest.tools.map(\.name))
+        var tools: [String: RegisteredTool] = [:]
+        let byRegistration = manifest.tools.filter { $0.native?.symbol == nil }
+        let declared = Set(byRegistration.map(\.name))
         let registered = Set(registration.tools.map(\.name))
         let undeclared = registered.subtracting(declared).sorted()
         let missing = declared.subtracting(registered).sorted()
@@ -150,26 +220,67 @@ struct PluginLoader: Sendable {
             problems.append(
                 "manifest.json declares tools the library does not register: \(missing.joined(separator: ", "))")
         }
+        for tool in registration.tools {
+            guard let declaredTool = byRegistration.first(where: { $0.name == tool.name }) else { continue }
+            switch (tool.kind, declaredTool.native) {
+            case (.json, nil):
+                tools[tool.name] = tool
+            case (.native(let function), let native?):
+                if function.signature != native.signature {
+                    problems.append(
+                        "tool '\(tool.name)' is registered as '\(function.signature)' but manifest.json says "
+                            + "'\(native.signature)'")
+                } else {
+                    tools[tool.name] = tool
+                }
+            case (.json, .some):
+                problems.append(
+                    "tool '\(tool.name)' has a signature in manifest.json but is registered as a JSON handler")
+            case (.native, nil):
+                problems.append(
+                    "tool '\(tool.name)' is registered as a typed function but manifest.json gives it no signature")
+            }
+        }
+        for tool in manifest.tools {
+            guard let native = tool.native, let symbol = native.symbol else { continue }
+            guard let address = dlsym(handle, symbol) else {
+                problems.append(
+                    "symbol '\(symbol)' of tool '\(tool.name)' is not in the library: check the spelling, or that "
+                        + "the library exports it (`nm -D --defined-only`)")
+                continue
+            }
+            var ownership = NativeFunction.ReturnOwnership.borrowed
+            if let release = native.freeReturn {
+                let found = release == "free" ? dlsym(UnsafeMutableRawPointer(bitPattern: 0), "free") : dlsym(handle, release)
+                guard let found else {
+                    problems.append("freeReturn '\(release)' of tool '\(tool.name)' is not in the library")
+                    continue
+                }
+                ownership = .free(unsafeBitCast(found, to: (@convention(c) (UnsafeMutableRawPointer?) -> Void).self))
+            }
+            do {
+                let function = try NativeFunction(
+                    name: manifest.name + "." + tool.name, signature: native.signature, function: UnsafeRawPointer(address),
+                    ownership: ownership)
+                tools[tool.name] = RegisteredTool(
+                    name: tool.name, cName: strdup(tool.name), kind: .native(function), toolState: nil,
+                    threadSafe: native.threadSafe)
+            } catch {
+                problems.append("tool '\(tool.name)': \(error)")
+            }
+        }
         if !problems.isEmpty {
-            descriptor.pointee.deinit?(state)
             throw ToolError(
                 .pluginUnavailable,
                 "\(prefix) was refused: " + problems.joined(separator: "; ")
-                    + "; make the manifest and the registration agree")
+                    + "; make the manifest and the library agree")
         }
-        var tools: [String: RegisteredTool] = [:]
-        for tool in registration.tools { tools[tool.name] = tool }
-        pluginLogger.debug(
-            "plugin loaded",
-            metadata: ["library.sha256": "\(inspection.sha256)", "library.copy": "\(copy)", "tools": "\(tools.count)"])
-        return LoadedPlugin(
-            manifest: manifest, libraryPath: copy, sha256: inspection.sha256, handle: handle, hostTable: table,
-            pluginState: state, tools: tools, logger: pluginLogger)
+        return tools
     }
 }
 
 /// Collects the tools a plugin registers during init.
-private final class Registration {
+final class Registration {
     let pluginName: String
     var tools: [RegisteredTool] = []
     var problems: [String] = []
@@ -213,8 +324,66 @@ private final class Registration {
         }
         tools.append(
             RegisteredTool(
-                name: name, cName: strdup(cName), handler: handler, toolState: descriptor.pointee.tool_state,
+                name: name, cName: strdup(cName), kind: .json(handler), toolState: descriptor.pointee.tool_state,
                 threadSafe: descriptor.pointee.flags & UInt32(TOOLHOST_TOOL_THREAD_SAFE) != 0))
+        return 0
+    }
+
+    static let registerFunction:
+        @convention(c) (UnsafePointer<toolhost_registrar>?, UnsafePointer<toolhost_function_desc>?) -> Int32 = {
+            registrar, descriptor in
+            guard let registrar, let data = registrar.pointee.host_data else { return -1 }
+            let registration = Unmanaged<Registration>.fromOpaque(data).takeUnretainedValue()
+            return registration.addFunction(descriptor)
+        }
+
+    func addFunction(_ descriptor: UnsafePointer<toolhost_function_desc>?) -> Int32 {
+        guard !closed else { return -1 }
+        guard let descriptor else {
+            problems.append("register_function was called with NULL")
+            return -1
+        }
+        let size = Int(descriptor.pointee.struct_size)
+        guard size >= MemoryLayout<toolhost_function_desc>.size else {
+            problems.append(
+                "a function descriptor has struct_size \(size), expected sizeof(toolhost_function_desc) = "
+                    + "\(MemoryLayout<toolhost_function_desc>.size)")
+            return -1
+        }
+        guard let cName = descriptor.pointee.name else {
+            problems.append("a function was registered without a name")
+            return -1
+        }
+        let name = String(cString: cName)
+        guard let function = descriptor.pointee.function, let cSignature = descriptor.pointee.signature else {
+            problems.append("function '\(name)' was registered without a function pointer or a signature")
+            return -1
+        }
+        if tools.contains(where: { $0.name == name }) {
+            problems.append("tool '\(name)' is registered twice")
+            return -1
+        }
+        let signature: NativeSignature
+        do {
+            signature = try NativeSignature(parsing: String(cString: cSignature))
+        } catch {
+            problems.append("function '\(name)': \(error)")
+            return -1
+        }
+        var ownership = NativeFunction.ReturnOwnership.borrowed
+        if let release = descriptor.pointee.free_function { ownership = .free(release) }
+        do {
+            let native = try NativeFunction(
+                name: pluginName + "." + name, signature: signature,
+                function: unsafeBitCast(function, to: UnsafeRawPointer.self), ownership: ownership)
+            tools.append(
+                RegisteredTool(
+                    name: name, cName: strdup(cName), kind: .native(native), toolState: nil,
+                    threadSafe: descriptor.pointee.flags & UInt32(TOOLHOST_TOOL_THREAD_SAFE) != 0))
+        } catch {
+            problems.append("function '\(name)': \(error)")
+            return -1
+        }
         return 0
     }
 }

@@ -63,11 +63,8 @@ extension ManifestSchema {
               }
             },
             "library": {
-              "description": "The shared library, a file in the plugin directory.",
+              "description": "The shared library: a file in the plugin directory, or (for a manifest-only plugin of typed tools) a system library the operator allows.",
               "type": "object",
-              "required": [
-                "file"
-              ],
               "additionalProperties": false,
               "properties": {
                 "file": {
@@ -85,8 +82,25 @@ extension ManifestSchema {
                   "description": "Lower-case hex SHA-256 of the file; when present the host refuses a library that differs.",
                   "type": "string",
                   "pattern": "^[0-9a-f]{64}$"
+                },
+                "system": {
+                  "description": "The soname of a system library (for example libm.so.6), opened only if the operator's allowedSystemLibraries lists it. Every tool then needs a symbol and a signature.",
+                  "type": "string",
+                  "pattern": "^lib[A-Za-z0-9_+-]+\\.so(\\.[0-9]+)*$"
                 }
-              }
+              },
+              "oneOf": [
+                {
+                  "required": [
+                    "file"
+                  ]
+                },
+                {
+                  "required": [
+                    "system"
+                  ]
+                }
+              ]
             },
             "tools": {
               "type": "array",
@@ -102,8 +116,7 @@ extension ManifestSchema {
               "type": "object",
               "required": [
                 "name",
-                "description",
-                "inputSchema"
+                "description"
               ],
               "additionalProperties": false,
               "properties": {
@@ -118,8 +131,28 @@ extension ManifestSchema {
                   "maxLength": 4096
                 },
                 "inputSchema": {
-                  "description": "JSON Schema (draft 2020-12) of the arguments object. Its root must be of type object.",
+                  "description": "JSON Schema (draft 2020-12) of the arguments object. Its root must be of type object. Required unless the tool has a signature (then it is generated).",
                   "type": "object"
+                },
+                "signature": {
+                  "description": "A typed native tool's C prototype without the name, for example \"double (double x, double y)\". Types: bool, int8\u2026int64, uint8\u2026uint64, float, double, string, buffer, buffer_base64, and void for the return.",
+                  "type": "string",
+                  "minLength": 3,
+                  "maxLength": 1024
+                },
+                "symbol": {
+                  "description": "The C function to call for a typed tool, looked up in the library by name (dlsym). Without it, the library registers the function through the C ABI.",
+                  "type": "string",
+                  "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+                },
+                "freeReturn": {
+                  "description": "For a typed tool returning a string: the function the host calls to free it after copying (\"free\" for libc's free, or a function of the library). Absent: the string is not freed.",
+                  "type": "string",
+                  "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+                },
+                "threadSafe": {
+                  "description": "For a typed tool declared by symbol: whether the function may run on several threads at once (default false: calls run one at a time).",
+                  "type": "boolean"
                 },
                 "deterministic": {
                   "description": "Same arguments, same result: the result may be cached and the call retried.",

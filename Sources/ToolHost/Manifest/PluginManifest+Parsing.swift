@@ -47,7 +47,7 @@ extension PluginManifest {
             throw ManifestError(file: file, problems: violations.map(problem(for:)))
         }
         let manifest = decode(json)
-        let problems = semanticProblems(manifest)
+        let problems = nativeProblems(json, manifest) + semanticProblems(manifest)
         if !problems.isEmpty {
             throw ManifestError(file: file, problems: problems)
         }
@@ -76,10 +76,18 @@ extension PluginManifest {
         let tools = (json["tools"]?.arrayValue ?? []).map { tool -> ToolManifest in
             let cache = tool["cache"]
             let retries = tool["retries"]
+            var native: ToolManifest.Native?
+            var inputSchema = tool["inputSchema"] ?? ["type": "object"]
+            if let text = tool["signature"]?.stringValue, let signature = try? NativeSignature(parsing: text) {
+                native = .init(
+                    symbol: tool["symbol"]?.stringValue, signature: signature,
+                    freeReturn: tool["freeReturn"]?.stringValue, threadSafe: tool["threadSafe"]?.boolValue ?? false)
+                inputSchema = signature.inputSchema
+            }
             return ToolManifest(
                 name: tool["name"]?.stringValue ?? "",
                 description: tool["description"]?.stringValue ?? "",
-                inputSchema: tool["inputSchema"] ?? ["type": "object"],
+                inputSchema: inputSchema,
                 deterministic: tool["deterministic"]?.boolValue ?? false,
                 idempotent: tool["idempotent"]?.boolValue ?? false,
                 cache: .init(
@@ -91,7 +99,8 @@ extension PluginManifest {
                 retries: .init(
                     maxAttempts: retries?["maxAttempts"]?.intValue.map { Int($0) } ?? 1,
                     initialBackoffMs: retries?["initialBackoffMs"]?.intValue.map { Int($0) } ?? 10),
-                capabilities: tool["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                capabilities: tool["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                native: native)
         }
         return PluginManifest(
             name: json["name"]?.stringValue ?? "",
@@ -100,9 +109,83 @@ extension PluginManifest {
             abi: .init(
                 major: abi?["major"]?.intValue.map { Int($0) } ?? 0,
                 minor: abi?["minor"]?.intValue.map { Int($0) } ?? 0),
-            library: .init(file: library?["file"]?.stringValue ?? "", sha256: library?["sha256"]?.stringValue),
+            library: .init(
+                file: library?["file"]?.stringValue ?? library?["system"]?.stringValue ?? "",
+                sha256: library?["sha256"]?.stringValue, isSystem: library?["system"] != nil),
             maxConcurrency: json["maxConcurrency"]?.intValue.map { Int($0) },
             tools: tools)
+    }
+
+    /// The rules of typed native tools: a signature that parses, a symbol or registration, no input schema.
+    private static func nativeProblems(_ json: JSONValue, _ manifest: PluginManifest) -> [ManifestError.Problem] {
+        var problems: [ManifestError.Problem] = []
+        if manifest.library.isSystem && manifest.library.sha256 != nil {
+            problems.append(
+                .init(
+                    path: "/library/sha256", message: "a system library has no pinned sha256",
+                    hint: "remove sha256, or ship the library in the plugin directory as \"file\""))
+        }
+        for (index, tool) in (json["tools"]?.arrayValue ?? []).enumerated() {
+            let name = tool["name"]?.stringValue ?? "?"
+            let path = "/tools/\(index)"
+            guard let text = tool["signature"]?.stringValue else {
+                for field in ["symbol", "freeReturn", "threadSafe"] where tool[field] != nil {
+                    problems.append(
+                        .init(
+                            path: path + "/" + field, message: "'\(field)' of '\(name)' needs a \"signature\"",
+                            hint: "add the C prototype as \"signature\", or remove '\(field)'"))
+                }
+                if tool["inputSchema"] == nil {
+                    problems.append(
+                        .init(
+                            path: path, message: "tool '\(name)' has neither an inputSchema nor a signature",
+                            hint: "describe the arguments with \"inputSchema\", or declare a typed tool's \"signature\""))
+                }
+                if manifest.library.isSystem {
+                    problems.append(
+                        .init(
+                            path: path, message: "tool '\(name)' of a system library needs a symbol and a signature",
+                            hint: "a system library has no registration entry: declare \"symbol\" and \"signature\""))
+                }
+                continue
+            }
+            let signature: NativeSignature
+            do {
+                signature = try NativeSignature(parsing: text)
+            } catch {
+                problems.append(
+                    .init(
+                        path: path + "/signature", message: "signature of '\(name)': \(error)",
+                        hint: "write it as 'returnType (type name, …)', for example \"double (double x, double y)\""))
+                continue
+            }
+            if tool["inputSchema"] != nil {
+                problems.append(
+                    .init(
+                        path: path + "/inputSchema", message: "typed tool '\(name)' must not declare an inputSchema",
+                        hint: "remove inputSchema: it is generated from the signature"))
+            }
+            if tool["freeReturn"] != nil && signature.returns != .string {
+                problems.append(
+                    .init(
+                        path: path + "/freeReturn", message: "'\(name)' does not return a string, so nothing is freed",
+                        hint: "remove freeReturn"))
+            }
+            if tool["symbol"] == nil && manifest.library.isSystem {
+                problems.append(
+                    .init(
+                        path: path, message: "tool '\(name)' of a system library needs a symbol",
+                        hint: "name the C function as \"symbol\""))
+            }
+            if tool["threadSafe"] != nil && tool["symbol"] == nil {
+                problems.append(
+                    .init(
+                        path: path + "/threadSafe",
+                        message: "'\(name)' is registered through the C ABI, whose flags say whether it is thread-safe",
+                        hint: "remove threadSafe, or set TOOLHOST_TOOL_THREAD_SAFE at registration"))
+            }
+        }
+        return problems
     }
 
     /// The rules the schema cannot express: unique tool names, compilable input schemas, a known ABI.

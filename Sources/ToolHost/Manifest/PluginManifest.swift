@@ -17,13 +17,16 @@ public struct PluginManifest: Sendable, Hashable {
 
     /// The shared library of the plugin.
     public struct Library: Sendable, Hashable {
-        /// The file name inside the plugin directory.
+        /// The file name inside the plugin directory, or the soname of a system library.
         public var file: String
         /// The expected lower-case hex SHA-256 of the file, if the author pinned it.
         public var sha256: String?
-        public init(file: String, sha256: String? = nil) {
+        /// Whether `file` names a system library (opened by soname, only if the operator allows it).
+        public var isSystem: Bool
+        public init(file: String, sha256: String? = nil, isSystem: Bool = false) {
             self.file = file
             self.sha256 = sha256
+            self.isSystem = isSystem
         }
     }
 
@@ -66,6 +69,23 @@ public struct ToolManifest: Sendable, Hashable {
         }
     }
 
+    /// A typed native tool: a C function called through libffi.
+    public struct Native: Sendable, Hashable {
+        /// The function's name in the library, or nil when the library registers it through the C ABI.
+        public var symbol: String?
+        public var signature: NativeSignature
+        /// For a string return: the function that frees it ("free" for libc's), or nil.
+        public var freeReturn: String?
+        /// Whether a function declared by symbol may run on several threads at once.
+        public var threadSafe: Bool
+        public init(symbol: String?, signature: NativeSignature, freeReturn: String? = nil, threadSafe: Bool = false) {
+            self.symbol = symbol
+            self.signature = signature
+            self.freeReturn = freeReturn
+            self.threadSafe = threadSafe
+        }
+    }
+
     /// Retries for transient errors.
     public struct RetryPolicy: Sendable, Hashable {
         /// Attempts in all, the first included (1 = no retry).
@@ -91,12 +111,16 @@ public struct ToolManifest: Sendable, Hashable {
     public var maxConcurrency: Int?
     public var retries: RetryPolicy
     public var capabilities: [String]
+    /// Set for a typed native tool (its `inputSchema` is then generated from the signature).
+    public var native: Native?
 
     public init(
         name: String, description: String, inputSchema: JSONValue = ["type": "object"], deterministic: Bool = false,
         idempotent: Bool = false, cache: CachePolicy = CachePolicy(), timeoutMs: Int? = nil, priority: Int = 0,
-        maxConcurrency: Int? = nil, retries: RetryPolicy = RetryPolicy(), capabilities: [String] = []
+        maxConcurrency: Int? = nil, retries: RetryPolicy = RetryPolicy(), capabilities: [String] = [],
+        native: Native? = nil
     ) {
+        self.native = native
         self.name = name
         self.description = description
         self.inputSchema = inputSchema

@@ -1,7 +1,8 @@
 /*
  * toolhost.h: the C ABI between the toolhost host and a tool plugin.
  *
- * ABI version 1.0. Plain C99; no macros a Rust, Zig or Swift author must mirror
+ * ABI version 1.1 (1.1 added typed native functions: toolhost_function_desc and
+ * toolhost_registrar.register_function). Plain C99; no macros a Rust, Zig or Swift author must mirror
  * except TOOLHOST_EXPORT (default symbol visibility), which is a convenience.
  *
  * A plugin is a shared library that exports exactly one symbol,
@@ -53,7 +54,7 @@ extern "C" {
 /* The ABI version this header describes. */
 enum {
     TOOLHOST_ABI_MAJOR = 1,
-    TOOLHOST_ABI_MINOR = 0
+    TOOLHOST_ABI_MINOR = 1
 };
 
 /* The name of the one exported symbol. */
@@ -179,10 +180,43 @@ typedef struct toolhost_tool_desc {
     void *tool_state;
 } toolhost_tool_desc;
 
+/*
+ * A plain C function exposed as a typed tool (ABI 1.1). The host converts the
+ * JSON arguments to C values, calls the function through libffi and converts
+ * the return value back to JSON ({"result": ...}); no JSON handler is written.
+ * Owned by the plugin; the host copies what it needs during register_function.
+ *
+ * `signature` is a C-like prototype without a function name, for example
+ *   "double (double x, double y)"  or  "uint32 (string a, string b)".
+ * Types: bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float,
+ * double, string (const char *, NUL-terminated UTF-8), buffer (two C
+ * arguments: const uint8_t *data, size_t length; given in JSON as a UTF-8
+ * string), and void (return type only). A returned string is copied; name a
+ * plugin function in `free_function` if the host must free it afterwards,
+ * else the string must stay valid (static storage).
+ */
+typedef struct toolhost_function_desc {
+    /* sizeof(toolhost_function_desc) as the plugin knows it. */
+    uint32_t struct_size;
+    /* TOOLHOST_TOOL_* flags (thread safety as for JSON tools). */
+    uint32_t flags;
+    /* The tool's name, NUL-terminated, as for toolhost_tool_desc. */
+    const char *name;
+    /* A one-line description, NUL-terminated. */
+    const char *description;
+    /* The prototype, NUL-terminated; it must equal the manifest's "signature". */
+    const char *signature;
+    /* The function, cast to a generic function pointer. */
+    void (*function)(void);
+    /* Called with a returned string once the host copied it, or NULL. */
+    void (*free_function)(void *pointer);
+} toolhost_function_desc;
+
 /* The registrar handed to init. Owned by the host, valid only during init. */
 typedef struct toolhost_registrar toolhost_registrar;
 struct toolhost_registrar {
-    /* sizeof(toolhost_registrar) as the host knows it. */
+    /* sizeof(toolhost_registrar) as the host knows it. A plugin built for
+     * ABI 1.1 may use register_function only when struct_size covers it. */
     uint32_t struct_size;
     uint32_t reserved;
     /* Opaque to the plugin. */
@@ -191,6 +225,10 @@ struct toolhost_registrar {
      * Returns 0, or -1 if the descriptor is invalid or the name is already
      * registered (the host then refuses the plugin with that reason). */
     int32_t (*register_tool)(const toolhost_registrar *registrar, const toolhost_tool_desc *tool);
+    /* Registers a typed native function as a tool (ABI 1.1). [main-thread,
+     * during init only] Returns 0, or -1 if the descriptor or its signature is
+     * invalid or the name is already registered. */
+    int32_t (*register_function)(const toolhost_registrar *registrar, const toolhost_function_desc *function);
 };
 
 /* What the entry returns: static data owned by the plugin, valid until the
