@@ -13,12 +13,18 @@ for dir in "$root"/Plugins/*/; do
     name="$(basename "$dir")"
     manifest="$dir/manifest.json"
     [ -f "$manifest" ] || continue
-    lib="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["library"]["file"])' "$manifest")"
+    lib="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["library"].get("file", ""))' "$manifest")"
+    mkdir -p "$dest/$name"
+    if [ -z "$lib" ]; then
+        # A manifest-only plugin over a system library: the manifest is the whole plugin.
+        cp "$manifest" "$dest/$name/.manifest.json.tmp" && mv -f "$dest/$name/.manifest.json.tmp" "$dest/$name/manifest.json"
+        echo "staged $name -> $dest/$name (manifest only)"
+        continue
+    fi
     if [ ! -f "$bin/$lib" ]; then
         echo "stage-plugins: $bin/$lib is missing: run 'swift build -c $config' first" >&2
         exit 1
     fi
-    mkdir -p "$dest/$name"
     # Library first, manifest last: the manifest is the commit point a running daemon watches for.
     cp "$bin/$lib" "$dest/$name/.$lib.tmp" && mv -f "$dest/$name/.$lib.tmp" "$dest/$name/$lib"
     sum="$(sha256sum "$dest/$name/$lib" | cut -d' ' -f1)"

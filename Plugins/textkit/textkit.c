@@ -5,6 +5,8 @@
  *   textkit.sha256      SHA-256 of a text's UTF-8 bytes, in hex
  *   textkit.slugify     a URL slug ("Hello, World!" -> "hello-world")
  *   textkit.regex_test  whether a POSIX extended regular expression matches, and where
+ *   textkit.levenshtein the edit distance of two texts: a plain C function registered with its
+ *                       signature, so the host converts the arguments (no JSON handler)
  *
  * Arguments arrive validated against the manifest's input schema, so the small
  * JSON reader below only has to find top-level members of an object.
@@ -347,6 +349,47 @@ static int32_t regex_test(const toolhost_call *call, const char *args, size_t le
     return finish(call, &out);
 }
 
+/* ---- textkit.levenshtein: a typed function, no JSON in sight ---- */
+
+/* Decodes UTF-8 into code points; returns the count. Invalid bytes count as one code point each. */
+static size_t decode_utf8(const char *s, uint32_t *out) {
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp = *p;
+        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+        p++;
+        for (int i = 0; i < extra && (*p & 0xC0) == 0x80; i++) cp = (cp << 6) | (*p++ & 0x3F);
+        out[n++] = cp;
+    }
+    return n;
+}
+
+static uint32_t levenshtein(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    uint32_t *ca = malloc((la + 1) * sizeof *ca), *cb = malloc((lb + 1) * sizeof *cb);
+    uint32_t *row = malloc((lb + 1) * sizeof *row);
+    if (!ca || !cb || !row) { free(ca); free(cb); free(row); return UINT32_MAX; }
+    la = decode_utf8(a, ca);
+    lb = decode_utf8(b, cb);
+    for (size_t j = 0; j <= lb; j++) row[j] = (uint32_t)j;
+    for (size_t i = 1; i <= la; i++) {
+        uint32_t diagonal = row[0];
+        row[0] = (uint32_t)i;
+        for (size_t j = 1; j <= lb; j++) {
+            uint32_t above = row[j];
+            uint32_t best = diagonal + (ca[i - 1] != cb[j - 1]);
+            if (above + 1 < best) best = above + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    uint32_t distance = row[lb];
+    free(ca); free(cb); free(row);
+    return distance;
+}
+
 /* ---- registration ---- */
 
 static int32_t textkit_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {
@@ -364,6 +407,18 @@ static int32_t textkit_init(const toolhost_host_api *host, const toolhost_regist
             host->log(host, NULL, TOOLHOST_LOG_ERROR, "registration failed", 19);
             return TOOLHOST_ERR_FAILED;
         }
+    }
+    /* A host older than ABI 1.1 has no register_function: check the registrar's size first. */
+    if (reg->struct_size < sizeof(toolhost_registrar)) {
+        host->log(host, NULL, TOOLHOST_LOG_ERROR, "textkit needs a host with ABI 1.1", 33);
+        return TOOLHOST_ERR_FAILED;
+    }
+    toolhost_function_desc distance = {sizeof(toolhost_function_desc), TOOLHOST_TOOL_THREAD_SAFE, "levenshtein",
+                                       "The edit distance between two texts.", "uint32 (string a, string b)",
+                                       (void (*)(void))levenshtein, NULL};
+    if (reg->register_function(reg, &distance) != 0) {
+        host->log(host, NULL, TOOLHOST_LOG_ERROR, "registration failed", 19);
+        return TOOLHOST_ERR_FAILED;
     }
     return TOOLHOST_OK;
 }

@@ -184,11 +184,12 @@ public final class ToolHost: Sendable {
     ) async throws(ToolError) -> ToolResult {
         let violations = entry.schema.validate(arguments)
         if !violations.isEmpty {
+            // Each message already starts with the offending value's JSON pointer.
             let list = violations.map { ToolError.Violation(path: $0.instancePath.description, message: $0.message) }
             throw ToolError(
                 .invalidArguments,
                 "arguments of '\(entry.fullName)' do not match its input schema: "
-                    + list.map { "\($0.path.isEmpty ? "(root)" : $0.path): \($0.message)" }.joined(separator: "; "),
+                    + list.map(\.message).joined(separator: "; "),
                 violations: list)
         }
         let canonical = arguments.canonical()

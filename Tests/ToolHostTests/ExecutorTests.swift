@@ -109,6 +109,7 @@ import ToolHostJSON
 
     @Test func timeoutIsPromptAndThePluginSeesCancellation() async throws {
         let (host, _) = try await Fixtures.probeHost(isolated: true)
+        _ = try await host.call("probe.echo", arguments: [:])  // the load is not what this test times
         let started = ContinuousClock.now
         let result = await host.call(
             ToolCall(tool: "probe.sleep", arguments: ["ms": 10_000], timeout: .milliseconds(100)))
@@ -133,6 +134,7 @@ import ToolHostJSON
 
     @Test func theToolTimeoutAppliesWhenTheCallGivesNone() async throws {
         let (host, _) = try await Fixtures.probeHost(manifest: policy(["sleep": ["timeoutMs": 50]]), isolated: true)
+        _ = try await host.call("probe.echo", arguments: [:])
         let result = await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 5000], timeout: .seconds(10)))
         guard case .failure(let error) = result else {
             Issue.record("expected a timeout, got \(result)")

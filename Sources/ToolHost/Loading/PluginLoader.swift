@@ -251,7 +251,8 @@ struct PluginLoader: Sendable {
             }
             var ownership = NativeFunction.ReturnOwnership.borrowed
             if let release = native.freeReturn {
-                let found = release == "free" ? dlsym(UnsafeMutableRawPointer(bitPattern: 0), "free") : dlsym(handle, release)
+                let found =
+                    release == "free" ? dlsym(UnsafeMutableRawPointer(bitPattern: 0), "free") : dlsym(handle, release)
                 guard let found else {
                     problems.append("freeReturn '\(release)' of tool '\(tool.name)' is not in the library")
                     continue
@@ -260,7 +261,8 @@ struct PluginLoader: Sendable {
             }
             do {
                 let function = try NativeFunction(
-                    name: manifest.name + "." + tool.name, signature: native.signature, function: UnsafeRawPointer(address),
+                    name: manifest.name + "." + tool.name, signature: native.signature,
+                    function: UnsafeRawPointer(address),
                     ownership: ownership)
                 tools[tool.name] = RegisteredTool(
                     name: tool.name, cName: strdup(tool.name), kind: .native(function), toolState: nil,

@@ -139,7 +139,8 @@ extension PluginManifest {
                     problems.append(
                         .init(
                             path: path, message: "tool '\(name)' has neither an inputSchema nor a signature",
-                            hint: "describe the arguments with \"inputSchema\", or declare a typed tool's \"signature\""))
+                            hint: "describe the arguments with \"inputSchema\", or declare a typed tool's \"signature\""
+                        ))
                 }
                 if manifest.library.isSystem {
                     problems.append(

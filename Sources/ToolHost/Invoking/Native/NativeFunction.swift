@@ -3,7 +3,7 @@ import Foundation
 import ToolHostJSON
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain C function called through libffi: JSON arguments in, C values across, JSON `{"result": …}` out.
@@ -32,9 +32,9 @@ final class NativeFunction: @unchecked Sendable {
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
     private let cArgumentCount: Int
 
-    init(name: String, signature: NativeSignature, function: UnsafeRawPointer, ownership: ReturnOwnership) throws(
-        PrepareError
-    ) {
+    init(name: String, signature: NativeSignature, function: UnsafeRawPointer, ownership: ReturnOwnership)
+        throws(PrepareError)
+    {
         self.name = name
         self.signature = signature
         self.function = function
@@ -160,7 +160,9 @@ final class NativeFunction: @unchecked Sendable {
 
     /// Writes one JSON value as the C value of `type` into `slot`. Never truncates: a value that does not
     /// fit is refused with the reason.
-    private static func store(_ value: JSONValue, as type: NativeSignature.ValueType, into slot: UnsafeMutableRawPointer)
+    private static func store(
+        _ value: JSONValue, as type: NativeSignature.ValueType, into slot: UnsafeMutableRawPointer
+    )
         -> Stored
     {
         switch type {
