@@ -16,14 +16,12 @@ struct CheckCommand: AsyncParsableCommand {
     @Argument(help: "The plugin directory (the folder holding manifest.json).")
     var directory: String
 
-    @Option(name: .long, help: "Log level for the plugin's own log lines (default: warning).")
-    var logLevel: String?
+    @OptionGroup var host: HostOptions
 
     func run() async throws {
-        var options = HostOptions()
-        options.logLevel = logLevel
-        let logger = options.makeLogger()
-        let report = await PluginCheck.run(directory: directory, logger: logger)
+        let logger = host.makeLogger()
+        let report = await PluginCheck.run(
+            directory: directory, logger: logger, allowedSystemLibraries: host.systemLibraryAllowlist)
         for problem in report.problems {
             print("error: \(problem)")
         }

@@ -29,6 +29,23 @@ struct HostOptions: ParsableArguments {
         name: .long, help: "Log level: trace, debug, info, warning, error (default: $TOOLHOST_LOG_LEVEL or warning).")
     var logLevel: String?
 
+    @Option(
+        name: .customLong("allow-system-library"),
+        help: ArgumentHelp(
+            "Allow manifest-only plugins to open this system library (repeatable; also "
+                + "$TOOLHOST_ALLOWED_SYSTEM_LIBRARIES, comma-separated). libm.so.6 and libz.so.1 are always allowed.",
+            valueName: "soname"))
+    var allowedSystemLibraries: [String] = []
+
+    /// The default allowlist plus the operator's additions.
+    var systemLibraryAllowlist: Set<String> {
+        var allowed = ToolHost.Configuration.defaultAllowedSystemLibraries
+        allowed.formUnion(allowedSystemLibraries)
+        let fromEnvironment = ProcessInfo.processInfo.environment["TOOLHOST_ALLOWED_SYSTEM_LIBRARIES"] ?? ""
+        allowed.formUnion(fromEnvironment.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return allowed.filter { !$0.isEmpty }
+    }
+
     var pluginsDirectory: String {
         if let plugins { return plugins }
         if let fromEnvironment = ProcessInfo.processInfo.environment["TOOLHOST_PLUGINS"], !fromEnvironment.isEmpty {
@@ -51,7 +68,9 @@ struct HostOptions: ParsableArguments {
 
     func makeHost() -> ToolHost {
         let logger = makeLogger()
-        return ToolHost(configuration: .init(pluginsDirectory: pluginsDirectory), logger: logger)
+        var configuration = ToolHost.Configuration(pluginsDirectory: pluginsDirectory)
+        configuration.allowedSystemLibraries = systemLibraryAllowlist
+        return ToolHost(configuration: configuration, logger: logger)
     }
 }
 

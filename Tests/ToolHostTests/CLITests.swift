@@ -150,6 +150,57 @@ import ToolHostJSON
         #expect(bad.stdout.contains("fix:"))
     }
 
+    @Test func checkExplainsTypedToolMistakes() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        func install(_ folder: String, _ manifest: JSONValue) throws -> String {
+            try Fixtures.install(in: plugins, folder: folder, manifest: manifest, libraryFrom: nil)
+        }
+        func manifest(library: JSONValue, signature: String, symbol: String) -> JSONValue {
+            [
+                "name": "m", "version": "1", "abi": ["major": 1, "minor": 1], "library": library,
+                "tools": [
+                    ["name": "t", "description": "d", "signature": .string(signature), "symbol": .string(symbol)]
+                ],
+            ]
+        }
+        let misspeltType = try install(
+            "a", manifest(library: ["system": "libm.so.6"], signature: "doubel (double x)", symbol: "cbrt"))
+        let missingSymbol = try install(
+            "b", manifest(library: ["system": "libm.so.6"], signature: "double (double x)", symbol: "cbrtt"))
+        let voidParameter = try install(
+            "c", manifest(library: ["system": "libm.so.6"], signature: "double (void x)", symbol: "cbrt"))
+        let notAllowed = try install(
+            "d", manifest(library: ["system": "libc.so.6"], signature: "int32 (int32 x)", symbol: "abs"))
+        let cases = [
+            (misspeltType, "unknown type 'doubel'"), (missingSymbol, "symbol 'cbrtt'"),
+            (voidParameter, "cannot be void"),
+            (notAllowed, "allowlist"),
+        ]
+        for (directory, problem) in cases {
+            let result = try await toolhost(["check", directory])
+            #expect(result.status == 1)
+            #expect(result.stdout.contains(problem), "\(result.stdout)")
+        }
+        let allowed = try await toolhost(["check", "--allow-system-library", "libc.so.6", notAllowed])
+        #expect(allowed.status == 0, "\(allowed.stdout)")
+        #expect(allowed.stdout.contains("t [int32 (int32 x)]"))
+    }
+
+    @Test func callsTheTypedTools() async throws {
+        let distance = try await toolhost(
+            ["call", "--plugins", try await Self.bundled(), "textkit.levenshtein", #"{"a": "kitten", "b": "sitting"}"#])
+        #expect(distance.status == 0, "\(distance.stderr)")
+        #expect(try JSONValue.parse(distance.stdout) == ["result": 3])
+        let hypot = try await toolhost([
+            "call", "--plugins", try await Self.bundled(), "mathlib.hypot", #"{"x": 5, "y": 12}"#,
+        ])
+        #expect(try JSONValue.parse(hypot.stdout) == ["result": 13])
+        let overflow = try await toolhost(
+            ["call", "--plugins", try await Self.bundled(), "zlib.crc32", #"{"crc": -1, "data": ""}"#])
+        #expect(overflow.status == 3)
+        #expect(overflow.stderr.contains("/crc"))
+    }
+
     @Test func batchKeepsInputOrderAndReportsBadLines() async throws {
         let input =
             [

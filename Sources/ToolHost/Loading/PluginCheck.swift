@@ -15,7 +15,11 @@ public enum PluginCheck {
     ///   - directory: the plugin directory.
     ///   - logger: receives the plugin's own log lines.
     ///   - libraryStore: where the private copy goes (default: `LibraryStore.defaultDirectory`).
-    public static func run(directory: String, logger: Logger, libraryStore: String? = nil) async -> Report {
+    ///   - allowedSystemLibraries: the system libraries a manifest-only plugin may open.
+    public static func run(
+        directory: String, logger: Logger, libraryStore: String? = nil,
+        allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries
+    ) async -> Report {
         let manifest: PluginManifest
         do {
             manifest = try PluginManifest.load(directory: directory)
@@ -23,7 +27,8 @@ public enum PluginCheck {
             return Report(problems: error.problems.map { "\(error.file): \($0)" }, summary: "")
         }
         let loader = PluginLoader(
-            store: LibraryStore(directory: libraryStore ?? LibraryStore.defaultDirectory), logger: logger)
+            store: LibraryStore(directory: libraryStore ?? LibraryStore.defaultDirectory), logger: logger,
+            allowedSystemLibraries: allowedSystemLibraries)
         let reply = OneShot<Result<LoadedPlugin, ToolError>>()
         let result = await reply.wait {
             PluginThreadPool(name: "toolhost-check", idleTimeout: .seconds(1), spin: .zero).submit {
@@ -37,12 +42,17 @@ public enum PluginCheck {
         switch result {
         case .success(let plugin):
             let tools = plugin.tools.values.sorted { $0.name < $1.name }.map { tool in
-                tool.threadSafe ? tool.name : tool.name + " (not thread-safe: calls run one at a time)"
+                var text = tool.name
+                if case .native(let function) = tool.kind { text += " [\(function.signature)]" }
+                if !tool.threadSafe { text += " (not thread-safe: calls run one at a time)" }
+                return text
             }
             return Report(
                 problems: [],
                 summary: "plugin '\(manifest.name)' \(manifest.version), ABI \(manifest.abi), "
-                    + "library sha256 \(plugin.sha256), \(tools.count) tool\(tools.count == 1 ? "" : "s"): "
+                    + (manifest.library.isSystem
+                        ? "system library \(manifest.library.file)" : "library sha256 \(plugin.sha256)")
+                    + ", \(tools.count) tool\(tools.count == 1 ? "" : "s"): "
                     + tools.joined(separator: ", "))
         case .failure(let error):
             return Report(problems: [error.message], summary: "")
