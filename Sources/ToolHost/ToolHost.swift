@@ -261,17 +261,17 @@ public final class ToolHost: Sendable {
         started: ContinuousClock.Instant
     ) async throws(ToolError) -> ToolResult {
         let reply = OneShot<Result<ToolResult, ToolError>>()
-        let (deadline, description) = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry.manifest, timeout: timeout)
         let name = entry.fullName
         let outcome = await withTaskCancellationHandler {
             await reply.wait {
                 flight.waiters.withLock { $0.append(reply) }
-                if deadline != 0 {
+                if deadline.nanoseconds != 0 {
                     reply.armTimer(
-                        DeadlineTimer.shared.schedule(at: deadline) {
+                        DeadlineTimer.shared.schedule(at: deadline.nanoseconds) {
                             reply.reply(
                                 .failure(
-                                    ToolError(.timeout, "tool '\(name)' did not finish within \(description)")))
+                                    ToolError(.timeout, "tool '\(name)' did not finish within \(deadline)")))
                         })
                 }
             }
@@ -290,29 +290,15 @@ public final class ToolHost: Sendable {
         }
     }
 
-    /// The deadline (CLOCK_MONOTONIC ns) and a description of where it came from.
-    private func deadline(for manifest: ToolManifest, timeout: Duration?) -> (UInt64, String) {
-        var limit = configuration.defaultTimeout
-        var source = "the host's default timeout"
-        if let ms = manifest.timeoutMs, Duration.milliseconds(ms) < limit {
-            limit = .milliseconds(ms)
-            source = "its timeoutMs"
-        }
-        if let timeout, timeout < limit {
-            limit = timeout
-            source = "the call's timeout"
-        }
-        let nanoseconds = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
-        let milliseconds = Double(nanoseconds) / 1_000_000
-        let shown = milliseconds == milliseconds.rounded() ? "\(Int64(milliseconds)) ms" : "\(milliseconds) ms"
-        return (monotonicNanoseconds() &+ UInt64(max(0, nanoseconds)), "\(shown) (\(source))")
+    private func deadline(for manifest: ToolManifest, timeout: Duration?) -> CallDeadline {
+        CallDeadline(hostDefault: configuration.defaultTimeout, toolTimeoutMs: manifest.timeoutMs, callTimeout: timeout)
     }
 
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     private func execute(
         _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
     ) async throws(ToolError) -> ToolResult {
-        let (deadline, description) = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry.manifest, timeout: timeout)
         let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
         guard let tool = plugin.tools[entry.manifest.name] else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
@@ -326,7 +312,7 @@ public final class ToolHost: Sendable {
             attempt += 1
             let outcome = await executor.run(
                 plugin: plugin, tool: tool, manifest: manifest, fullName: entry.fullName, arguments: canonical,
-                deadline: deadline, priority: priority ?? manifest.priority, timeoutDescription: description)
+                deadline: deadline, priority: priority ?? manifest.priority)
             switch outcome {
             case .success(let output, let duration):
                 guard JSONValue.isValid(utf8: output) else {
@@ -355,7 +341,7 @@ public final class ToolHost: Sendable {
                                 0,
                                 jittered.components.attoseconds / 1_000_000_000
                                     + jittered.components.seconds * 1_000_000_000))
-                    if attempt < maxAttempts && wakeAt < deadline && !Task.isCancelled {
+                    if attempt < maxAttempts && wakeAt < deadline.nanoseconds && !Task.isCancelled {
                         logger.debug(
                             "retrying after a transient error",
                             metadata: ["tool.name": "\(entry.fullName)", "attempt": "\(attempt)"])

@@ -25,21 +25,19 @@ final class Executor: Sendable {
 
     /// Runs the tool once.
     /// - Parameters:
-    ///   - deadline: CLOCK_MONOTONIC ns, 0 for none.
-    ///   - timeoutDescription: how the deadline was set, for the timeout message.
+    ///   - deadline: when the call must be answered, and why then.
     func run(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, fullName: String, arguments: [UInt8],
-        deadline: UInt64, priority: Int, timeoutDescription: String
+        deadline: CallDeadline, priority: Int
     ) async -> InvocationOutcome {
         let job = CallJob(
             plugin: plugin, tool: tool, toolManifest: manifest, arguments: arguments, deadline: deadline,
-            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName,
-            timeoutDescription: timeoutDescription)
+            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName)
         let scheduler = self.scheduler
         return await withTaskCancellationHandler {
             await job.reply.wait {
-                if deadline != 0 {
-                    let entry = DeadlineTimer.shared.schedule(at: deadline) {
+                if deadline.nanoseconds != 0 {
+                    let entry = DeadlineTimer.shared.schedule(at: deadline.nanoseconds) {
                         // Slots first, answer second: whoever the caller calls next finds the global slot free.
                         job.cancellation.set()
                         scheduler.abandon(job)

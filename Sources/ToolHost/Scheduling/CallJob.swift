@@ -11,13 +11,14 @@ final class CallJob: @unchecked Sendable {
     let tool: RegisteredTool
     let toolManifest: ToolManifest
     let arguments: [UInt8]
+    /// CLOCK_MONOTONIC nanoseconds, 0 for none.
     let deadline: UInt64
+    let callDeadline: CallDeadline
     let priority: Int
     let sequence: UInt64
     let cancellation = CancellationFlag()
     /// `<plugin>.<tool>` and how the deadline was set, for the messages of a timeout or cancellation.
     let fullName: String
-    let timeoutDescription: String
 
     /// Guarded by the scheduler's lock.
     var phase = Phase.new
@@ -28,22 +29,23 @@ final class CallJob: @unchecked Sendable {
     let reply = OneShot<InvocationOutcome>()
 
     init(
-        plugin: LoadedPlugin, tool: RegisteredTool, toolManifest: ToolManifest, arguments: [UInt8], deadline: UInt64,
-        priority: Int, sequence: UInt64, fullName: String, timeoutDescription: String
+        plugin: LoadedPlugin, tool: RegisteredTool, toolManifest: ToolManifest, arguments: [UInt8],
+        deadline: CallDeadline,
+        priority: Int, sequence: UInt64, fullName: String
     ) {
         self.fullName = fullName
-        self.timeoutDescription = timeoutDescription
+        self.callDeadline = deadline
         self.plugin = plugin
         self.tool = tool
         self.toolManifest = toolManifest
         self.arguments = arguments
-        self.deadline = deadline
+        self.deadline = deadline.nanoseconds
         self.priority = priority
         self.sequence = sequence
     }
 
     var timeoutError: ToolError {
-        ToolError(.timeout, "tool '\(fullName)' did not finish within \(timeoutDescription); it was told to stop")
+        ToolError(.timeout, "tool '\(fullName)' did not finish within \(callDeadline); it was told to stop")
     }
 
     var cancelledError: ToolError {
