@@ -125,6 +125,26 @@ import ToolHostJSON
         #expect(error.message.contains("truncated"))
     }
 
+    @Test func aSwiftLibraryWithItsOwnRuntimeIsRefusedBeforeLoading() async throws {
+        let directory = Fixtures.temporaryDirectory("toolhost-swift")
+        let source = directory + "/plugin.swift"
+        try """
+        @_cdecl("toolhost_plugin_entry")
+        public func entry(_ major: UInt32, _ minor: UInt32) -> UnsafeRawPointer? { nil }
+        """.write(toFile: source, atomically: true, encoding: .utf8)
+        let swiftc = ProcessInfo.processInfo.environment["SWIFTC"] ?? "/opt/swift/usr/bin/swiftc"
+        for (flags, name) in [(["-static-stdlib"], "libstatic.so"), ([], "libshared.so")] {
+            let build = try await Fixtures.run(
+                swiftc, ["-emit-library"] + flags + [source, "-o", directory + "/" + name])
+            try #require(build.status == 0, "\(build.stderr)")
+        }
+        let error = try await loadError(library: directory + "/libstatic.so")
+        #expect(error.message.contains("Swift runtime of its own"))
+        // The same code linked to the shared runtime passes the check (and fails later, for its NULL entry).
+        let shared = try await loadError(library: directory + "/libshared.so")
+        #expect(shared.message.contains("returned NULL"))
+    }
+
     @Test func missingLibraryFile() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         try Fixtures.install(in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: nil)

@@ -11,6 +11,16 @@ struct ELFHeader {
 
     let fileType: Int
     let machine: Int
+    /// Whether the library contains Swift code (it has `swift5_*` sections).
+    private(set) var containsSwift = false
+    /// The libraries it needs (DT_NEEDED), in order.
+    private(set) var needed: [String] = []
+
+    /// A library with Swift code but no dependency on the shared Swift runtime carries a runtime of its
+    /// own (`-static-stdlib`); two Swift runtimes in one process crash (swiftlang/swift#65859).
+    var hasStaticSwiftRuntime: Bool {
+        containsSwift && !needed.contains { $0.hasPrefix("libswiftCore.so") }
+    }
 
     /// Checks the header and that every table it points to lies inside the file.
     init(_ bytes: [UInt8]) throws(Problem) {
@@ -41,8 +51,46 @@ struct ELFHeader {
         guard fileType == 3 else { throw .notShared(type: fileType) }  // ET_DYN
         let programHeaders = u64(32) + u16(54) * u16(56)
         let sectionHeaders = u64(40) + u16(58) * u16(60)
-        let needed = max(programHeaders, sectionHeaders)
-        guard needed <= bytes.count else { throw .truncated(fileSize: bytes.count, needed: needed) }
+        let extent = max(programHeaders, sectionHeaders)
+        guard extent <= bytes.count else { throw .truncated(fileSize: bytes.count, needed: extent) }
+        readSections(bytes, u16: u16, u64: u64)
+    }
+
+    /// Reads section names and the DT_NEEDED entries. Anything out of bounds is skipped: this only
+    /// refines the checks above, dlopen remains the judge of the rest.
+    private mutating func readSections(_ bytes: [UInt8], u16: (Int) -> Int, u64: (Int) -> Int) {
+        func u32(_ offset: Int) -> Int {
+            Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3])
+                << 24
+        }
+        func string(at offset: Int) -> String? {
+            guard offset >= 0, offset < bytes.count else { return nil }
+            guard let end = bytes[offset...].firstIndex(of: 0) else { return nil }
+            return String(decoding: bytes[offset..<end], as: UTF8.self)
+        }
+        let table = u64(40)
+        let entrySize = u16(58)
+        let count = u16(60)
+        let namesIndex = u16(62)
+        guard entrySize >= 64, count > 0, namesIndex < count, table + count * entrySize <= bytes.count else { return }
+        func header(_ index: Int) -> (name: Int, type: Int, offset: Int, size: Int, link: Int) {
+            let base = table + index * entrySize
+            return (u32(base), u32(base + 4), u64(base + 24), u64(base + 32), u32(base + 40))
+        }
+        let names = header(namesIndex)
+        for index in 0..<count {
+            let section = header(index)
+            if let name = string(at: names.offset + section.name), name.hasPrefix("swift5_") { containsSwift = true }
+            guard section.type == 6, section.link < count else { continue }  // SHT_DYNAMIC
+            let strings = header(section.link)
+            var entry = section.offset
+            while entry + 16 <= min(section.offset + section.size, bytes.count) {
+                let tag = u64(entry)
+                if tag == 0 { break }  // DT_NULL
+                if tag == 1, let name = string(at: strings.offset + u64(entry + 8)) { needed.append(name) }  // DT_NEEDED
+                entry += 16
+            }
+        }
     }
 }
 

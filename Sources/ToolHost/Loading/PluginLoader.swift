@@ -44,10 +44,18 @@ struct PluginLoader: Sendable {
                     + "the file is incomplete or was changed after the manifest was written; copy it again, "
                     + "or update library.sha256 if the change is intended")
         }
+        let header: ELFHeader
         do {
-            _ = try ELFHeader(bytes)
+            header = try ELFHeader(bytes)
         } catch {
             throw ToolError(.pluginUnavailable, "\(prefix) is \(error.explanation)")
+        }
+        if header.hasStaticSwiftRuntime {
+            throw ToolError(
+                .pluginUnavailable,
+                "\(prefix) contains Swift code with a Swift runtime of its own (built with -static-stdlib): a second "
+                    + "Swift runtime in the host's process would crash it; build the plugin without -static-stdlib so "
+                    + "it uses the host's runtime")
         }
         return Inspection(path: path, bytes: bytes, sha256: sha256)
     }
