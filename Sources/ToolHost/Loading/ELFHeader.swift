@@ -87,7 +87,8 @@ struct ELFHeader {
             while entry + 16 <= min(section.offset + section.size, bytes.count) {
                 let tag = u64(entry)
                 if tag == 0 { break }  // DT_NULL
-                if tag == 1, let name = string(at: strings.offset + u64(entry + 8)) { needed.append(name) }  // DT_NEEDED
+                // DT_NEEDED
+                if tag == 1, let name = string(at: strings.offset + u64(entry + 8)) { needed.append(name) }
                 entry += 16
             }
         }
