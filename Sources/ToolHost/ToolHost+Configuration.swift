@@ -1,3 +1,5 @@
+import Foundation
+
 extension ToolHost {
     /// How the host runs calls. Every field has a default; the daemon and the CLI fill it from flags,
     /// the environment and a config file.
@@ -28,6 +30,36 @@ extension ToolHost {
             public init() {}
         }
 
+        /// Where plugin code runs: in the host, or in worker processes.
+        public struct Isolation: Sendable {
+            /// Overrides every manifest's `isolation` when set.
+            public var mode: IsolationMode?
+            /// Overrides one plugin's `isolation` (wins over `mode`).
+            public var overrides: [String: IsolationMode] = [:]
+            /// The `toolhost` binary that runs workers (`toolhost worker`); default: this process's executable.
+            public var workerExecutable: String?
+            /// Caps a worker's address space (MiB), over the manifest's `limits.memoryMB`.
+            public var memoryLimitMB: Int?
+            /// Caps a worker's CPU time (seconds), over the manifest's `limits.cpuSeconds`.
+            public var cpuLimitSeconds: Int?
+            /// How long a new worker may take to load its plugin.
+            public var startupTimeout: Duration = .seconds(10)
+            /// Quarantine after repeated crashes or timeouts: K failures within T, then a cool-down.
+            public var quarantine = CircuitBreaker.Policy(threshold: 5, window: .seconds(60), coolDown: .seconds(30))
+            public init() {}
+
+            /// The operator's override, else the manifest's choice.
+            public func mode(for manifest: PluginManifest) -> IsolationMode {
+                overrides[manifest.name] ?? mode ?? manifest.isolation
+            }
+
+            /// This process's executable (`/proc/self/exe`).
+            public static var currentExecutable: String {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                    ?? CommandLine.arguments[0]
+            }
+        }
+
         /// The directory holding one folder per plugin.
         public var pluginsDirectory: String
         /// Where private copies of libraries are kept (see `LibraryStore`).
@@ -35,6 +67,7 @@ extension ToolHost {
         /// The deadline of a call whose tool and caller give none.
         public var defaultTimeout: Duration = .seconds(30)
         public var limits = Limits()
+        public var isolation = Isolation()
         public var cache = Cache()
         /// The largest result a tool may write; a larger one is refused with `plugin_error`.
         public var maxOutputBytes: Int = 16 << 20
@@ -55,4 +88,13 @@ extension ToolHost {
             self.libraryStore = libraryStore ?? LibraryStore.defaultDirectory
         }
     }
+}
+
+/// Where a plugin's code runs.
+public enum IsolationMode: String, Sendable, Hashable, CaseIterable {
+    /// In the host process, on its own threads: fastest; a crash takes the host down, a hung call can only
+    /// be abandoned.
+    case inprocess
+    /// In worker processes: a timeout is a hard kill, a crash costs one call.
+    case process
 }

@@ -33,7 +33,8 @@ public final class ToolHost: Sendable {
         self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
         self.loader = PluginLoader(
             store: LibraryStore(directory: configuration.libraryStore), logger: logger,
-            allowedSystemLibraries: configuration.allowedSystemLibraries)
+            allowedSystemLibraries: configuration.allowedSystemLibraries, isolation: configuration.isolation,
+            maxOutputBytes: configuration.maxOutputBytes)
         self.executor = Executor(
             limits: .init(
                 maxConcurrentCalls: configuration.limits.maxConcurrentCalls,
@@ -88,6 +89,22 @@ public final class ToolHost: Sendable {
 
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
+
+    /// Stops the idle worker processes of every plugin in process isolation (and anything they forked).
+    /// Calls still running finish first; the CLI calls this before it exits.
+    public func shutdown() {
+        for record in registry.snapshot.plugins {
+            if case .loaded(let plugin) = record.state { plugin.workers?.shutdown() }
+        }
+    }
+
+    /// The pids of the idle worker processes of a plugin (for tests and diagnostics).
+    public func workerPids(plugin name: String) -> [Int32] {
+        guard let record = registry.snapshot.plugins.first(where: { $0.manifest.name == name }),
+            case .loaded(let plugin) = record.state
+        else { return [] }
+        return plugin.workers?.idlePids ?? []
+    }
 
     /// Removes cached results: all, one plugin's, or one tool's (`<plugin>.<tool>`).
     @discardableResult
@@ -303,6 +320,14 @@ public final class ToolHost: Sendable {
         guard let tool = plugin.tools[entry.manifest.name] else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
         }
+        if let until = plugin.breaker.quarantinedUntil {
+            let seconds = Double((until - .now).components.seconds) + 1
+            throw ToolError(
+                .pluginUnavailable,
+                "plugin '\(plugin.manifest.name)' is quarantined after \(plugin.breaker.policy.threshold) crashes or "
+                    + "timeouts within \(plugin.breaker.policy.window); calls fail fast for about \(Int(seconds)) s more"
+            )
+        }
         let manifest = entry.manifest
         let retryable = manifest.deterministic || manifest.idempotent
         let maxAttempts = retryable ? max(manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
@@ -326,6 +351,11 @@ public final class ToolHost: Sendable {
                     tool: entry.fullName, output: output, cached: false, shared: false,
                     duration: max(duration, ContinuousClock.now - started), originalDuration: nil, attempts: attempt)
             case .error(let error):
+                if error.code == .timeout || error.code == .pluginCrashed, plugin.breaker.recordFailure() {
+                    logger.error(
+                        "plugin quarantined after repeated crashes or timeouts",
+                        metadata: ["plugin.name": "\(plugin.manifest.name)", "error": "\(error.message)"])
+                }
                 throw error
             case .failure(let status, let message, _):
                 let said = message.map { ": \($0)" } ?? ""

@@ -47,6 +47,7 @@ struct BatchCommand: AsyncParsableCommand {
         let trimmedCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
         let parsed = lines.prefix(trimmedCount).map(Self.parse)
         let toolHost = host.makeHost()
+        defer { toolHost.shutdown() }
         let started = ContinuousClock.now
         let progress = isatty(2) != 0 ? Progress(total: parsed.count) : nil
         var ok = 0

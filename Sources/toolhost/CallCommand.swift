@@ -45,6 +45,7 @@ struct CallCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let toolHost = host.makeHost()
+        defer { toolHost.shutdown() }
         do {
             let result = try await toolHost.call(
                 tool, arguments: parsed, priority: priority, timeout: timeoutMs.map { .milliseconds($0) })

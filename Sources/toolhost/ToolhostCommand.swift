@@ -16,7 +16,7 @@ struct ToolhostCommand: AsyncParsableCommand {
             6 plugin_unavailable (the plugin could not be loaded); 7 plugin_crashed; 8 overloaded; 9 cancelled; \
             10 internal; 1 `check` found problems or `batch` had failed lines; 64 bad command line.
             """,
-        subcommands: [ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self]
+        subcommands: [ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, WorkerCommand.self]
     )
 }
 
@@ -36,6 +36,14 @@ struct HostOptions: ParsableArguments {
                 + "$TOOLHOST_ALLOWED_SYSTEM_LIBRARIES, comma-separated). libm.so.6 and libz.so.1 are always allowed.",
             valueName: "soname"))
     var allowedSystemLibraries: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Run every plugin inprocess or in worker processes (process), whatever the manifests say "
+                + "(default: each manifest's isolation, else $TOOLHOST_ISOLATION).",
+            valueName: "mode"))
+    var isolation: String?
 
     /// The default allowlist plus the operator's additions.
     var systemLibraryAllowlist: Set<String> {
@@ -70,6 +78,14 @@ struct HostOptions: ParsableArguments {
         let logger = makeLogger()
         var configuration = ToolHost.Configuration(pluginsDirectory: pluginsDirectory)
         configuration.allowedSystemLibraries = systemLibraryAllowlist
+        let mode = isolation ?? ProcessInfo.processInfo.environment["TOOLHOST_ISOLATION"]
+        if let mode, !mode.isEmpty {
+            guard let parsed = IsolationMode(rawValue: mode) else {
+                printError("toolhost: --isolation must be inprocess or process, not '\(mode)'")
+                Foundation.exit(64)
+            }
+            configuration.isolation.mode = parsed
+        }
         return ToolHost(configuration: configuration, logger: logger)
     }
 }

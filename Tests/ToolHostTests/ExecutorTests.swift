@@ -22,7 +22,8 @@ import ToolHostJSON
 
     @Test func queuedCallsStartInPriorityOrder() async throws {
         let (host, _) = try await Fixtures.probeHost(isolated: true) { $0.limits.maxConcurrentCalls = 1 }
-        let first = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "first", "ms": 300])) }
+        _ = try await host.call("probe.order_log", arguments: [:])  // loaded before the clock matters
+        let first = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "first", "ms": 1500])) }
         for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
         var tasks = [first]
         for (index, (tag, priority)) in [("low", 1), ("high", 5), ("mid", 3), ("high2", 5), ("none", 0)].enumerated() {
@@ -237,12 +238,13 @@ import ToolHostJSON
     }
 
     @Test func retriesNeverPassTheDeadline() async throws {
-        // Backoffs of 100, 200, 400 ms (each jittered to 0.5–1.5×) within a 250 ms deadline: a second attempt
-        // always fits, a fourth never does.
+        // Backoffs of 100, 200, 400 ms (each jittered to 0.5–1.5×) within a 250 ms deadline: a fourth attempt
+        // never fits.
         let manifest = policy([
             "flaky": ["deterministic": true, "retries": ["maxAttempts": 10, "initialBackoffMs": 100]]
         ])
         let (host, _) = try await Fixtures.probeHost(manifest: manifest, isolated: true)
+        _ = try await host.call("probe.flaky", arguments: ["key": "warm", "failures": 0])
         let result = await host.call(
             ToolCall(tool: "probe.flaky", arguments: ["key": "d", "failures": 100], timeout: .milliseconds(250)))
         guard case .failure(let error) = result else {
@@ -252,7 +254,8 @@ import ToolHostJSON
         #expect(error.code == .pluginError || error.code == .timeout)
         let calls = try await host.call("probe.flaky", arguments: ["key": "d", "failures": 0]).json["calls"]?.intValue
         let attempts = (calls ?? 0) - 1
-        #expect((2...3).contains(attempts), "made \(attempts) attempts")
+        // At most 3 fit; on a loaded machine the first may take most of the 250 ms, leaving no room for more.
+        #expect((1...3).contains(attempts), "made \(attempts) attempts")
     }
 
     @Test func invalidArgumentsNameEachOffendingValue() async throws {

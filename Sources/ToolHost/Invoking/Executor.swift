@@ -56,47 +56,67 @@ final class Executor: Sendable {
         }
     }
 
-    /// Runs the handler on the current (pool) thread and answers the job.
+    /// Runs the call on the current (pool) thread and answers the job.
     private static func execute(_ job: CallJob, maxOutputBytes: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
-        if case .native(let function) = job.tool.kind {
-            var outcome = function.invoke(arguments: job.arguments, maxOutputBytes: maxOutputBytes)
-            if job.deadline != 0 && monotonicNanoseconds() >= job.deadline { outcome = .error(job.timeoutError) }
-            job.reply.reply(outcome)
-            return
+        var outcome: InvocationOutcome
+        if let workers = job.plugin.workers {
+            outcome = workers.run(job, maxOutputBytes: maxOutputBytes)
+        } else {
+            outcome = InProcessInvocation.run(
+                plugin: job.plugin, tool: job.tool, arguments: job.arguments, deadline: job.deadline,
+                cancellation: job.cancellation, maxOutputBytes: maxOutputBytes)
         }
-        guard case .json(let handler) = job.tool.kind else { return }
-        let slot = CallSlot.acquire()
-        slot.begin(
-            plugin: job.plugin, tool: job.tool, deadline: job.deadline, cancellation: job.cancellation,
-            maxOutputBytes: maxOutputBytes, logger: job.plugin.logger)
-        let started = ContinuousClock.now
-        let status = job.arguments.withUnsafeBytes { bytes in
-            handler(UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
-        }
-        let duration = ContinuousClock.now - started
-        slot.end()
-        let outcome: InvocationOutcome
         if job.deadline != 0 && monotonicNanoseconds() >= job.deadline {
             // Past its deadline the call is a timeout, even if the handler got back before the timer thread
             // did: what it returned may be a partial result it gave up on when is_cancelled turned true.
             outcome = .error(job.timeoutError)
         } else if job.cancellation.isSet {
             outcome = .error(job.cancelledError)
-        } else if slot.overflowed {
-            outcome = .error(
+        }
+        job.reply.reply(outcome)
+    }
+}
+
+/// Runs one call of a loaded plugin on the calling thread: the JSON handler with its call slot, or a typed
+/// function through libffi. Used by the host's pool threads and by worker processes alike.
+enum InProcessInvocation {
+    static func run(
+        plugin: LoadedPlugin, tool: RegisteredTool, arguments: [UInt8], deadline: UInt64,
+        cancellation: CancellationFlag, maxOutputBytes: Int
+    ) -> InvocationOutcome {
+        let handler: toolhost_handler_fn
+        switch tool.kind {
+        case .native(let function):
+            return function.invoke(arguments: arguments, maxOutputBytes: maxOutputBytes)
+        case .json(let jsonHandler):
+            handler = jsonHandler
+        case .remote:
+            return .error(ToolError(.internal, "tool '\(tool.name)' runs in a worker, not in this process"))
+        }
+        let slot = CallSlot.acquire()
+        slot.begin(
+            plugin: plugin, tool: tool, deadline: deadline, cancellation: cancellation,
+            maxOutputBytes: maxOutputBytes, logger: plugin.logger)
+        let started = ContinuousClock.now
+        let status = arguments.withUnsafeBytes { bytes in
+            handler(UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+        let duration = ContinuousClock.now - started
+        slot.end()
+        defer { slot.release() }
+        if slot.overflowed {
+            return .error(
                 ToolError(
                     .pluginError,
-                    "tool '\(job.plugin.manifest.name).\(job.tool.name)' wrote a result over the limit of "
+                    "tool '\(plugin.manifest.name).\(tool.name)' wrote a result over the limit of "
                         + "\(maxOutputBytes) bytes; it was discarded (raise maxOutputBytes or return less)"))
-        } else if status == Int32(TOOLHOST_OK.rawValue) {
-            outcome = .success(slot.takeOutput(), duration: duration)
-        } else {
-            outcome = .failure(status: status, message: slot.errorMessage, duration: duration)
         }
-        slot.release()
-        job.reply.reply(outcome)
+        if status == Int32(TOOLHOST_OK.rawValue) {
+            return .success(slot.takeOutput(), duration: duration)
+        }
+        return .failure(status: status, message: slot.errorMessage, duration: duration)
     }
 }
 

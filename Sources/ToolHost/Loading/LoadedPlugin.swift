@@ -19,6 +19,8 @@ struct RegisteredTool: @unchecked Sendable {
         case json(toolhost_handler_fn)
         /// A typed C function called through libffi.
         case native(NativeFunction)
+        /// A tool of a plugin in `process` isolation: it runs in a worker process.
+        case remote
     }
     let kind: Kind
     let toolState: UnsafeMutableRawPointer?
@@ -32,19 +34,28 @@ final class LoadedPlugin: @unchecked Sendable {
     /// The content-addressed private copy that was opened.
     let libraryPath: String
     let sha256: String
-    let handle: UnsafeMutableRawPointer
-    let hostTable: UnsafeMutablePointer<toolhost_host_api>
+    /// The library (nil in `process` isolation: it is open in the workers only).
+    let handle: UnsafeMutableRawPointer?
+    let hostTable: UnsafeMutablePointer<toolhost_host_api>?
     let pluginState: UnsafeMutableRawPointer?
     let tools: [String: RegisteredTool]
     let logger: Logger
     /// Calls of this plugin whose handler has not returned yet.
     let gate = ConcurrencyGate()
+    /// The worker processes, in `process` isolation.
+    let workers: WorkerPool?
+    /// Quarantine after repeated crashes or timeouts.
+    let breaker: CircuitBreaker
 
     init(
-        manifest: PluginManifest, libraryPath: String, sha256: String, handle: UnsafeMutableRawPointer,
-        hostTable: UnsafeMutablePointer<toolhost_host_api>, pluginState: UnsafeMutableRawPointer?,
-        tools: [String: RegisteredTool], logger: Logger
+        manifest: PluginManifest, libraryPath: String, sha256: String, handle: UnsafeMutableRawPointer?,
+        hostTable: UnsafeMutablePointer<toolhost_host_api>?, pluginState: UnsafeMutableRawPointer?,
+        tools: [String: RegisteredTool], logger: Logger, workers: WorkerPool? = nil,
+        breaker: CircuitBreaker = CircuitBreaker(
+            policy: .init(threshold: 5, window: .seconds(60), coolDown: .seconds(30)))
     ) {
+        self.workers = workers
+        self.breaker = breaker
         self.manifest = manifest
         self.libraryPath = libraryPath
         self.sha256 = sha256

@@ -60,8 +60,57 @@ struct PluginLoader: Sendable {
         return Inspection(path: path, bytes: bytes, sha256: sha256)
     }
 
-    /// Loads the plugin. Blocking; call it on a host thread.
+    /// How plugins are isolated and their workers started.
+    var isolation = ToolHost.Configuration.Isolation()
+    /// The largest result a tool may write.
+    var maxOutputBytes = 16 << 20
+
+    /// Loads the plugin in the isolation its manifest and the operator ask for. Blocking; call it on a host
+    /// thread.
     func load(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
+        let breaker = CircuitBreaker(policy: isolation.quarantine)
+        guard isolation.mode(for: manifest) == .process else {
+            let plugin = try loadInProcess(manifest: manifest, directory: directory)
+            return LoadedPlugin(
+                manifest: plugin.manifest, libraryPath: plugin.libraryPath, sha256: plugin.sha256,
+                handle: plugin.handle, hostTable: plugin.hostTable, pluginState: plugin.pluginState,
+                tools: plugin.tools, logger: plugin.logger, breaker: breaker)
+        }
+        // The library is only ever opened in workers; the host checks what it can without opening it.
+        var sha256 = ""
+        if !manifest.library.isSystem {
+            sha256 = try inspect(manifest: manifest, directory: directory).sha256
+        }
+        let memoryMB = isolation.memoryLimitMB ?? manifest.limits.memoryMB
+        let cpuSeconds = isolation.cpuLimitSeconds ?? manifest.limits.cpuSeconds
+        let launch = WorkerProcess.Launch(
+            executable: isolation.workerExecutable ?? ToolHost.Configuration.Isolation.currentExecutable,
+            pluginDirectory: directory, libraryStore: store.directory, allowedSystemLibraries: allowedSystemLibraries,
+            maxOutputBytes: maxOutputBytes, memoryLimitBytes: UInt64(memoryMB ?? 0) << 20,
+            cpuLimitSeconds: UInt64(cpuSeconds ?? 0), startupTimeout: isolation.startupTimeout)
+        let prefix = "plugin '\(manifest.name)' (process isolation)"
+        let (worker, registered): (WorkerProcess, [(name: String, threadSafe: Bool)])
+        do {
+            (worker, registered) = try WorkerProcess.start(launch)
+        } catch {
+            throw ToolError(.pluginUnavailable, "\(prefix): \(error.message)")
+        }
+        var tools: [String: RegisteredTool] = [:]
+        for tool in registered {
+            tools[tool.name] = RegisteredTool(
+                name: tool.name, cName: strdup(tool.name), kind: .remote, toolState: nil, threadSafe: tool.threadSafe)
+        }
+        var pluginLogger = logger
+        pluginLogger[metadataKey: "plugin.name"] = "\(manifest.name)"
+        pluginLogger.debug("plugin loaded in a worker", metadata: ["worker.pid": "\(worker.pid)"])
+        return LoadedPlugin(
+            manifest: manifest, libraryPath: launch.pluginDirectory, sha256: sha256, handle: nil, hostTable: nil,
+            pluginState: nil, tools: tools, logger: pluginLogger,
+            workers: WorkerPool(launch: launch, pluginName: manifest.name, first: worker), breaker: breaker)
+    }
+
+    /// Loads the plugin into this process. Blocking; call it on a host thread.
+    func loadInProcess(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
         let name = manifest.name
         var pluginLogger = logger
         pluginLogger[metadataKey: "plugin.name"] = "\(name)"
@@ -131,10 +180,15 @@ struct PluginLoader: Sendable {
     /// The operator's allowlist of system libraries a manifest-only plugin may name.
     var allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries
 
-    init(store: LibraryStore, logger: Logger, allowedSystemLibraries: Set<String>? = nil) {
+    init(
+        store: LibraryStore, logger: Logger, allowedSystemLibraries: Set<String>? = nil,
+        isolation: ToolHost.Configuration.Isolation? = nil, maxOutputBytes: Int? = nil
+    ) {
         self.store = store
         self.logger = logger
         if let allowedSystemLibraries { self.allowedSystemLibraries = allowedSystemLibraries }
+        if let isolation { self.isolation = isolation }
+        if let maxOutputBytes { self.maxOutputBytes = maxOutputBytes }
     }
 
     private func open(_ path: String, prefix: String, hint: String) throws(ToolError) -> UnsafeMutableRawPointer {
@@ -247,6 +301,8 @@ struct PluginLoader: Sendable {
             case (.native, nil):
                 problems.append(
                     "tool '\(tool.name)' is registered as a typed function but manifest.json gives it no signature")
+            case (.remote, _):
+                break
             }
         }
         for tool in manifest.tools {

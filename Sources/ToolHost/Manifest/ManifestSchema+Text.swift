@@ -41,6 +41,32 @@ extension ManifestSchema {
               "minimum": 1,
               "maximum": 4096
             },
+            "isolation": {
+              "description": "Where the plugin's code runs: \"inprocess\" (default; fastest) or \"process\" (worker processes: a timeout is a hard kill, a crash costs one call). The operator may override it.",
+              "enum": [
+                "inprocess",
+                "process"
+              ]
+            },
+            "limits": {
+              "description": "Resource limits of each worker process (process isolation).",
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "memoryMB": {
+                  "description": "Address-space limit in MiB.",
+                  "type": "integer",
+                  "minimum": 16,
+                  "maximum": 1048576
+                },
+                "cpuSeconds": {
+                  "description": "CPU-time limit in seconds (the worker is killed past it).",
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 86400
+                }
+              }
+            },
             "abi": {
               "description": "The toolhost ABI version the library was built against (TOOLHOST_ABI_MAJOR / MINOR).",
               "type": "object",

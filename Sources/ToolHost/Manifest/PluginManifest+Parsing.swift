@@ -102,7 +102,7 @@ extension PluginManifest {
                 capabilities: tool["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                 native: native)
         }
-        return PluginManifest(
+        var manifest = PluginManifest(
             name: json["name"]?.stringValue ?? "",
             version: json["version"]?.stringValue ?? "",
             description: json["description"]?.stringValue,
@@ -114,6 +114,11 @@ extension PluginManifest {
                 sha256: library?["sha256"]?.stringValue, isSystem: library?["system"] != nil),
             maxConcurrency: json["maxConcurrency"]?.intValue.map { Int($0) },
             tools: tools)
+        manifest.isolation = json["isolation"]?.stringValue.flatMap(IsolationMode.init(rawValue:)) ?? .inprocess
+        manifest.limits = .init(
+            memoryMB: json["limits"]?["memoryMB"]?.intValue.map { Int($0) },
+            cpuSeconds: json["limits"]?["cpuSeconds"]?.intValue.map { Int($0) })
+        return manifest
     }
 
     /// The rules of typed native tools: a signature that parses, a symbol or registration, no input schema.

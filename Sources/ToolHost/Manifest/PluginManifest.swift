@@ -39,6 +39,22 @@ public struct PluginManifest: Sendable, Hashable {
     public var library: Library
     /// The most calls of this plugin's tools that may run at once, if the author limited it.
     public var maxConcurrency: Int?
+    /// Where the plugin's code runs (the operator may override it).
+    public var isolation: IsolationMode = .inprocess
+    /// Resource limits of each worker process (process isolation).
+    public var limits = Limits()
+
+    /// Resource limits of a worker process.
+    public struct Limits: Sendable, Hashable {
+        /// Address space, in MiB.
+        public var memoryMB: Int?
+        /// CPU time, in seconds.
+        public var cpuSeconds: Int?
+        public init(memoryMB: Int? = nil, cpuSeconds: Int? = nil) {
+            self.memoryMB = memoryMB
+            self.cpuSeconds = cpuSeconds
+        }
+    }
     public var tools: [ToolManifest]
 
     public init(

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// Quarantine for a plugin that keeps crashing or timing out: after `threshold` failures within `window`,
+/// its calls fail fast with `plugin_unavailable` until `coolDown` has passed.
+public final class CircuitBreaker: Sendable {
+    /// The breaker's settings.
+    public struct Policy: Sendable, Hashable {
+        /// Failures (crashes or timeouts) that open the breaker…
+        public var threshold: Int
+        /// …when they happen within this window.
+        public var window: Duration
+        /// How long calls then fail fast.
+        public var coolDown: Duration
+        public init(threshold: Int, window: Duration, coolDown: Duration) {
+            self.threshold = threshold
+            self.window = window
+            self.coolDown = coolDown
+        }
+    }
+
+    private struct State {
+        var failures: [ContinuousClock.Instant] = []
+        var openUntil: ContinuousClock.Instant?
+    }
+
+    let policy: Policy
+    private let state = Mutex(State())
+
+    init(policy: Policy) { self.policy = policy }
+
+    /// When the quarantine ends, if the plugin is quarantined now.
+    var quarantinedUntil: ContinuousClock.Instant? {
+        state.withLock { state in
+            guard let until = state.openUntil else { return nil }
+            if until <= .now {
+                state.openUntil = nil
+                state.failures = []
+                return nil
+            }
+            return until
+        }
+    }
+
+    /// Records a crash or a timeout.
+    /// - Returns: true when this failure opened the breaker.
+    @discardableResult
+    func recordFailure() -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            state.failures.removeAll { now - $0 > policy.window }
+            state.failures.append(now)
+            guard state.openUntil == nil, state.failures.count >= policy.threshold else { return false }
+            state.openUntil = now + policy.coolDown
+            return true
+        }
+    }
+}

@@ -1,0 +1,131 @@
+/// The compact binary framing between the host and a worker process (no JSON-RPC): a little-endian
+/// `u32` payload length, then the payload, whose first byte is the frame kind.
+enum WorkerFrame: Equatable {
+    /// Host → worker: run a tool. `deadline` is CLOCK_MONOTONIC ns (the same clock in both processes).
+    case call(tool: String, arguments: [UInt8], deadline: UInt64)
+    /// Worker → host, once after start: the plugin loaded, with its tools (name, thread-safe), or why not.
+    case ready(tools: [(name: String, threadSafe: Bool)])
+    case failedToLoad(message: String)
+    /// Worker → host: how a call ended (`status` is the handler's; -1 marks a host-side error text).
+    case result(status: Int32, output: [UInt8], message: String?)
+
+    static func == (lhs: WorkerFrame, rhs: WorkerFrame) -> Bool {
+        lhs.encoded() == rhs.encoded()
+    }
+
+    /// The largest frame either side accepts beyond the output limit (headers, names, messages).
+    static let overhead = 1 << 20
+
+    // MARK: encoding
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        switch self {
+        case .call(let tool, let arguments, let deadline):
+            writer.u8(1)
+            writer.bytes(Array(tool.utf8))
+            writer.bytes(arguments)
+            writer.u64(deadline)
+        case .ready(let tools):
+            writer.u8(2)
+            writer.u32(UInt32(tools.count))
+            for tool in tools {
+                writer.bytes(Array(tool.name.utf8))
+                writer.u8(tool.threadSafe ? 1 : 0)
+            }
+        case .failedToLoad(let message):
+            writer.u8(3)
+            writer.bytes(Array(message.utf8))
+        case .result(let status, let output, let message):
+            writer.u8(4)
+            writer.u32(UInt32(bitPattern: status))
+            writer.bytes(output)
+            writer.u8(message == nil ? 0 : 1)
+            writer.bytes(Array((message ?? "").utf8))
+        }
+        var frame = ByteWriter()
+        frame.u32(UInt32(writer.data.count))
+        frame.data.append(contentsOf: writer.data)
+        return frame.data
+    }
+
+    /// Decodes one payload (without its length prefix).
+    init?(payload: [UInt8]) {
+        var reader = ByteReader(payload)
+        guard let kind = reader.u8() else { return nil }
+        switch kind {
+        case 1:
+            guard let tool = reader.bytes(), let arguments = reader.bytes(), let deadline = reader.u64() else {
+                return nil
+            }
+            self = .call(tool: String(decoding: tool, as: UTF8.self), arguments: arguments, deadline: deadline)
+        case 2:
+            guard let count = reader.u32(), count < 1 << 16 else { return nil }
+            var tools: [(String, Bool)] = []
+            for _ in 0..<count {
+                guard let name = reader.bytes(), let flag = reader.u8() else { return nil }
+                tools.append((String(decoding: name, as: UTF8.self), flag != 0))
+            }
+            self = .ready(tools: tools)
+        case 3:
+            guard let message = reader.bytes() else { return nil }
+            self = .failedToLoad(message: String(decoding: message, as: UTF8.self))
+        case 4:
+            guard let status = reader.u32(), let output = reader.bytes(), let hasMessage = reader.u8(),
+                let message = reader.bytes()
+            else { return nil }
+            self = .result(
+                status: Int32(bitPattern: status), output: output,
+                message: hasMessage == 0 ? nil : String(decoding: message, as: UTF8.self))
+        default:
+            return nil
+        }
+        guard reader.atEnd else { return nil }
+    }
+}
+
+struct ByteWriter {
+    var data: [UInt8] = []
+    mutating func u8(_ value: UInt8) { data.append(value) }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+    mutating func bytes(_ value: [UInt8]) {
+        u32(UInt32(value.count))
+        data.append(contentsOf: value)
+    }
+}
+
+struct ByteReader {
+    private let data: [UInt8]
+    private var position = 0
+    init(_ data: [UInt8]) { self.data = data }
+    var atEnd: Bool { position == data.count }
+
+    mutating func u8() -> UInt8? {
+        guard position < data.count else { return nil }
+        defer { position += 1 }
+        return data[position]
+    }
+
+    mutating func u32() -> UInt32? {
+        guard position + 4 <= data.count else { return nil }
+        var value: UInt32 = 0
+        for index in (0..<4).reversed() { value = value << 8 | UInt32(data[position + index]) }
+        position += 4
+        return value
+    }
+
+    mutating func u64() -> UInt64? {
+        guard position + 8 <= data.count else { return nil }
+        var value: UInt64 = 0
+        for index in (0..<8).reversed() { value = value << 8 | UInt64(data[position + index]) }
+        position += 8
+        return value
+    }
+
+    mutating func bytes() -> [UInt8]? {
+        guard let count = u32().map(Int.init), position + count <= data.count else { return nil }
+        defer { position += count }
+        return Array(data[position..<position + count])
+    }
+}

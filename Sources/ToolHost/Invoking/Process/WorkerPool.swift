@@ -1,0 +1,72 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The warm worker processes of one plugin in `process` isolation. The scheduler already bounds how many
+/// of its calls run at once, so a call takes an idle worker or starts one, and never waits for one.
+final class WorkerPool: Sendable {
+    let launch: WorkerProcess.Launch
+    let pluginName: String
+    private let idle = Mutex<[WorkerProcess]>([])
+    private let started = Atomic<Int>(0)
+
+    init(launch: WorkerProcess.Launch, pluginName: String, first: WorkerProcess) {
+        self.launch = launch
+        self.pluginName = pluginName
+        idle.withLock { $0.append(first) }
+        started.store(1, ordering: .relaxed)
+    }
+
+    /// Workers started so far (for stats and tests).
+    var workersStarted: Int { started.load(ordering: .relaxed) }
+    /// Workers waiting for a call.
+    var idleCount: Int { idle.withLock { $0.count } }
+    /// Pids of the idle workers.
+    var idlePids: [pid_t] { idle.withLock { $0.map(\.pid) } }
+
+    /// Runs a job in a worker. Blocking: called on a host pool thread.
+    func run(_ job: CallJob, maxOutputBytes: Int) -> InvocationOutcome {
+        let started = ContinuousClock.now
+        let worker: WorkerProcess
+        if let warm = idle.withLock({ $0.popLast() }) {
+            worker = warm
+        } else {
+            do {
+                (worker, _) = try WorkerProcess.start(launch)
+                self.started.add(1, ordering: .relaxed)
+            } catch {
+                return .error(error)
+            }
+        }
+        let fullName = pluginName + "." + job.tool.name
+        switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline) {
+        case .result(let status, let output, let message):
+            idle.withLock { $0.append(worker) }
+            let duration = ContinuousClock.now - started
+            if status == 0 { return .success(output, duration: duration) }
+            if status == -1 {
+                return .error(ToolError(.pluginError, message ?? "tool '\(fullName)' failed in its worker"))
+            }
+            return .failure(status: status, message: message, duration: duration)
+        case .timedOut:
+            return .error(job.timeoutError)
+        case .crashed(let how):
+            return .error(
+                ToolError(
+                    .pluginCrashed,
+                    "the worker running '\(fullName)' died (\(how)); only this call was lost, a fresh worker takes "
+                        + "the next one"))
+        }
+    }
+
+    /// Stops every idle worker (busy ones end with their call).
+    func shutdown() {
+        let workers = idle.withLock { workers in
+            defer { workers.removeAll() }
+            return workers
+        }
+        for worker in workers { worker.killAndReap() }
+    }
+}

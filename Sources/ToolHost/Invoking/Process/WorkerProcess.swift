@@ -1,0 +1,218 @@
+import CToolHostShims
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One worker process running one plugin: started with the `toolhost worker` entry, spoken to over a
+/// socketpair, killed and reaped when it misbehaves.
+final class WorkerProcess: @unchecked Sendable {
+    /// How to start workers (from the host's configuration and the plugin's manifest).
+    struct Launch: Sendable {
+        var executable: String
+        var pluginDirectory: String
+        var libraryStore: String
+        var allowedSystemLibraries: Set<String>
+        var maxOutputBytes: Int
+        var memoryLimitBytes: UInt64
+        var cpuLimitSeconds: UInt64
+        var startupTimeout: Duration
+    }
+
+    /// How a call in a worker ended, as the host sees it.
+    enum CallResult {
+        case result(status: Int32, output: [UInt8], message: String?)
+        /// The deadline passed: the worker was killed.
+        case timedOut
+        /// The worker died or broke the protocol; the text names the signal or exit status.
+        case crashed(String)
+    }
+
+    let pid: pid_t
+    private var channel: WorkerChannel
+    private let maxPayload: Int
+    private var reaped = false
+
+    private init(pid: pid_t, fd: Int32, maxPayload: Int) {
+        self.pid = pid
+        self.channel = WorkerChannel(fd: fd)
+        self.channel.peerExit = toolhost_shim_pidfd_open(pid)
+        self.maxPayload = maxPayload
+    }
+
+    /// Starts a worker and waits for it to load the plugin.
+    /// - Returns: the worker and the tools it registered (name, thread-safe).
+    static func start(_ launch: Launch) throws(ToolError) -> (WorkerProcess, [(name: String, threadSafe: Bool)]) {
+        toolhost_shim_ignore_sigpipe()
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw ToolError(
+                .pluginUnavailable, "cannot create a channel for a worker: \(String(cString: strerror(errno)))")
+        }
+        let arguments =
+            [
+                launch.executable, "worker", "--plugin-dir", launch.pluginDirectory, "--library-store",
+                launch.libraryStore,
+                "--max-output-bytes", String(launch.maxOutputBytes),
+            ] + launch.allowedSystemLibraries.sorted().flatMap { ["--allow-system-library", $0] }
+        // A scrubbed environment: nothing of the host's leaks into plugin code.
+        let environment = [
+            "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TOOLHOST_WORKER=1",
+            // A crash in plugin code is reported by the host as plugin_crashed; no Swift backtrace is wanted.
+            "SWIFT_BACKTRACE=enable=no",
+        ]
+        // Forked from a thread that never exits: PR_SET_PDEATHSIG fires when the forking *thread* ends.
+        let channelEnd = fds[1]
+        let pid = Spawner.shared.run {
+            withCStrings(arguments) { argv in
+                withCStrings(environment) { envp in
+                    toolhost_shim_spawn_worker(
+                        launch.executable, argv, envp, channelEnd, launch.memoryLimitBytes, launch.cpuLimitSeconds)
+                }
+            }
+        }
+        close(fds[1])
+        guard pid > 0 else {
+            close(fds[0])
+            throw ToolError(
+                .pluginUnavailable, "cannot start a worker (\(launch.executable)): \(String(cString: strerror(errno)))")
+        }
+        let worker = WorkerProcess(pid: pid, fd: fds[0], maxPayload: launch.maxOutputBytes + WorkerFrame.overhead)
+        let seconds = launch.startupTimeout.components.seconds
+        let deadline = monotonicNanoseconds() + UInt64(max(1, seconds)) * 1_000_000_000
+        switch worker.channel.read(deadline: deadline, maxPayload: worker.maxPayload) {
+        case .frame(.ready(let tools)):
+            return (worker, tools)
+        case .frame(.failedToLoad(let message)):
+            worker.kill()
+            throw ToolError(.pluginUnavailable, message)
+        case .timedOut:
+            worker.kill()
+            throw ToolError(.pluginUnavailable, "a worker did not load the plugin within \(seconds) s")
+        case .closed, .frame, .malformed:
+            let status = worker.killAndReap()
+            throw ToolError(
+                .pluginUnavailable,
+                "a worker died while loading the plugin (\(status)); its init crashed or it could not start "
+                    + "\(launch.executable) worker")
+        }
+    }
+
+    /// Runs one call; blocks until the result, the deadline (then the worker is killed) or its death.
+    func call(tool: String, arguments: [UInt8], deadline: UInt64) -> CallResult {
+        guard channel.write(.call(tool: tool, arguments: arguments, deadline: deadline)) else {
+            return .crashed(killAndReap())
+        }
+        switch channel.read(deadline: deadline, maxPayload: maxPayload) {
+        case .frame(.result(let status, let output, let message)):
+            return .result(status: status, output: output, message: message)
+        case .timedOut:
+            _ = killAndReap()
+            return .timedOut
+        case .closed:
+            let status = reapStatus()
+            _ = Glibc.kill(-pid, SIGKILL)  // anything it forked goes with it
+            return .crashed(status)
+        case .frame, .malformed:
+            _ = killAndReap()
+            return .crashed("it broke the worker protocol")
+        }
+    }
+
+    /// Kills the worker (SIGKILL) and reaps it.
+    /// - Returns: how it ended, for messages.
+    @discardableResult
+    func killAndReap() -> String {
+        kill()
+        return reapStatus()
+    }
+
+    /// Kills the worker and its process group (children the plugin forked).
+    func kill() {
+        if !reaped {
+            _ = Glibc.kill(-pid, SIGKILL)
+            _ = Glibc.kill(pid, SIGKILL)
+        }
+    }
+
+    /// Waits for the worker to end and describes how it did.
+    private func reapStatus() -> String {
+        guard !reaped else { return "already reaped" }
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+        reaped = true
+        close(channel.fd)
+        if channel.peerExit >= 0 { close(channel.peerExit) }
+        if result < 0 { return "its status is unknown" }
+        let signal = status & 0x7F
+        if signal == 0 { return "exit status \((status >> 8) & 0xFF)" }
+        let name = strsignal(signal).map { String(cString: $0) } ?? "signal"
+        return "killed by signal \(signal) (\(name))"
+    }
+
+    deinit {
+        if !reaped { killAndReap() }
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers)
+}
+
+/// One thread, alive as long as the process, that forks every worker (see PR_SET_PDEATHSIG in the shim).
+final class Spawner: @unchecked Sendable {
+    static let shared = Spawner()
+    private let lock = ConditionLock()
+    private var pending: [() -> Void] = []
+
+    private init() {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let spawner = Unmanaged<Spawner>.fromOpaque(raw!).takeRetainedValue()
+                toolhost_shim_set_thread_name("toolhost-spawn")
+                spawner.loop()
+                return nil
+            }, box)
+        pthread_detach(thread)
+    }
+
+    private func loop() {
+        while true {
+            lock.lock()
+            while pending.isEmpty { lock.wait() }
+            let work = pending.removeFirst()
+            lock.unlock()
+            work()
+        }
+    }
+
+    /// Runs `body` on the spawner thread and waits for its result.
+    func run(_ body: @escaping () -> pid_t) -> pid_t {
+        let done = ConditionLock()
+        var result: pid_t = -1
+        var finished = false
+        lock.withLock {
+            pending.append {
+                let value = body()
+                done.withLock {
+                    result = value
+                    finished = true
+                    done.signal()
+                }
+            }
+            lock.signal()
+        }
+        done.lock()
+        while !finished { done.wait() }
+        done.unlock()
+        return result
+    }
+}

@@ -1,0 +1,135 @@
+/*
+ * faults: a plugin that misbehaves in every way the fault suite checks. Compiled with cc during the
+ * tests like any third-party plugin.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <toolhost/toolhost.h>
+
+static int32_t reply(const toolhost_call *call, const char *text) {
+    return call->host->write_result(call, text, strlen(text)) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+}
+
+static int32_t ok(const toolhost_call *call, const char *a, size_t n) { (void)a; (void)n; return reply(call, "{\"ok\":true}"); }
+static int32_t pid_tool(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    char out[64];
+    snprintf(out, sizeof out, "{\"pid\":%d}", (int)getpid());
+    return reply(call, out);
+}
+static int32_t segfault(const toolhost_call *call, const char *a, size_t n) {
+    (void)call; (void)a; (void)n;
+    volatile int *nothing = NULL;
+    return *nothing;
+}
+static int32_t abort_tool(const toolhost_call *call, const char *a, size_t n) { (void)call; (void)a; (void)n; abort(); }
+static int32_t exit_tool(const toolhost_call *call, const char *a, size_t n) { (void)call; (void)a; (void)n; exit(3); }
+static int32_t hang_forever(const toolhost_call *call, const char *a, size_t n) {
+    (void)call; (void)a; (void)n;
+    for (;;) pause();
+    return TOOLHOST_ERR_FAILED;
+}
+static int32_t busy_loop(const toolhost_call *call, const char *a, size_t n) {
+    (void)call; (void)a; (void)n;
+    volatile unsigned long spin = 0;
+    for (;;) spin++;
+    return TOOLHOST_ERR_FAILED;
+}
+static int32_t allocate_forever(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    for (;;) {
+        char *block = malloc(16 << 20);
+        if (!block) return reply(call, "{\"allocationFailed\":true}");
+        memset(block, 1, 16 << 20);
+    }
+}
+static int32_t huge_result(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    static char chunk[1 << 20];
+    memset(chunk, 'x', sizeof chunk);
+    if (call->host->write_result(call, "\"", 1) != 0) return TOOLHOST_ERR_FAILED;
+    for (int i = 0; i < 100; i++)
+        if (call->host->write_result(call, chunk, sizeof chunk) != 0) {
+            call->host->write_error(call, "the host refused 100 MB", 23);
+            return TOOLHOST_ERR_FAILED;
+        }
+    return call->host->write_result(call, "\"", 1) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+}
+static int32_t invalid_utf8(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    return reply(call, "\"\xff\xfe\"");
+}
+static int32_t invalid_json(const toolhost_call *call, const char *a, size_t n) { (void)a; (void)n; return reply(call, "{oops"); }
+static int32_t noisy(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    printf("{\"jsonrpc\":\"2.0\",\"id\":999,\"result\":\"forged by a plugin on stdout\"}\n");
+    fflush(stdout);
+    fprintf(stderr, "faults: a line on stderr\n");
+    return reply(call, "{\"printed\":true}");
+}
+static int32_t close_stdio(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    close(0);
+    close(1);
+    close(2);
+    return reply(call, "{\"closed\":true}");
+}
+static int32_t fork_linger(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    pid_t child = fork();
+    if (child == 0) {
+        sleep(600);
+        _exit(0);
+    }
+    char out[64];
+    snprintf(out, sizeof out, "{\"child\":%d}", (int)child);
+    return reply(call, out);
+}
+static const toolhost_call *kept;
+static void *late(void *unused) {
+    (void)unused;
+    usleep(20000);
+    kept->host->write_result(kept, "1", 1);
+    kept->host->write_error(kept, "late", 4);
+    kept->host->is_cancelled(kept);
+    kept->host->log(kept->host, kept, TOOLHOST_LOG_ERROR, "late", 4);
+    return NULL;
+}
+static int32_t late_calls(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    kept = call;
+    pthread_t thread;
+    pthread_create(&thread, NULL, late, NULL);
+    pthread_detach(thread);
+    return reply(call, "{\"returned\":true}");
+}
+
+static const struct { const char *name; toolhost_handler_fn handler; } tools[] = {
+    {"ok", ok}, {"pid", pid_tool}, {"segfault", segfault}, {"abort", abort_tool}, {"exit", exit_tool},
+    {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
+    {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
+    {"noisy", noisy}, {"close_stdio", close_stdio}, {"fork_linger", fork_linger}, {"late_calls", late_calls},
+};
+
+static int32_t faults_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {
+    (void)host; (void)state;
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        toolhost_tool_desc desc = {sizeof desc, TOOLHOST_TOOL_THREAD_SAFE, tools[i].name, "fault", tools[i].handler, NULL};
+        if (reg->register_tool(reg, &desc) != 0) return TOOLHOST_ERR_FAILED;
+    }
+    return TOOLHOST_OK;
+}
+
+static const toolhost_plugin_desc faults = {sizeof faults, TOOLHOST_ABI_MAJOR, TOOLHOST_ABI_MINOR, 0, "faults", "1.0.0", faults_init, NULL};
+
+TOOLHOST_EXPORT const toolhost_plugin_desc *toolhost_plugin_entry(uint32_t major, uint32_t minor) {
+    (void)major; (void)minor;
+    return &faults;
+}
