@@ -47,9 +47,15 @@ public final class ToolHost: Sendable {
 
     // MARK: listing
 
-    /// Reads the plugins directory again (new, changed and removed plugins).
+    /// Reads the plugins directory again (new, changed and removed plugins). A plugin whose manifest
+    /// changed or disappeared keeps serving the calls already running; its worker processes stop when those
+    /// calls end.
     public func reload() {
-        registry.rescan()
+        let before = registry.snapshot.plugins
+        let after = registry.rescan().plugins
+        for record in before where !after.contains(where: { $0 === record }) {
+            if case .loaded(let plugin) = record.state { plugin.workers?.shutdown() }
+        }
     }
 
     /// Every callable tool, sorted by name.
@@ -71,9 +77,12 @@ public final class ToolHost: Sendable {
                 case .loaded: (.loaded, nil)
                 case .failed(let error): (.failed, error)
                 }
+            var quarantined = false
+            if case .loaded(let plugin) = record.state { quarantined = plugin.breaker.quarantinedUntil != nil }
             return PluginInfo(
                 name: record.manifest.name, version: record.manifest.version, directory: record.directory,
-                state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name })
+                state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name },
+                isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined)
         }
     }
 

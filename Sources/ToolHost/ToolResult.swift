@@ -74,4 +74,8 @@ public struct PluginInfo: Sendable {
     public var state: State
     public var error: ToolError?
     public var tools: [String]
+    /// Where its code runs.
+    public var isolation: IsolationMode
+    /// Whether its calls currently fail fast after repeated crashes or timeouts.
+    public var quarantined: Bool
 }

@@ -268,6 +268,51 @@ import ToolHostJSON
         #expect(workers.isEmpty, "workers outlived their host: \(workers)")
     }
 
+    @Test(arguments: ["process", "inprocess"])
+    func theToolsOwnOutputLimitApplies(isolation: String) async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-limits")
+        var manifest = Fixtures.probeManifest(toolPolicy: ["big": ["maxOutputBytes": 1000]])
+        if case .object(var object) = manifest {
+            object.set("isolation", .string(isolation))
+            manifest = .object(object)
+        }
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: manifest, libraryFrom: try await Fixtures.compile())
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
+        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        let host = ToolHost(configuration: configuration)
+        #expect(try await host.call("probe.big", arguments: ["bytes": 900]).output.count == 902)
+        let refused = await host.call(ToolCall(tool: "probe.big", arguments: ["bytes": 5000]))
+        if case .failure(let error) = refused {
+            #expect(error.code == .pluginError)
+        } else {
+            Issue.record("a result over maxOutputBytes must be refused")
+        }
+        host.shutdown()
+    }
+
+    @Test func aRemovedPluginsWorkersStop() async throws {
+        let host = try await host()
+        let worker = try await pid(host)
+        #expect(host.plugins().first?.isolation == .process)
+        try FileManager.default.removeItem(atPath: host.configuration.pluginsDirectory + "/faults")
+        host.reload()
+        #expect(host.tools().isEmpty)
+        for _ in 0..<500 where running(worker) { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(!exists(worker), "the removed plugin's worker was stopped and reaped")
+    }
+
+    @Test func quarantineIsVisibleInThePluginList() async throws {
+        let host = try await host {
+            $0.isolation.quarantine = .init(threshold: 1, window: .seconds(60), coolDown: .seconds(60))
+        }
+        #expect(host.plugins().first?.quarantined == false)
+        _ = await error(host, "abort")
+        #expect(host.plugins().first?.quarantined == true)
+        host.shutdown()
+    }
+
     /// Command lines of live processes that mention `text`.
     static func processes(mentioning text: String) -> [String] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -57,12 +57,20 @@ final class Executor: Sendable {
     }
 
     /// Runs the call on the current (pool) thread and answers the job.
-    private static func execute(_ job: CallJob, maxOutputBytes: Int) {
+    private static func execute(_ job: CallJob, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
+        let maxOutputBytes = min(job.toolManifest.maxOutputBytes ?? hostLimit, hostLimit)
         var outcome: InvocationOutcome
         if let workers = job.plugin.workers {
-            outcome = workers.run(job, maxOutputBytes: maxOutputBytes)
+            outcome = workers.run(job, maxOutputBytes: hostLimit)
+            if case .success(let output, _) = outcome, output.count > maxOutputBytes {
+                outcome = .error(
+                    ToolError(
+                        .pluginError,
+                        "tool '\(job.fullName)' returned \(output.count) bytes, over its limit of \(maxOutputBytes) "
+                            + "(maxOutputBytes); return less or raise the limit"))
+            }
         } else {
             outcome = InProcessInvocation.run(
                 plugin: job.plugin, tool: job.tool, arguments: job.arguments, deadline: job.deadline,

@@ -252,6 +252,12 @@ extension ManifestSchema {
                     "pattern": "^[a-z][a-z0-9_.-]{0,63}$"
                   },
                   "uniqueItems": true
+                },
+                "maxOutputBytes": {
+                  "description": "The largest result the tool may return, in bytes; a larger one is refused with plugin_error instead of being buffered (the host's limit, 16 MiB by default, applies when smaller).",
+                  "type": "integer",
+                  "minimum": 2,
+                  "maximum": 1073741824
                 }
               }
             }

@@ -74,6 +74,11 @@ extension PluginManifest {
         let abi = json["abi"]
         let library = json["library"]
         let tools = (json["tools"]?.arrayValue ?? []).map { tool -> ToolManifest in
+            var manifest = decodeTool(tool)
+            manifest.maxOutputBytes = tool["maxOutputBytes"]?.intValue.map { Int($0) }
+            return manifest
+        }
+        func decodeTool(_ tool: JSONValue) -> ToolManifest {
             let cache = tool["cache"]
             let retries = tool["retries"]
             var native: ToolManifest.Native?

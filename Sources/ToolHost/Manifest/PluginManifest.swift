@@ -129,6 +129,8 @@ public struct ToolManifest: Sendable, Hashable {
     public var capabilities: [String]
     /// Set for a typed native tool (its `inputSchema` is then generated from the signature).
     public var native: Native?
+    /// The largest result the tool may return (the host's limit applies when smaller).
+    public var maxOutputBytes: Int?
 
     public init(
         name: String, description: String, inputSchema: JSONValue = ["type": "object"], deterministic: Bool = false,

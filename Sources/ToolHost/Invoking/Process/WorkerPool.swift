@@ -10,6 +10,8 @@ final class WorkerPool: Sendable {
     let launch: WorkerProcess.Launch
     let pluginName: String
     private let idle = Mutex<[WorkerProcess]>([])
+    /// Set by `shutdown()`: workers that finish a call afterwards are stopped instead of kept.
+    private let closed = Atomic<Bool>(false)
     private let started = Atomic<Int>(0)
 
     init(launch: WorkerProcess.Launch, pluginName: String, first: WorkerProcess) {
@@ -43,7 +45,7 @@ final class WorkerPool: Sendable {
         let fullName = pluginName + "." + job.tool.name
         switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline) {
         case .result(let status, let output, let message):
-            idle.withLock { $0.append(worker) }
+            keep(worker)
             let duration = ContinuousClock.now - started
             if status == 0 { return .success(output, duration: duration) }
             if status == -1 {
@@ -61,8 +63,18 @@ final class WorkerPool: Sendable {
         }
     }
 
-    /// Stops every idle worker (busy ones end with their call).
+    private func keep(_ worker: WorkerProcess) {
+        let stop = idle.withLock { workers -> Bool in
+            if closed.load(ordering: .acquiring) { return true }
+            workers.append(worker)
+            return false
+        }
+        if stop { worker.killAndReap() }
+    }
+
+    /// Stops every idle worker now, and each busy one when its call ends.
     func shutdown() {
+        closed.store(true, ordering: .releasing)
         let workers = idle.withLock { workers in
             defer { workers.removeAll() }
             return workers
