@@ -1,8 +1,9 @@
 /// The compact binary framing between the host and a worker process (no JSON-RPC): a little-endian
 /// `u32` payload length, then the payload, whose first byte is the frame kind.
 enum WorkerFrame: Equatable {
-    /// Host → worker: run a tool. `deadline` is CLOCK_MONOTONIC ns (the same clock in both processes).
-    case call(tool: String, arguments: [UInt8], deadline: UInt64)
+    /// Host → worker: run a tool. `deadline` is CLOCK_MONOTONIC ns (the same clock in both processes);
+    /// `spin` asks the worker to poll briefly for the next call before sleeping (when calls come one by one).
+    case call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool)
     /// Worker → host, once after start: the plugin loaded, with its tools (name, thread-safe), or why not.
     case ready(tools: [(name: String, threadSafe: Bool)])
     case failedToLoad(message: String)
@@ -21,11 +22,12 @@ enum WorkerFrame: Equatable {
     func encoded() -> [UInt8] {
         var writer = ByteWriter()
         switch self {
-        case .call(let tool, let arguments, let deadline):
+        case .call(let tool, let arguments, let deadline, let spin):
             writer.u8(1)
             writer.bytes(Array(tool.utf8))
             writer.bytes(arguments)
             writer.u64(deadline)
+            writer.u8(spin ? 1 : 0)
         case .ready(let tools):
             writer.u8(2)
             writer.u32(UInt32(tools.count))
@@ -55,10 +57,13 @@ enum WorkerFrame: Equatable {
         guard let kind = reader.u8() else { return nil }
         switch kind {
         case 1:
-            guard let tool = reader.bytes(), let arguments = reader.bytes(), let deadline = reader.u64() else {
+            guard let tool = reader.bytes(), let arguments = reader.bytes(), let deadline = reader.u64(),
+                let spin = reader.u8()
+            else {
                 return nil
             }
-            self = .call(tool: String(decoding: tool, as: UTF8.self), arguments: arguments, deadline: deadline)
+            self = .call(
+                tool: String(decoding: tool, as: UTF8.self), arguments: arguments, deadline: deadline, spin: spin != 0)
         case 2:
             guard let count = reader.u32(), count < 1 << 16 else { return nil }
             var tools: [(String, Bool)] = []

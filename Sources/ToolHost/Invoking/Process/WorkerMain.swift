@@ -29,9 +29,14 @@ public enum WorkerMain {
         }
         let tools = plugin.tools.values.sorted { $0.name < $1.name }.map { ($0.name, $0.threadSafe) }
         guard channel.write(.ready(tools: tools)) else { return 0 }
+        var spin = false
         while true {
-            switch channel.read(deadline: 0, maxPayload: maxOutputBytes + WorkerFrame.overhead) {
-            case .frame(.call(let name, let arguments, let deadline)):
+            let next = channel.read(
+                deadline: 0, maxPayload: maxOutputBytes + WorkerFrame.overhead,
+                spin: spin ? WorkerChannel.spinNanoseconds : 0)
+            switch next {
+            case .frame(.call(let name, let arguments, let deadline, let spinAfter)):
+                spin = spinAfter
                 guard let tool = plugin.tools[name] else {
                     _ = channel.write(.result(status: -1, output: [], message: "the worker has no tool '\(name)'"))
                     continue

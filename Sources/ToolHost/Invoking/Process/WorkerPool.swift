@@ -13,6 +13,8 @@ final class WorkerPool: Sendable {
     /// Set by `shutdown()`: workers that finish a call afterwards are stopped instead of kept.
     private let closed = Atomic<Bool>(false)
     private let started = Atomic<Int>(0)
+    /// Calls running in this pool's workers now.
+    private let busy = Atomic<Int>(0)
 
     init(launch: WorkerProcess.Launch, pluginName: String, first: WorkerProcess) {
         self.launch = launch
@@ -43,7 +45,11 @@ final class WorkerPool: Sendable {
             }
         }
         let fullName = pluginName + "." + job.tool.name
-        switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline) {
+        // Spinning pays when calls come one at a time; with several in flight it only takes CPU from them.
+        let concurrent = busy.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { busy.wrappingSubtract(1, ordering: .relaxed) }
+        let spin = concurrent == 1 && idle.withLock { $0.isEmpty }
+        switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline, spin: spin) {
         case .result(let status, let output, let message):
             keep(worker)
             let duration = ContinuousClock.now - started

@@ -100,11 +100,14 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Runs one call; blocks until the result, the deadline (then the worker is killed) or its death.
-    func call(tool: String, arguments: [UInt8], deadline: UInt64) -> CallResult {
-        guard channel.write(.call(tool: tool, arguments: arguments, deadline: deadline)) else {
+    /// - Parameter spin: poll briefly for the answer before sleeping (worth it only when the cores are not
+    ///   all busy, i.e. when calls come one at a time).
+    func call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool = false) -> CallResult {
+        guard channel.write(.call(tool: tool, arguments: arguments, deadline: deadline, spin: spin)) else {
             return .crashed(killAndReap())
         }
-        switch channel.read(deadline: deadline, maxPayload: maxPayload) {
+        switch channel.read(deadline: deadline, maxPayload: maxPayload, spin: spin ? WorkerChannel.spinNanoseconds : 0)
+        {
         case .frame(.result(let status, let output, let message)):
             return .result(status: status, output: output, message: message)
         case .timedOut:
