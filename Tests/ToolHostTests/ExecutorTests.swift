@@ -43,7 +43,8 @@ import ToolHostJSON
         let (host, _) = try await Fixtures.probeHost(manifest: manifest, isolated: true) {
             $0.limits.maxConcurrentCalls = 1
         }
-        let blocker = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 200])) }
+        _ = try await host.call("probe.order_log", arguments: [:])  // loaded before the clock matters
+        let blocker = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 1500])) }
         for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
         let order = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "later"])) }
         try await waitForQueue(host, 1)
