@@ -219,6 +219,20 @@ static int32_t order_log(const toolhost_call *call, const char *args, size_t len
     return reply(call, out);
 }
 
+/* The JSON-handler twin of a typed hypot: parses {"x": n, "y": n} and writes {"result": r}. */
+static double double_arg(const char *json, size_t len, const char *key) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *found = memmem(json, len, pattern, strlen(pattern));
+    return found ? strtod(found + strlen(pattern), NULL) : 0;
+}
+static int32_t hypot_tool(const toolhost_call *call, const char *args, size_t len) {
+    double x = double_arg(args, len, "x"), y = double_arg(args, len, "y");
+    char out[64];
+    snprintf(out, sizeof out, "{\"result\":%.17g}", __builtin_sqrt(x * x + y * y));
+    return reply(call, out);
+}
+
 /* Writes to stdout and stderr, as careless plugin code does. */
 static int32_t print(const toolhost_call *call, const char *args, size_t len) {
     (void)args; (void)len;
@@ -286,6 +300,7 @@ __attribute__((unused)) static const tool tools[] = {
     {"print", print, TOOLHOST_TOOL_THREAD_SAFE},
     {"log", log_tool, TOOLHOST_TOOL_THREAD_SAFE},
     {"stale", stale, 0},
+    {"hypot", hypot_tool, TOOLHOST_TOOL_THREAD_SAFE},
 };
 
 static int32_t probe_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {

@@ -76,7 +76,7 @@ enum Fixtures {
     static let probeTools = [
         "echo", "sleep", "sleep_read", "hang", "gauge", "serial", "gauge_read", "flaky", "fail", "reject", "bad_json",
         "big", "count",
-        "count_read", "order", "order_log", "print", "log", "stale",
+        "count_read", "order", "order_log", "print", "log", "stale", "hypot",
     ]
 
     /// A manifest for the probe plugin; `overrides` replaces top-level fields, `toolPolicy` is merged into
