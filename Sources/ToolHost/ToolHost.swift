@@ -169,22 +169,24 @@ public final class ToolHost: Sendable {
     /// Runs calls concurrently and returns their outcomes in input order.
     /// - Parameter concurrency: how many of them run at once (the host's limits still apply).
     public func batch(_ calls: [ToolCall], concurrency: Int = 64) async -> [Result<ToolResult, ToolError>] {
-        await withTaskGroup(of: (Int, Result<ToolResult, ToolError>).self) { group in
-            var results = [Result<ToolResult, ToolError>?](repeating: nil, count: calls.count)
-            var next = 0
-            let width = max(1, concurrency)
-            while next < calls.count && next < width {
-                let index = next
-                group.addTask { (index, await self.call(calls[index])) }
-                next += 1
-            }
-            while let (index, result) = await group.next() {
-                results[index] = result
-                if next < calls.count {
-                    let index = next
-                    group.addTask { (index, await self.call(calls[index])) }
-                    next += 1
+        // `concurrency` worker tasks take the next index from a shared counter: one task per worker, not one
+        // per call, and no round trip through the group for each completion.
+        let next = BatchCursor()
+        let width = min(max(1, concurrency), max(1, calls.count))
+        return await withTaskGroup(of: [(Int, Result<ToolResult, ToolError>)].self) { group in
+            for _ in 0..<width {
+                group.addTask {
+                    var done: [(Int, Result<ToolResult, ToolError>)] = []
+                    while true {
+                        let index = next.take()
+                        guard index < calls.count else { return done }
+                        done.append((index, await self.call(calls[index])))
+                    }
                 }
+            }
+            var results = [Result<ToolResult, ToolError>?](repeating: nil, count: calls.count)
+            for await done in group {
+                for (index, result) in done { results[index] = result }
             }
             return results.map { $0 ?? .failure(ToolError(.internal, "batch lost a result")) }
         }
@@ -422,4 +424,10 @@ public final class ToolHost: Sendable {
             return false
         }
     }
+}
+
+/// The next index of a batch, shared by its worker tasks.
+private final class BatchCursor: Sendable {
+    private let value = Atomic<Int>(0)
+    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }

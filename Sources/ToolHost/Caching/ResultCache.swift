@@ -16,7 +16,8 @@ public final class ResultCache: Sendable {
         var entry: Entry
         var cost: Int
         var newer: Node?
-        weak var older: Node?
+        /// Unowned: the newer neighbour or the table keeps every node alive; no weak side table per move.
+        unowned(unsafe) var older: Node?
         init(key: CacheKey, entry: Entry, cost: Int) {
             self.key = key
             self.entry = entry

@@ -27,6 +27,8 @@ final class CallSlot: @unchecked Sendable {
     private var deadline: UInt64 = 0
     private var cancellation: CancellationFlag?
     private var logger: Logger?
+    /// Counts `PluginThreadPool.willFinish()` calls made on this slot's thread (read by the pool's loop).
+    var finishMarks = 0
 
     private static let free = Mutex<[CallSlot]>([])
 

@@ -15,8 +15,8 @@ final class Executor: Sendable {
         self.pool = pool
         self.maxOutputBytes = maxOutputBytes
         let box = SchedulerBox()
-        let scheduler = Scheduler(limits: limits, pool: pool) { job in
-            Executor.execute(job, maxOutputBytes: maxOutputBytes)
+        let scheduler = Scheduler(limits: limits, pool: pool) { job, slot in
+            Executor.execute(job, slot: slot, pool: pool, maxOutputBytes: maxOutputBytes)
             box.scheduler?.completed(job)
         }
         box.scheduler = scheduler
@@ -57,7 +57,7 @@ final class Executor: Sendable {
     }
 
     /// Runs the call on the current (pool) thread and answers the job.
-    private static func execute(_ job: CallJob, maxOutputBytes hostLimit: Int) {
+    private static func execute(_ job: CallJob, slot: CallSlot, pool: PluginThreadPool, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
         let maxOutputBytes = min(job.toolManifest.maxOutputBytes ?? hostLimit, hostLimit)
@@ -74,7 +74,7 @@ final class Executor: Sendable {
         } else {
             outcome = InProcessInvocation.run(
                 plugin: job.plugin, tool: job.tool, arguments: job.arguments, deadline: job.deadline,
-                cancellation: job.cancellation, maxOutputBytes: maxOutputBytes)
+                cancellation: job.cancellation, maxOutputBytes: maxOutputBytes, slot: slot)
         }
         if job.deadline != 0 && monotonicNanoseconds() >= job.deadline {
             // Past its deadline the call is a timeout, even if the handler got back before the timer thread
@@ -83,6 +83,9 @@ final class Executor: Sendable {
         } else if job.cancellation.isSet {
             outcome = .error(job.cancelledError)
         }
+        // This thread is about to be free: the caller's next call (which the reply may start at once) should
+        // find it rather than start a thread of its own.
+        pool.willFinish(slot)
         job.reply.reply(outcome)
     }
 }
@@ -92,7 +95,7 @@ final class Executor: Sendable {
 enum InProcessInvocation {
     static func run(
         plugin: LoadedPlugin, tool: RegisteredTool, arguments: [UInt8], deadline: UInt64,
-        cancellation: CancellationFlag, maxOutputBytes: Int
+        cancellation: CancellationFlag, maxOutputBytes: Int, slot: CallSlot
     ) -> InvocationOutcome {
         let handler: toolhost_handler_fn
         switch tool.kind {
@@ -103,7 +106,6 @@ enum InProcessInvocation {
         case .remote:
             return .error(ToolError(.internal, "tool '\(tool.name)' runs in a worker, not in this process"))
         }
-        let slot = CallSlot.acquire()
         slot.begin(
             plugin: plugin, tool: tool, deadline: deadline, cancellation: cancellation,
             maxOutputBytes: maxOutputBytes, logger: plugin.logger)
@@ -113,7 +115,6 @@ enum InProcessInvocation {
         }
         let duration = ContinuousClock.now - started
         slot.end()
-        defer { slot.release() }
         if slot.overflowed {
             return .error(
                 ToolError(

@@ -15,7 +15,8 @@ import Synchronization
 /// Idle threads wait briefly awake (a handoff to an awake thread is far cheaper than waking a parked
 /// one), then park, and exit after `idleTimeout`.
 final class PluginThreadPool: @unchecked Sendable {
-    typealias Work = () -> Void
+    /// Work runs with the thread's own call slot (one per thread for its life: no lock per call).
+    typealias Work = (CallSlot) -> Void
 
     private let lock = ConditionLock()
     private var queue: [Work] = []
@@ -23,6 +24,11 @@ final class PluginThreadPool: @unchecked Sendable {
     private var idle = 0
     private var threads = 0
     private var parked = 0
+    /// Threads that answered their call and are on their way back for more: a call submitted now will be
+    /// taken by one of them, no new thread is needed.
+    private var finishing = 0
+    /// Idle threads polling for work (at most one: on 2 cores more would only take CPU from real work).
+    private var spinning = 0
     /// Work queued and not yet taken; read without the lock by spinning threads.
     private let pending = Atomic<Int>(0)
     private let idleTimeoutNs: UInt64
@@ -45,14 +51,19 @@ final class PluginThreadPool: @unchecked Sendable {
     var threadCount: Int { lock.withLock { threads } }
 
     /// Runs `work` on one of the pool's threads.
+    func submit(_ work: @escaping () -> Void) {
+        submit { (_: CallSlot) in work() }
+    }
+
+    /// Runs `work` on one of the pool's threads, with that thread's call slot.
     func submit(_ work: @escaping Work) {
         lock.lock()
         queue.append(work)
         let waiting = queue.count - queueHead
         pending.store(waiting, ordering: .releasing)
-        if idle >= waiting {
-            // An idle thread will take it; wake a parked one only when the polling ones are too few.
-            if waiting > idle - parked { lock.signal() }
+        if idle + finishing >= waiting {
+            // An idle or finishing thread will take it; wake a parked one only when the others are too few.
+            if waiting > idle - parked + finishing { lock.signal() }
             lock.unlock()
             return
         }
@@ -97,18 +108,35 @@ final class PluginThreadPool: @unchecked Sendable {
         return work
     }
 
+    /// Called by work running on a pool thread just before it answers its caller: the thread is about to
+    /// be free, so the caller's next call need not start another.
+    func willFinish(_ slot: CallSlot) {
+        slot.finishMarks &+= 1
+        lock.withLock { finishing += 1 }
+    }
+
     private func run() {
+        let slot = CallSlot.acquire()
+        defer { slot.release() }
         lock.lock()
+        var wasFinishing = false
         while true {
+            if wasFinishing {
+                finishing -= 1
+                wasFinishing = false
+            }
             if let work = takeWork() {
                 lock.unlock()
-                work()
+                let before = slot.finishMarks
+                work(slot)
                 lock.lock()
+                wasFinishing = slot.finishMarks != before
                 continue
             }
             idle += 1
-            // Poll briefly with the lock released: a call that arrives now needs no wake-up.
-            if spinNs > 0 {
+            // One idle thread polls briefly with the lock released: a call that arrives now needs no wake-up.
+            if spinNs > 0 && spinning == 0 {
+                spinning += 1
                 let spinUntil = monotonicNanoseconds() + spinNs
                 lock.unlock()
                 while monotonicNanoseconds() < spinUntil {
@@ -116,11 +144,14 @@ final class PluginThreadPool: @unchecked Sendable {
                     if hasWorkUnlocked() { break }
                 }
                 lock.lock()
+                spinning -= 1
                 if let work = takeWork() {
                     idle -= 1
                     lock.unlock()
-                    work()
+                    let before = slot.finishMarks
+                    work(slot)
                     lock.lock()
+                    wasFinishing = slot.finishMarks != before
                     continue
                 }
             }

@@ -27,10 +27,10 @@ final class Scheduler: @unchecked Sendable {
     private let state = Mutex(State())
     private let limits: Limits
     private let pool: PluginThreadPool
-    private let execute: @Sendable (CallJob) -> Void
+    private let execute: @Sendable (CallJob, CallSlot) -> Void
 
     /// - Parameter execute: runs a job on a pool thread; must call `completed(_:)` when the handler returns.
-    init(limits: Limits, pool: PluginThreadPool, execute: @escaping @Sendable (CallJob) -> Void) {
+    init(limits: Limits, pool: PluginThreadPool, execute: @escaping @Sendable (CallJob, CallSlot) -> Void) {
         self.limits = limits
         self.pool = pool
         self.execute = execute
@@ -128,7 +128,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func dispatch(_ job: CallJob) {
         let execute = self.execute
-        pool.submit { execute(job) }
+        pool.submit { (slot: CallSlot) in execute(job, slot) }
     }
 
     /// Starts every queued job that fits, in queue order.

@@ -29,6 +29,7 @@ public enum WorkerMain {
         }
         let tools = plugin.tools.values.sorted { $0.name < $1.name }.map { ($0.name, $0.threadSafe) }
         guard channel.write(.ready(tools: tools)) else { return 0 }
+        let slot = CallSlot.acquire()
         var spin = false
         while true {
             let next = channel.read(
@@ -43,7 +44,7 @@ public enum WorkerMain {
                 }
                 let outcome = InProcessInvocation.run(
                     plugin: plugin, tool: tool, arguments: arguments, deadline: deadline,
-                    cancellation: CancellationFlag(), maxOutputBytes: maxOutputBytes)
+                    cancellation: CancellationFlag(), maxOutputBytes: maxOutputBytes, slot: slot)
                 let frame: WorkerFrame
                 switch outcome {
                 case .success(let output, _): frame = .result(status: 0, output: output, message: nil)
