@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Tests only: the official MCP client proves conformance (the server does not use the SDK).
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // The C ABI: the one real copy of the header lives in plugin-sdk/include.
@@ -48,10 +52,21 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // The daemon's front ends: MCP over stdio and the REST API (Hummingbird), thin adapters over `ToolHost`.
+        .target(
+            name: "ToolHostServer",
+            dependencies: [
+                "ToolHost",
+                "ToolHostJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "toolhost",
             dependencies: [
                 "ToolHost",
+                "ToolHostServer",
                 "ToolHostJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,6 +96,13 @@ let package = Package(
             name: "ToolHostTests",
             dependencies: ["ToolHost", "ToolHostJSON"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "ToolHostServerTests",
+            dependencies: [
+                "ToolHostServer", "ToolHost", "ToolHostJSON", .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

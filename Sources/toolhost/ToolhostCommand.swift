@@ -16,7 +16,11 @@ struct ToolhostCommand: AsyncParsableCommand {
             6 plugin_unavailable (the plugin could not be loaded); 7 plugin_crashed; 8 overloaded; 9 cancelled; \
             10 internal; 1 `check` found problems or `batch` had failed lines; 64 bad command line.
             """,
-        subcommands: [ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, WorkerCommand.self]
+        subcommands: [
+            ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, McpCommand.self,
+            ServeCommand.self,
+            WorkerCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,227 @@
+import Foundation
+import Hummingbird
+import Logging
+import ToolHost
+import ToolHostJSON
+
+/// The REST API and health endpoints over one `ToolHost`, served by Hummingbird.
+///
+/// Errors map once, from `ToolError.Code`: `not_found` 404, `invalid_arguments` 400 (with each
+/// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
+/// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
+/// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413,
+/// a body that is not JSON 400.
+public struct RESTServer: Sendable {
+    /// How the server listens and who may call it.
+    public struct Configuration: Sendable {
+        /// The host to bind.
+        public var host: String = "127.0.0.1"
+        /// The port to bind (0: an ephemeral port, printed in the startup line).
+        public var port: Int = 8080
+        /// Bearer token every request but `/healthz` must carry; nil: no authentication.
+        public var token: String?
+        /// The largest request body accepted, in bytes.
+        public var maxBodyBytes: Int = 1 << 20
+
+        /// A configuration with the defaults.
+        public init() {}
+    }
+
+    private let host: ToolHost
+    private let configuration: Configuration
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - host: the pipeline every call goes through.
+    ///   - configuration: address, token and limits.
+    ///   - logger: the server's logger.
+    public init(host: ToolHost, configuration: Configuration, logger: Logger) {
+        self.host = host
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting and lets requests in flight finish.
+    /// - Parameter onListening: called with the bound port once the server accepts connections.
+    /// - Throws: when the address cannot be bound.
+    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let router = Router()
+        if let token = configuration.token {
+            router.add(middleware: BearerTokenMiddleware(token: token))
+        }
+        addRoutes(to: router)
+        let application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "toolhost"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await application.runService()
+    }
+
+    private func addRoutes(to router: Router<BasicRequestContext>) {
+        let host = self.host
+        let limit = configuration.maxBodyBytes
+        router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        router.get("/readyz") { _, _ in Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))]) }
+        router.get("/v1/tools") { _, _ in
+            let tools = host.tools().map { info -> JSONValue in
+                [
+                    "name": .string(info.name), "plugin": .string(info.plugin),
+                    "pluginVersion": .string(info.pluginVersion), "description": .string(info.manifest.description),
+                    "inputSchema": info.manifest.inputSchema, "deterministic": .bool(info.manifest.deterministic),
+                ]
+            }
+            return Self.json(.ok, ["tools": .array(tools)])
+        }
+        router.get("/v1/plugins") { _, _ in
+            let plugins = host.plugins().map { plugin -> JSONValue in
+                var object: JSONObject = [
+                    "name": .string(plugin.name), "version": .string(plugin.version),
+                    "directory": .string(plugin.directory), "state": .string(plugin.state.rawValue),
+                    "tools": .array(plugin.tools.map { .string($0) }),
+                    "isolation": .string(plugin.isolation.rawValue), "quarantined": .bool(plugin.quarantined),
+                ]
+                if let error = plugin.error { object.set("error", Self.errorObject(error)) }
+                return .object(object)
+            }
+            return Self.json(.ok, ["plugins": .array(plugins)])
+        }
+        router.delete("/v1/cache") { request, _ in
+            let removed = host.invalidateCache(
+                plugin: request.uri.queryParameters.get("plugin"), tool: request.uri.queryParameters.get("tool"))
+            return Self.json(.ok, ["removed": .int(Int64(removed))])
+        }
+        router.post("/v1/tools/{name}/call") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            let arguments: JSONValue
+            switch await Self.readJSON(request, limit: limit) {
+            case .value(let value): arguments = value
+            case .refused(let response): return response
+            }
+            guard case .object = arguments else {
+                return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
+            }
+            let query = request.uri.queryParameters
+            let timeout = (query.get("timeoutMs") ?? request.headers[Self.timeoutHeader]).flatMap { Int($0) }
+            let priority = (query.get("priority") ?? request.headers[Self.priorityHeader]).flatMap { Int($0) }
+            let call = ToolCall(
+                tool: name, arguments: arguments, priority: priority, timeout: timeout.map { .milliseconds($0) })
+            switch await host.call(call) {
+            case .success(let result):
+                var headers = HTTPFields()
+                headers[.contentType] = "application/json"
+                headers[Self.cachedHeader] = result.cached ? "true" : "false"
+                return Response(
+                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.output)))
+            case .failure(let error):
+                return Self.failure(error)
+            }
+        }
+        router.post("/v1/batch") { request, _ in
+            let body: JSONValue
+            switch await Self.readJSON(request, limit: limit) {
+            case .value(let value): body = value
+            case .refused(let response): return response
+            }
+            guard let items = (body["calls"] ?? body).arrayValue else {
+                return Self.failure(.badRequest, code: "invalid_arguments", "the body must be an array of calls")
+            }
+            var calls: [ToolCall] = []
+            for (index, item) in items.enumerated() {
+                guard let tool = item["tool"]?.stringValue else {
+                    return Self.failure(.badRequest, code: "invalid_arguments", "call \(index) has no \"tool\" string")
+                }
+                calls.append(
+                    ToolCall(
+                        tool: tool, arguments: item["arguments"] ?? [:],
+                        priority: item["priority"]?.intValue.map(Int.init),
+                        timeout: item["timeoutMs"]?.intValue.map { .milliseconds($0) }))
+            }
+            let results = await host.batch(calls).map { outcome -> JSONValue in
+                switch outcome {
+                case .success(let result):
+                    ["ok": true, "result": result.json, "cached": .bool(result.cached)]
+                case .failure(let error):
+                    ["ok": false, "error": Self.errorObject(error)]
+                }
+            }
+            return Self.json(.ok, ["results": .array(results)])
+        }
+    }
+
+    // MARK: helpers
+
+    static let timeoutHeader = HTTPFields.Element.Name("X-Toolhost-Timeout-Ms")!
+    static let priorityHeader = HTTPFields.Element.Name("X-Toolhost-Priority")!
+    static let cachedHeader = HTTPFields.Element.Name("X-Toolhost-Cached")!
+
+    /// The HTTP status of each error code (documented on the type).
+    static func status(of code: ToolError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .notFound: .notFound
+        case .invalidArguments: .badRequest
+        case .overloaded: .tooManyRequests
+        case .timeout: .gatewayTimeout
+        case .pluginError: .unprocessableContent
+        case .pluginCrashed: .badGateway
+        case .pluginUnavailable: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+
+    static func errorObject(_ error: ToolError) -> JSONValue {
+        var object: JSONObject = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+        if !error.violations.isEmpty {
+            object.set(
+                "violations",
+                .array(error.violations.map { ["path": .string($0.path), "message": .string($0.message)] }))
+        }
+        return .object(object)
+    }
+
+    static func failure(_ error: ToolError) -> Response {
+        var response = json(status(of: error.code), ["error": errorObject(error)])
+        if error.code == .overloaded { response.headers[.retryAfter] = "1" }
+        return response
+    }
+
+    static func failure(_ status: HTTPResponse.Status, code: String, _ message: String) -> Response {
+        json(status, ["error": ["code": .string(code), "message": .string(message)]])
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+
+    /// Reads the body up to `limit` bytes and parses it; the failure is the response to send.
+    static func readJSON(_ request: Request, limit: Int) async -> Body {
+        var bytes: [UInt8] = []
+        do {
+            for try await buffer in request.body {
+                if bytes.count + buffer.readableBytes > limit {
+                    return .refused(
+                        (failure(.contentTooLarge, code: "invalid_arguments", "the body is over \(limit) bytes")))
+                }
+                bytes.append(contentsOf: buffer.readableBytesView)
+            }
+        } catch {
+            return .refused((failure(.badRequest, code: "invalid_arguments", "reading the body failed")))
+        }
+        if bytes.isEmpty { return .value([:]) }
+        do {
+            return .value(try JSONValue.parse(bytes))
+        } catch {
+            return .refused((failure(.badRequest, code: "invalid_arguments", "the body is not valid JSON: \(error)")))
+        }
+    }
+
+    /// A parsed body, or the response that refuses it.
+    enum Body {
+        case value(JSONValue)
+        case refused(Response)
+    }
+}

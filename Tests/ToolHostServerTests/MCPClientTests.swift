@@ -1,0 +1,102 @@
+import Foundation
+import MCP
+import SystemPackage
+import Testing
+import ToolHostJSON
+
+/// The official MCP swift-sdk `Client`, over its stdio transport connected to a real `toolhost mcp`.
+@Suite struct MCPClientTests {
+    /// A `toolhost mcp` child whose stdin and stdout are pipes the SDK's transport uses.
+    final class Child: Sendable {
+        let process = Process()
+        let toChild = Pipe()
+        let fromChild = Pipe()
+        let errors = Pipe()
+
+        init(plugins: String) throws {
+            process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
+            process.arguments = ["mcp", "--plugins", plugins]
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "TOOLHOST_STATE_DIR": ServerFixtures.temporaryDirectory("toolhost-state")
+            ]) { $1 }
+            process.standardInput = toChild
+            process.standardOutput = fromChild
+            process.standardError = errors
+            try process.run()
+            let errorHandle = errors.fileHandleForReading
+            Thread.detachNewThread {
+                while !errorHandle.availableData.isEmpty {}
+            }
+        }
+
+        var transport: StdioTransport {
+            StdioTransport(
+                input: FileDescriptor(rawValue: fromChild.fileHandleForReading.fileDescriptor),
+                output: FileDescriptor(rawValue: toChild.fileHandleForWriting.fileDescriptor))
+        }
+
+        /// Closes the child's stdin and waits (bounded) for it to exit; kills it if it does not.
+        func stop() async -> Int32 {
+            try? toChild.fileHandleForWriting.close()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            return process.terminationStatus
+        }
+    }
+
+    private func structured(_ content: [Tool.Content]) throws -> JSONValue {
+        guard case .text(let text, _, _) = content.first else {
+            throw ServerFixtureError("expected text content, got \(content)")
+        }
+        return try JSONValue.parse(text)
+    }
+
+    @Test func sdkClientListsCallsAndCancels() async throws {
+        let child = try Child(plugins: try ServerFixtures.probePlugins())
+        let client = Client(name: "toolhost-tests", version: "1.0")
+        let initialized = try await client.connect(transport: child.transport)
+        #expect(initialized.serverInfo.name == "toolhost")
+        #expect(["2025-06-18", "2025-03-26"].contains(initialized.protocolVersion))
+
+        let (tools, _) = try await client.listTools()
+        let echo = try #require(tools.first { $0.name == "probe.echo" })
+        #expect(echo.annotations.idempotentHint == true)
+        #expect(tools.count == (try ServerFixtures.probeToolNames()).count)
+
+        let called = try await client.callTool(name: "probe.echo", arguments: ["word": "hi"])
+        #expect(called.isError != true)
+        #expect(try structured(called.content) == ["word": "hi"])
+
+        let failed = try await client.callTool(name: "probe.fail", arguments: [:])
+        #expect(failed.isError == true)
+
+        // A plugin that printf's to stdout does not break the client's stream.
+        let printed = try await client.callTool(name: "probe.print", arguments: [:])
+        #expect(try structured(printed.content) == ["printed": true])
+
+        // Cancellation: the plugin sees it (sleep_read counts cancelled sleeps).
+        let slow: RequestContext<CallTool.Result> = try await client.callTool(
+            name: "probe.sleep", arguments: ["ms": 20000])
+        let deadline = ContinuousClock.now + .seconds(20)
+        func sleepState() async throws -> JSONValue {
+            try structured(try await client.callTool(name: "probe.sleep_read", arguments: [:]).content)
+        }
+        while try await sleepState()["started"] != 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await client.cancelRequest(slow.requestID, reason: "test")
+        while try await sleepState()["cancelled"] != 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try await sleepState()["cancelled"] == 1)
+
+        await client.disconnect()
+        #expect(await child.stop() == 0)
+    }
+}

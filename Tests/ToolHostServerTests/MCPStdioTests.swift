@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import ToolHostJSON
+
+/// Runs the real `toolhost mcp` over its stdin/stdout with newline-delimited JSON-RPC, as an agent does.
+@Suite struct MCPStdioTests {
+    private func start() throws -> MCPChild {
+        try MCPChild(plugins: try ServerFixtures.probePlugins())
+    }
+
+    private func initialize(_ child: MCPChild, version: String = "2025-06-18") async throws -> JSONValue {
+        let response = try await child.call(
+            "initialize",
+            [
+                "protocolVersion": .string(version), "capabilities": [:],
+                "clientInfo": ["name": "tests", "version": "1"],
+            ])
+        try child.send(["jsonrpc": "2.0", "method": "notifications/initialized"])
+        return response
+    }
+
+    @Test(arguments: ["2025-06-18", "2025-03-26"])
+    func initializeAnswersWithTheClientsVersion(version: String) async throws {
+        let child = try start()
+        let response = try await initialize(child, version: version)
+        #expect(response["result"]?["protocolVersion"]?.stringValue == version)
+        #expect(response["result"]?["serverInfo"]?["name"]?.stringValue == "toolhost")
+        #expect(response["result"]?["capabilities"]?["tools"] != nil)
+        let pong = try await child.call("ping")
+        #expect(pong["result"] == [:])
+        #expect(await child.stop() == 0)
+    }
+
+    @Test func initializeWithAnUnknownVersionGetsTheLatest() async throws {
+        let child = try start()
+        let response = try await initialize(child, version: "1999-01-01")
+        #expect(response["result"]?["protocolVersion"]?.stringValue == "2025-06-18")
+        await child.stop()
+    }
+
+    @Test func listsToolsWithSchemasAndAnnotations() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let response = try await child.call("tools/list")
+        let tools = try #require(response["result"]?["tools"]?.arrayValue)
+        let names = tools.compactMap { $0["name"]?.stringValue }
+        #expect(Set(names) == Set(try ServerFixtures.probeToolNames().map { "probe." + $0 }))
+        let echo = try #require(tools.first { $0["name"]?.stringValue == "probe.echo" })
+        #expect(echo["description"]?.stringValue == "fixture tool echo")
+        #expect(echo["inputSchema"] == ["type": "object"])
+        #expect(echo["annotations"]?["idempotentHint"] == true)
+        #expect(echo["annotations"]?["readOnlyHint"] == true)
+        let sleep = try #require(tools.first { $0["name"]?.stringValue == "probe.sleep" })
+        #expect(sleep["annotations"]?["idempotentHint"] == false)
+        await child.stop()
+    }
+
+    @Test func callReturnsTextAndStructuredContent() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let response = try await child.call(
+            "tools/call", ["name": "probe.echo", "arguments": ["word": "hi", "n": 3]])
+        let result = try #require(response["result"])
+        #expect(result["isError"] == false)
+        #expect(result["structuredContent"] == ["word": "hi", "n": 3])
+        let text = try #require(result["content"]?[0]?["text"]?.stringValue)
+        #expect(try JSONValue.parse(text) == ["word": "hi", "n": 3])
+        #expect(result["content"]?[0]?["type"]?.stringValue == "text")
+        await child.stop()
+    }
+
+    @Test func aFailingToolIsAnErrorResultNotAProtocolError() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let response = try await child.call("tools/call", ["name": "probe.fail", "arguments": [:]])
+        #expect(response["error"] == nil)
+        #expect(response["result"]?["isError"] == true)
+        let text = try #require(response["result"]?["content"]?[0]?["text"]?.stringValue)
+        #expect(text.hasPrefix("plugin_error: "))
+        let invalid = try await child.call("tools/call", ["name": "probe.count", "arguments": ["n": "x"]])
+        #expect(invalid["result"]?["isError"] == true)
+        let invalidText = try #require(invalid["result"]?["content"]?[0]?["text"]?.stringValue)
+        #expect(invalidText.hasPrefix("invalid_arguments: "))
+        #expect(invalidText.contains("/n: "))
+        await child.stop()
+    }
+
+    @Test func protocolFailuresAreJSONRPCErrors() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let unknownMethod = try await child.call("resources/list")
+        #expect(unknownMethod["error"]?["code"] == -32601)
+        let unknownTool = try await child.call("tools/call", ["name": "probe.nope", "arguments": [:]])
+        #expect(unknownTool["error"]?["code"] == -32602)
+        let noName = try await child.call("tools/call", ["arguments": [:]])
+        #expect(noName["error"]?["code"] == -32602)
+        let badArguments = try await child.call("tools/call", ["name": "probe.echo", "arguments": [1]])
+        #expect(badArguments["error"]?["code"] == -32602)
+        try child.sendRaw("{not json")
+        try child.sendRaw(#"{"jsonrpc":"2.0","id":77}"#)
+        let invalid = try await child.response(to: 77)
+        #expect(invalid["error"]?["code"] == -32600)
+        // The parse error has a null id; the server keeps serving after both.
+        #expect(try await child.call("ping")["result"] == [:])
+        #expect(child.allMessages.contains { $0["id"] == .null && $0["error"]?["code"] == -32700 })
+        await child.stop()
+    }
+
+    @Test func pluginOutputOnStdoutNeverReachesTheProtocolStream() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let response = try await child.call("tools/call", ["name": "probe.print", "arguments": [:]])
+        #expect(response["result"]?["structuredContent"] == ["printed": true])
+        #expect(try await child.call("ping")["result"] == [:])
+        await child.stop()
+        #expect(child.garbage.isEmpty)
+        // The plugin's printf went to stderr instead.
+        #expect(child.stderr.contains("probe says hello on stdout"))
+    }
+
+    @Test func callsRunConcurrentlyAndAnswerAsTheyComplete() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 3000]])
+        let fast = try child.request("tools/call", ["name": "probe.echo", "arguments": ["x": 1]])
+        let fastResponse = try await child.response(to: fast)
+        #expect(fastResponse["result"]?["structuredContent"] == ["x": 1])
+        // The slow call has not answered yet: the fast one overtook it.
+        #expect(!child.allMessages.contains { $0["id"] == slow })
+        let slowResponse = try await child.response(to: slow)
+        #expect(slowResponse["result"]?["structuredContent"]?["slept"] == 3000)
+        await child.stop()
+    }
+
+    @Test func cancelledNotificationCancelsTheCall() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 20000]])
+        // Wait (bounded) until the plugin is really running it.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let read = try await child.call("tools/call", ["name": "probe.sleep_read", "arguments": [:]])
+            if read["result"]?["structuredContent"]?["started"] == 1 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try child.send([
+            "jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": ["requestId": slow, "reason": "test"],
+        ])
+        var cancelled = false
+        while ContinuousClock.now < deadline {
+            let read = try await child.call("tools/call", ["name": "probe.sleep_read", "arguments": [:]])
+            if read["result"]?["structuredContent"]?["cancelled"] == 1 {
+                cancelled = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(cancelled)
+        // A cancelled request gets no response.
+        #expect(!child.allMessages.contains { $0["id"] == slow })
+        let started = ContinuousClock.now
+        #expect(await child.stop() == 0)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Synchronization
+import Testing
+import ToolHostJSON
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Runs the real `toolhost serve` on 127.0.0.1 with an ephemeral port and speaks HTTP to it.
+@Suite struct RESTTests {
+    /// A `toolhost serve` child; the port comes from its startup line on stderr.
+    final class Server: Sendable {
+        let process = Process()
+        let port: Int
+        private let errorText = TextBox()
+
+        init(_ extra: [String] = []) async throws {
+            process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
+            process.arguments =
+                ["serve", "--plugins", try ServerFixtures.probePlugins(), "--listen", "127.0.0.1:0"] + extra
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "TOOLHOST_STATE_DIR": ServerFixtures.temporaryDirectory("toolhost-state")
+            ]) { $1 }
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let handle = errors.fileHandleForReading
+            Thread.detachNewThread { [errorText] in
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    errorText.append(String(decoding: chunk, as: UTF8.self))
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            var found: Int?
+            while found == nil, ContinuousClock.now < deadline, process.isRunning {
+                let text = errorText.text
+                if let range = text.range(of: "listening on http://127.0.0.1:") {
+                    found = Int(text[range.upperBound...].prefix { $0.isNumber })
+                } else {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            guard let found else {
+                if process.isRunning { process.terminate() }
+                throw ServerFixtureError("no startup line: \(errorText.text)")
+            }
+            port = found
+        }
+
+        var stderr: String { errorText.text }
+
+        /// Sends SIGTERM and waits (bounded) for the exit; SIGKILL if it does not come.
+        @discardableResult
+        func stop() async -> Int32 {
+            process.terminate()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            return process.terminationStatus
+        }
+
+        func request(
+            _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]
+        ) async throws -> (status: Int, body: JSONValue?, headers: [AnyHashable: Any]) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            if let body { request.httpBody = Data(body.utf8) }
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = response as! HTTPURLResponse
+            return (http.statusCode, try? JSONValue.parse(Array(data)), http.allHeaderFields)
+        }
+    }
+
+    @Test func endpointsAndErrorStatusCodes() async throws {
+        let server = try await Server(["--max-body-bytes", "1000"])
+        do {
+            #expect(try await server.request("GET", "/healthz").status == 200)
+            #expect(try await server.request("GET", "/readyz").status == 200)
+            let tools = try await server.request("GET", "/v1/tools")
+            #expect(tools.status == 200)
+            #expect(tools.body?["tools"]?.arrayValue?.contains { $0["name"] == "probe.echo" } == true)
+            let plugins = try await server.request("GET", "/v1/plugins")
+            #expect(plugins.body?["plugins"]?[0]?["name"] == "probe")
+
+            let ok = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"a":1}"#)
+            #expect(ok.status == 200)
+            #expect(ok.body == ["a": 1])
+            let missing = try await server.request("POST", "/v1/tools/probe.nope/call", body: "{}")
+            #expect(missing.status == 404)
+            #expect(missing.body?["error"]?["code"] == "not_found")
+            let failed = try await server.request("POST", "/v1/tools/probe.fail/call", body: "{}")
+            #expect(failed.status == 422)
+            #expect(failed.body?["error"]?["code"] == "plugin_error")
+            let invalid = try await server.request("POST", "/v1/tools/probe.count/call", body: #"{"n":"x"}"#)
+            #expect(invalid.status == 400)
+            #expect(invalid.body?["error"]?["code"] == "invalid_arguments")
+            #expect(invalid.body?["error"]?["violations"]?[0]?["path"] == "/n")
+            let malformed = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{nope")
+            #expect(malformed.status == 400)
+            let notObject = try await server.request("POST", "/v1/tools/probe.echo/call", body: "[1]")
+            #expect(notObject.status == 400)
+            let tooBig = try await server.request(
+                "POST", "/v1/tools/probe.echo/call", body: #"{"x":""# + String(repeating: "a", count: 2000) + #""}"#)
+            #expect(tooBig.status == 413)
+            let timedOut = try await server.request(
+                "POST", "/v1/tools/probe.sleep/call?timeoutMs=50", body: #"{"ms":5000}"#)
+            #expect(timedOut.status == 504)
+            let timedOutByHeader = try await server.request(
+                "POST", "/v1/tools/probe.sleep/call", body: #"{"ms":5000}"#, headers: ["X-Toolhost-Timeout-Ms": "50"])
+            #expect(timedOutByHeader.status == 504)
+
+            let batch = try await server.request(
+                "POST", "/v1/batch",
+                body: #"[{"tool":"probe.echo","arguments":{"b":2}},{"tool":"probe.nope"}]"#)
+            #expect(batch.status == 200)
+            #expect(batch.body?["results"]?[0]?["result"] == ["b": 2])
+            #expect(batch.body?["results"]?[1]?["error"]?["code"] == "not_found")
+
+            let cleared = try await server.request("DELETE", "/v1/cache?plugin=probe")
+            #expect(cleared.status == 200)
+            #expect(cleared.body?["removed"]?.intValue != nil)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        // SIGTERM: a graceful stop, exit 0.
+        #expect(await server.stop() == 0)
+    }
+
+    @Test func bearerTokenIsRequiredWhenConfigured() async throws {
+        let tokenFile = ServerFixtures.temporaryDirectory("toolhost-token") + "/token"
+        try "s3cret-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let server = try await Server(["--token-file", tokenFile])
+        do {
+            #expect(try await server.request("GET", "/healthz").status == 200)
+            #expect(try await server.request("GET", "/v1/tools").status == 401)
+            let wrong = try await server.request("GET", "/v1/tools", headers: ["Authorization": "Bearer s3cret-tokeX"])
+            #expect(wrong.status == 401)
+            let right = try await server.request("GET", "/v1/tools", headers: ["Authorization": "Bearer s3cret-token"])
+            #expect(right.status == 200)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func nonLoopbackWithoutTokenIsRefused() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
+        process.arguments = ["serve", "--plugins", try ServerFixtures.probePlugins(), "--listen", "0.0.0.0:0"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        #expect(process.terminationStatus == 64)
+    }
+}
+
+/// Text appended from one thread and read from others.
+final class TextBox: Sendable {
+    private let storage = Mutex("")
+    func append(_ more: String) { storage.withLock { $0 += more } }
+    var text: String { storage.withLock { $0 } }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Synchronization
+import ToolHostJSON
+
+/// Fixture plugins and the real `toolhost` binary for the server tests (a few helpers from
+/// ToolHostTests' `Fixtures`, copied because that target is not a library).
+enum ServerFixtures {
+    /// The repository root (this file is Tests/ToolHostServerTests/Support/ServerFixtures.swift).
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let probeSource = root + "/Tests/ToolHostTests/Fixtures/probe.c"
+
+    /// The build products directory (where `toolhost` is).
+    static let productsDirectory: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        if url.path.hasSuffix(".xctest") { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary = productsDirectory + "/toolhost"
+
+    static func temporaryDirectory(_ label: String) -> String {
+        let path = NSTemporaryDirectory() + "\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The names in probe.c's tool table (`{"name", handler, flags},`), so the manifest always matches
+    /// what the library registers, even as the fixture grows.
+    static func probeToolNames() throws -> [String] {
+        let source = try String(contentsOfFile: probeSource, encoding: .utf8)
+        let pattern = try NSRegularExpression(
+            pattern: #"^\s*\{"([a-z_]+)",\s*[a-z_]+,\s*[A-Z_0-9|]+\},"#, options: [.anchorsMatchLines])
+        let range = NSRange(source.startIndex..., in: source)
+        return pattern.matches(in: source, range: range).compactMap { match in
+            Range(match.range(at: 1), in: source).map { String(source[$0]) }
+        }
+    }
+
+    private static let built = Mutex<String?>(nil)
+
+    /// A plugins directory holding the probe plugin (compiled once per test process).
+    static func probePlugins() throws -> String {
+        try built.withLock { built in
+            if let built { return built }
+            let plugins = temporaryDirectory("toolhost-server-plugins")
+            let directory = plugins + "/probe"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let status = try runToCompletion(
+                "/usr/bin/cc",
+                [
+                    "-std=c11", "-Wall", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
+                    probeSource, "-o", directory + "/libprobe.so", "-lpthread",
+                ])
+            guard status == 0 else { throw ServerFixtureError("cc failed for probe.c (status \(status))") }
+            let deterministic: Set<String> = ["echo"]
+            let tools = try probeToolNames().map { name -> JSONValue in
+                var tool: JSONObject = [
+                    "name": .string(name), "description": .string("fixture tool \(name)"),
+                    "inputSchema": ["type": "object"],
+                ]
+                if deterministic.contains(name) { tool.set("deterministic", true) }
+                if name == "count" {
+                    // A real schema, for the invalid_arguments paths.
+                    tool.set("inputSchema", ["type": "object", "properties": ["n": ["type": "integer"]]])
+                }
+                return .object(tool)
+            }
+            let manifest: JSONValue = [
+                "name": "probe", "version": "1.0.0", "abi": ["major": 1, "minor": 0],
+                "library": ["file": "libprobe.so"], "tools": .array(tools),
+            ]
+            try Data(manifest.serialized()).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
+            built = plugins
+            return plugins
+        }
+    }
+
+    private static func runToCompletion(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+struct ServerFixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A running `toolhost mcp` child spoken to over its stdin/stdout with raw JSON-RPC lines.
+final class MCPChild: Sendable {
+    private let process: Process
+    private let stdinHandle: FileHandle
+    private let lines = Mutex<[JSONValue]>([])
+    private let nonJSON = Mutex<[String]>([])
+    private let errorText = Mutex(Data())
+    private let nextID = Atomic<Int64>(1)
+
+    init(plugins: String, extraArguments: [String] = []) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
+        process.arguments = ["mcp", "--plugins", plugins] + extraArguments
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "TOOLHOST_STATE_DIR": ServerFixtures.temporaryDirectory("toolhost-state")
+        ]) { $1 }
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        stdinHandle = input.fileHandleForWriting
+        try process.run()
+        let outputHandle = output.fileHandleForReading
+        let errorHandle = errors.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            var pending = Data()
+            while true {
+                let chunk = outputHandle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = Data(pending[pending.startIndex..<newline])
+                    pending.removeSubrange(pending.startIndex...newline)
+                    if let value = try? JSONValue.parse(Array(line)) {
+                        lines.withLock { $0.append(value) }
+                    } else {
+                        nonJSON.withLock { $0.append(String(decoding: line, as: UTF8.self)) }
+                    }
+                }
+            }
+        }
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = errorHandle.availableData
+                if chunk.isEmpty { break }
+                errorText.withLock { $0.append(chunk) }
+            }
+        }
+    }
+
+    /// Lines on stdout that were not JSON (must stay empty).
+    var garbage: [String] { nonJSON.withLock { $0 } }
+    var stderr: String { String(decoding: errorText.withLock { $0 }, as: UTF8.self) }
+    var allMessages: [JSONValue] { lines.withLock { $0 } }
+
+    func sendRaw(_ text: String) throws {
+        try stdinHandle.write(contentsOf: Data((text + "\n").utf8))
+    }
+
+    func send(_ message: JSONValue) throws {
+        try stdinHandle.write(contentsOf: Data(message.serialized() + [0x0A]))
+    }
+
+    /// Sends a request and returns its id.
+    @discardableResult
+    func request(_ method: String, _ params: JSONValue = [:]) throws -> JSONValue {
+        let id = JSONValue.int(nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        try send(["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params])
+        return id
+    }
+
+    /// Waits (bounded poll) for the response with this id.
+    func response(to id: JSONValue, within seconds: Double = 20) async throws -> JSONValue {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if let found = lines.withLock({ $0.first { $0["id"] == id } }) { return found }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw ServerFixtureError("no response to \(id.serializedString) within \(seconds) s; stderr: \(stderr)")
+    }
+
+    /// Sends a request and waits for its response.
+    func call(_ method: String, _ params: JSONValue = [:]) async throws -> JSONValue {
+        try await response(to: try request(method, params))
+    }
+
+    /// Closes stdin and waits for the exit (killing the child if it does not exit in time).
+    @discardableResult
+    func stop(within seconds: Double = 10) async -> Int32 {
+        try? stdinHandle.close()
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+}
