@@ -11,16 +11,45 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The probe fixture plugin and the bare thread handoff, shared by the suite and the profile driver.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "ToolHost", package: "toolhost")],
+            path: "Sources/BenchmarkSupport"
+        ),
+        // One scenario in a tight loop with no harness, for perf (see ../BENCHMARKS.md).
+        .executableTarget(
+            name: "ProfileDriver",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ToolHost", package: "toolhost"),
+                .product(name: "ToolHostJSON", package: "toolhost"),
+            ],
+            path: "Sources/ProfileDriver"
+        ),
         .executableTarget(
             name: "PipelineBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "ToolHost", package: "toolhost"),
                 .product(name: "ToolHostJSON", package: "toolhost"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/PipelineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // Process isolation and typed native calls; needs the root's release `toolhost` for its workers.
+        .executableTarget(
+            name: "HostBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ToolHost", package: "toolhost"),
+                .product(name: "ToolHostJSON", package: "toolhost"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HostBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
