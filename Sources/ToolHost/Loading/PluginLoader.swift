@@ -362,30 +362,43 @@ final class Registration {
                 return registration.add(descriptor)
             }
 
-    func add(_ descriptor: UnsafePointer<toolhost_tool_desc>?) -> Int32 {
-        guard !closed else { return -1 }
+    /// The checks every descriptor gets: registration still open, not NULL, large enough, named, and a
+    /// name not taken. Records the problem and returns nil when one fails.
+    private func admit<Descriptor>(
+        _ descriptor: UnsafePointer<Descriptor>?, kind: String, call: String, size: (Descriptor) -> UInt32,
+        name: (Descriptor) -> UnsafePointer<CChar>?
+    ) -> (descriptor: UnsafePointer<Descriptor>, cName: UnsafePointer<CChar>, name: String)? {
+        guard !closed else { return nil }
         guard let descriptor else {
-            problems.append("register_tool was called with NULL")
-            return -1
+            problems.append("\(call) was called with NULL")
+            return nil
         }
-        let size = Int(descriptor.pointee.struct_size)
-        guard size >= MemoryLayout<toolhost_tool_desc>.size else {
+        let declared = Int(size(descriptor.pointee))
+        guard declared >= MemoryLayout<Descriptor>.size else {
             problems.append(
-                "a tool descriptor has struct_size \(size), expected sizeof(toolhost_tool_desc) = "
-                    + "\(MemoryLayout<toolhost_tool_desc>.size)")
-            return -1
+                "a \(kind) descriptor has struct_size \(declared), expected sizeof(\(Descriptor.self)) = "
+                    + "\(MemoryLayout<Descriptor>.size)")
+            return nil
         }
-        guard let cName = descriptor.pointee.name else {
-            problems.append("a tool was registered without a name")
-            return -1
+        guard let cName = name(descriptor.pointee) else {
+            problems.append("a \(kind) was registered without a name")
+            return nil
         }
-        let name = String(cString: cName)
+        let text = String(cString: cName)
+        if tools.contains(where: { $0.name == text }) {
+            problems.append("tool '\(text)' is registered twice")
+            return nil
+        }
+        return (descriptor, cName, text)
+    }
+
+    func add(_ descriptor: UnsafePointer<toolhost_tool_desc>?) -> Int32 {
+        guard
+            let (descriptor, cName, name) = admit(
+                descriptor, kind: "tool", call: "register_tool", size: \.struct_size, name: \.name)
+        else { return -1 }
         guard let handler = descriptor.pointee.handler else {
             problems.append("tool '\(name)' was registered without a handler")
-            return -1
-        }
-        if tools.contains(where: { $0.name == name }) {
-            problems.append("tool '\(name)' is registered twice")
             return -1
         }
         tools.append(
@@ -404,29 +417,12 @@ final class Registration {
         }
 
     func addFunction(_ descriptor: UnsafePointer<toolhost_function_desc>?) -> Int32 {
-        guard !closed else { return -1 }
-        guard let descriptor else {
-            problems.append("register_function was called with NULL")
-            return -1
-        }
-        let size = Int(descriptor.pointee.struct_size)
-        guard size >= MemoryLayout<toolhost_function_desc>.size else {
-            problems.append(
-                "a function descriptor has struct_size \(size), expected sizeof(toolhost_function_desc) = "
-                    + "\(MemoryLayout<toolhost_function_desc>.size)")
-            return -1
-        }
-        guard let cName = descriptor.pointee.name else {
-            problems.append("a function was registered without a name")
-            return -1
-        }
-        let name = String(cString: cName)
+        guard
+            let (descriptor, cName, name) = admit(
+                descriptor, kind: "function", call: "register_function", size: \.struct_size, name: \.name)
+        else { return -1 }
         guard let function = descriptor.pointee.function, let cSignature = descriptor.pointee.signature else {
             problems.append("function '\(name)' was registered without a function pointer or a signature")
-            return -1
-        }
-        if tools.contains(where: { $0.name == name }) {
-            problems.append("tool '\(name)' is registered twice")
             return -1
         }
         let signature: NativeSignature
