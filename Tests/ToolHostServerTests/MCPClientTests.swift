@@ -38,15 +38,7 @@ import ToolHostJSON
         /// Closes the child's stdin and waits (bounded) for it to exit; kills it if it does not.
         func stop() async -> Int32 {
             try? toChild.fileHandleForWriting.close()
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(5))
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-            return process.terminationStatus
+            return await awaitExit(process)
         }
     }
 

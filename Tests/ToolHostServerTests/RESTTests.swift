@@ -57,15 +57,7 @@ import ToolHostJSON
         @discardableResult
         func stop() async -> Int32 {
             process.terminate()
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(5))
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-            return process.terminationStatus
+            return await awaitExit(process)
         }
 
         func request(

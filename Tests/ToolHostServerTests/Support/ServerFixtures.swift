@@ -188,14 +188,20 @@ final class MCPChild: Sendable {
     @discardableResult
     func stop(within seconds: Double = 10) async -> Int32 {
         try? stdinHandle.close()
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        return process.terminationStatus
+        return await awaitExit(process, within: seconds)
     }
+}
+
+/// Waits (bounded, polling) for a child to exit; kills it with SIGKILL if it has not by then.
+/// - Returns: its termination status.
+func awaitExit(_ process: Process, within seconds: Double = 10) async -> Int32 {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while process.isRunning && ContinuousClock.now < deadline {
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+    return process.terminationStatus
 }
