@@ -14,7 +14,10 @@ let package = Package(
         // The probe fixture plugin and the bare thread handoff, shared by the suite and the profile driver.
         .target(
             name: "BenchmarkSupport",
-            dependencies: [.product(name: "ToolHost", package: "toolhost")],
+            dependencies: [
+                .product(name: "ToolHost", package: "toolhost"),
+                .product(name: "ToolHostJSON", package: "toolhost"),
+            ],
             path: "Sources/BenchmarkSupport"
         ),
         // One scenario in a tight loop with no harness, for perf (see ../BENCHMARKS.md).

@@ -88,15 +88,6 @@ final class CatPeer: @unchecked Sendable {
     }
 }
 
-@inline(__always)
-func call(_ host: ToolHost, _ tool: String, _ arguments: JSONValue = [:]) async -> ToolResult {
-    do {
-        return try await host.call(tool, arguments: arguments)
-    } catch {
-        fatalError("\(tool) failed: \(error)")
-    }
-}
-
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration.maxDuration = .seconds(3)
     let single = Benchmark.Configuration(
@@ -117,19 +108,19 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "5 echo, one at a time, process isolation", configuration: single,
-        closure: { (_: Benchmark, host: ToolHost) async in blackHole(await call(host, "probe.echo", ["a": 1])) },
+        closure: { (_: Benchmark, host: ToolHost) async in blackHole(await mustCall(host, "probe.echo", ["a": 1])) },
         setup: {
             let host = isolatedHost("process-single", .process)
-            for _ in 0..<100 { _ = await call(host, "probe.echo", ["a": 1]) }
+            for _ in 0..<100 { _ = await mustCall(host, "probe.echo", ["a": 1]) }
             return host
         })
 
     Benchmark(
         "5 echo, one at a time, in-process", configuration: single,
-        closure: { (_: Benchmark, host: ToolHost) async in blackHole(await call(host, "probe.echo", ["a": 1])) },
+        closure: { (_: Benchmark, host: ToolHost) async in blackHole(await mustCall(host, "probe.echo", ["a": 1])) },
         setup: {
             let host = isolatedHost("inprocess-single", .inprocess)
-            for _ in 0..<100 { _ = await call(host, "probe.echo", ["a": 1]) }
+            for _ in 0..<100 { _ = await mustCall(host, "probe.echo", ["a": 1]) }
             return host
         })
 
@@ -140,14 +131,14 @@ let benchmarks: @Sendable () -> Void = {
             await withTaskGroup(of: Void.self) { group in
                 for task in 0..<8 {
                     let share = count / 8 + (task < count % 8 ? 1 : 0)
-                    group.addTask { for _ in 0..<share { blackHole(await call(host, "probe.echo", ["a": 1])) } }
+                    group.addTask { for _ in 0..<share { blackHole(await mustCall(host, "probe.echo", ["a": 1])) } }
                 }
             }
         },
         setup: {
             let host = isolatedHost("process-8", .process)
             await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 { group.addTask { for _ in 0..<200 { _ = await call(host, "probe.echo", ["a": 1]) } } }
+                for _ in 0..<8 { group.addTask { for _ in 0..<200 { _ = await mustCall(host, "probe.echo", ["a": 1]) } } }
             }
             return host
         })
@@ -157,7 +148,7 @@ let benchmarks: @Sendable () -> Void = {
         closure: { (benchmark: Benchmark) async in
             let host = isolatedHost("cold", .process)
             benchmark.startMeasurement()
-            blackHole(await call(host, "faults.ok"))
+            blackHole(await mustCall(host, "faults.ok"))
             benchmark.stopMeasurement()
             host.shutdown()
         })
@@ -167,12 +158,12 @@ let benchmarks: @Sendable () -> Void = {
         closure: { (benchmark: Benchmark, host: ToolHost) async in
             _ = await host.call(ToolCall(tool: "faults.segfault"))
             benchmark.startMeasurement()
-            blackHole(await call(host, "faults.ok"))
+            blackHole(await mustCall(host, "faults.ok"))
             benchmark.stopMeasurement()
         },
         setup: {
             let host = isolatedHost("crash", .process)
-            _ = await call(host, "faults.ok")
+            _ = await mustCall(host, "faults.ok")
             return host
         })
 
@@ -181,22 +172,22 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "6 hypot, typed through libffi (mathlib), one at a time", configuration: single,
         closure: { (_: Benchmark, host: ToolHost) async in
-            blackHole(await call(host, "mathlib.hypot", ["x": 3, "y": 4]))
+            blackHole(await mustCall(host, "mathlib.hypot", ["x": 3, "y": 4]))
         },
         setup: {
             let host = isolatedHost("typed", .inprocess)
-            for _ in 0..<100 { _ = await call(host, "mathlib.hypot", ["x": 3, "y": 4]) }
+            for _ in 0..<100 { _ = await mustCall(host, "mathlib.hypot", ["x": 3, "y": 4]) }
             return host
         })
 
     Benchmark(
         "6 hypot, JSON handler (probe.hypot), one at a time", configuration: single,
         closure: { (_: Benchmark, host: ToolHost) async in
-            blackHole(await call(host, "probe.hypot", ["x": 3, "y": 4]))
+            blackHole(await mustCall(host, "probe.hypot", ["x": 3, "y": 4]))
         },
         setup: {
             let host = isolatedHost("json-hypot", .inprocess)
-            for _ in 0..<100 { _ = await call(host, "probe.hypot", ["x": 3, "y": 4]) }
+            for _ in 0..<100 { _ = await mustCall(host, "probe.hypot", ["x": 3, "y": 4]) }
             return host
         })
 

@@ -30,16 +30,6 @@ func runInFlight(count: Int, _ call: @escaping @Sendable (_ task: Int) async -> 
     }
 }
 
-/// Calls a tool and stops the run if it fails: a benchmark of errors would measure the wrong thing.
-@inline(__always)
-func mustCall(_ host: ToolHost, _ tool: String, _ arguments: JSONValue) async -> ToolResult {
-    do {
-        return try await host.call(tool, arguments: arguments)
-    } catch {
-        fatalError("\(tool) failed: \(error)")
-    }
-}
-
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration.maxDuration = .seconds(3)
     Benchmark.defaultConfiguration.maxIterations = 1_000_000
