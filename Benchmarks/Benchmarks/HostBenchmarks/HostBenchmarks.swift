@@ -138,7 +138,9 @@ let benchmarks: @Sendable () -> Void = {
         setup: {
             let host = isolatedHost("process-8", .process)
             await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 { group.addTask { for _ in 0..<200 { _ = await mustCall(host, "probe.echo", ["a": 1]) } } }
+                for _ in 0..<8 {
+                    group.addTask { for _ in 0..<200 { _ = await mustCall(host, "probe.echo", ["a": 1]) } }
+                }
             }
             return host
         })
