@@ -1,5 +1,3 @@
-import CToolHostShims
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -53,17 +51,7 @@ final class DeadlineTimer: @unchecked Sendable {
     var count: Int { lock.withLock { heap.count } }
 
     private func startThread() {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(
-            &thread, nil,
-            { raw in
-                let timer = Unmanaged<DeadlineTimer>.fromOpaque(raw!).takeRetainedValue()
-                toolhost_shim_set_thread_name("toolhost-timer")
-                timer.run()
-                return nil
-            }, box)
-        pthread_detach(thread)
+        HostThread.start(named: "toolhost-timer", stackSize: 1 << 20) { self.run() }
     }
 
     private func run() {

@@ -1,4 +1,3 @@
-import CToolHostShims
 import Synchronization
 
 #if canImport(Glibc)
@@ -73,25 +72,8 @@ final class PluginThreadPool: @unchecked Sendable {
     }
 
     private func startThread() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        // 8 MiB like a main thread: plugin code may recurse deeply.
-        pthread_attr_setstacksize(&attributes, 8 << 20)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, &attributes,
-            { raw in
-                let pool = Unmanaged<PluginThreadPool>.fromOpaque(raw!).takeRetainedValue()
-                toolhost_shim_set_thread_name(pool.name)
-                pool.run()
-                return nil
-            }, box)
-        pthread_attr_destroy(&attributes)
-        if result != 0 {
-            Unmanaged<PluginThreadPool>.fromOpaque(box).release()
-            // Could not start a thread (resource limit): run the work on an existing thread later.
+        if !HostThread.start(named: name, { self.run() }) {
+            // Could not start a thread (resource limit): the work waits for an existing thread.
             lock.withLock { threads -= 1 }
         }
     }

@@ -174,17 +174,7 @@ final class Spawner: @unchecked Sendable {
     private var pending: [() -> Void] = []
 
     private init() {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(
-            &thread, nil,
-            { raw in
-                let spawner = Unmanaged<Spawner>.fromOpaque(raw!).takeRetainedValue()
-                toolhost_shim_set_thread_name("toolhost-spawn")
-                spawner.loop()
-                return nil
-            }, box)
-        pthread_detach(thread)
+        HostThread.start(named: "toolhost-spawn", stackSize: 1 << 20) { self.loop() }
     }
 
     private func loop() {
