@@ -14,6 +14,7 @@ public final class ToolHost: Sendable {
     let loader: PluginLoader
     let executor: Executor
     let statistics = StatisticsRecorder()
+    let changeObservers = ToolChangeObservers()
     private let logger: Logger
     private let flights = Mutex<[CacheKey: Flight]>([:])
 
@@ -50,12 +51,19 @@ public final class ToolHost: Sendable {
     /// Reads the plugins directory again (new, changed and removed plugins). A plugin whose manifest
     /// changed or disappeared keeps serving the calls already running; its worker processes stop when those
     /// calls end.
-    public func reload() {
-        let before = registry.snapshot.plugins
-        let after = registry.rescan().plugins
-        for record in before where !after.contains(where: { $0 === record }) {
+    /// - Returns: whether the set of tools changed (observers were told).
+    @discardableResult
+    public func reload() -> Bool {
+        let before = registry.snapshot
+        let after = registry.rescan()
+        for record in before.plugins where !after.plugins.contains(where: { $0 === record }) {
             if case .loaded(let plugin) = record.state { plugin.workers?.shutdown() }
         }
+        let changed =
+            before.tools.count != after.tools.count
+            || before.tools.contains { name, entry in after.tools[name]?.record !== entry.record }
+        if changed { changeObservers.notify() }
+        return changed
     }
 
     /// Every callable tool, sorted by name.
