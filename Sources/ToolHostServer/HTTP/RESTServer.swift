@@ -22,6 +22,8 @@ public struct RESTServer: Sendable {
         public var token: String?
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
+        /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
+        public var mcp = MCPHTTPTransport.Configuration()
 
         /// A configuration with the defaults.
         public init() {}
@@ -50,6 +52,10 @@ public struct RESTServer: Sendable {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
         addRoutes(to: router)
+        var mcp = configuration.mcp
+        mcp.requireLoopbackOrigin = configuration.token == nil
+        mcp.maxBodyBytes = configuration.maxBodyBytes
+        MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router)
         let application = Application(
             router: router,
             configuration: ApplicationConfiguration(
