@@ -311,20 +311,60 @@ import ToolHostServer
         return (ToolHost(configuration: configuration), plugins, try ServerFixtures.probePlugins() + "/probe")
     }
 
-    @Test func listChangedReachesTheOpenGETStream() async throws {
-        let (host, plugins, probe) = try Self.emptyHost()
-        defer { host.shutdown() }
+    /// Runs a `RESTServer` over `host` in this process; returns its port and the task to cancel.
+    static func serveInProcess(
+        _ host: ToolHost, mcp: MCPHTTPTransport.Configuration = .init()
+    ) async throws -> (port: Int, task: Task<Void, any Error>) {
         var configuration = RESTServer.Configuration()
         configuration.port = 0
+        configuration.mcp = mcp
         let server = RESTServer(host: host, configuration: configuration, logger: Logger(label: "test"))
         let port = Mutex<Int?>(nil)
         let running = Task { try await server.run { bound in port.withLock { $0 = bound } } }
-        defer { running.cancel() }
         let deadline = ContinuousClock.now + .seconds(20)
         while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        let bound = try #require(port.withLock { $0 })
+        guard let bound = port.withLock({ $0 }) else {
+            running.cancel()
+            throw ServerFixtureError("the in-process server did not start")
+        }
+        return (bound, running)
+    }
+
+    @Test func sessionsAreCappedAndExpireWhenIdle() async throws {
+        let (host, _, _) = try Self.emptyHost()
+        defer { host.shutdown() }
+        var mcp = MCPHTTPTransport.Configuration()
+        mcp.maxSessions = 2
+        mcp.idleTimeout = .milliseconds(300)
+        let (port, running) = try await Self.serveInProcess(host, mcp: mcp)
+        defer { running.cancel() }
+        let first = try await Self.startSession(port: port)
+        let second = try await Self.startSession(port: port)
+        #expect(try await Self.request(port: port, Self.call(2, "ping"), session: second).status == 200)
+        // A third session evicts the least recently used one (the first).
+        let third = try await Self.startSession(port: port)
+        #expect(try await Self.request(port: port, Self.call(3, "ping"), session: first).status == 404)
+        #expect(try await Self.request(port: port, Self.call(4, "ping"), session: second).status == 200)
+        #expect(try await Self.request(port: port, Self.call(5, "ping"), session: third).status == 200)
+        // Idle past the timeout: expired. A session with an open GET stream is not idle.
+        let stream = try SSEConnection(
+            port: port, method: "GET", path: "/mcp", headers: ["Accept": "text/event-stream", "Mcp-Session-Id": third])
+        try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await Self.request(port: port, Self.call(6, "ping"), session: second).status == 404)
+        #expect(try await Self.request(port: port, Self.call(7, "ping"), session: third).status == 200)
+        stream.cancel()
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    @Test func listChangedReachesTheOpenGETStream() async throws {
+        let (host, plugins, probe) = try Self.emptyHost()
+        defer { host.shutdown() }
+        let (bound, running) = try await Self.serveInProcess(host)
+        defer { running.cancel() }
 
         let session = try await Self.startSession(port: bound)
         let otherSession = try await Self.startSession(port: bound)
