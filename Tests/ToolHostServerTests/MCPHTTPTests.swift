@@ -5,7 +5,8 @@ import Synchronization
 import Testing
 import ToolHost
 import ToolHostJSON
-import ToolHostServer
+
+@testable import ToolHostServer
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -298,6 +299,44 @@ import ToolHostServer
         #expect(await server.stop() == 0)
         #expect(ContinuousClock.now - started < .seconds(5))
         if let stream { try await stream.wait(for: "the stream to end") { $0.ended } }
+    }
+
+    // MARK: negotiation
+
+    @Test(arguments: [
+        ("application/json, text/event-stream", "json"),
+        ("text/event-stream, application/json", "json"),
+        ("text/event-stream", "sse"),
+        ("TEXT/Event-Stream", "sse"),
+        ("application/json;q=0.5, text/event-stream", "sse"),
+        ("application/json; q=0.9, text/event-stream;q=0.8", "json"),
+        ("application/*, text/event-stream", "json"),
+        ("*/*", "json"),
+        ("text/*;q=0.3, */*;q=0.1", "sse"),
+        ("application/json;q=0, text/event-stream", "sse"),
+        ("image/png", "none"),
+        ("application/jsonx, text/event-streamy", "none"),
+        ("", "none"),
+    ])
+    func acceptPicksTheResponseForm(accept: String, expected: String) {
+        let form = MCPHTTPTransport.responseForm(accept: [accept])
+        let name =
+            switch form {
+            case .json: "json"
+            case .eventStream: "sse"
+            case nil: "none"
+            }
+        #expect(name == expected)
+    }
+
+    @Test(arguments: [
+        ("http://localhost", true), ("http://localhost:3000", true), ("https://app.localhost", true),
+        ("http://127.0.0.1:8080", true), ("http://127.1.2.3", true), ("http://[::1]:80", true),
+        ("null", false), ("http://evil.example", false), ("http://localhost.evil.example", false),
+        ("http://127.0.0.1.evil.example", false), ("http://128.0.0.1", false), ("file://", false),
+    ])
+    func loopbackOrigins(origin: String, loopback: Bool) {
+        #expect(MCPHTTPTransport.isLoopbackOrigin(origin) == loopback)
     }
 
     // MARK: list_changed, in process

@@ -18,38 +18,65 @@ extension MCPHTTPTransport {
         return nil
     }
 
-    /// The quality value (RFC 9110 §12.5.1) the `Accept` values give a media type: the most specific matching
-    /// range wins (`type/subtype` over `type/*` over `*/*`); 0 when nothing matches.
+    /// The quality value (RFC 9110 §12.5.1) the `Accept` values give a media type (lowercase `type/subtype`): the
+    /// most specific matching range wins (`type/subtype` over `type/*` over `*/*`); 0 when nothing matches.
+    ///
+    /// Works on the UTF-8 bytes without building strings: it runs on every `POST`.
     static func quality(of mediaType: String, in accept: [String]) -> Double {
-        let wanted = mediaType.split(separator: "/")
+        let wanted = Array(mediaType.utf8)
+        let slash = wanted.firstIndex(of: UInt8(ascii: "/")) ?? wanted.count
         var best: (specificity: Int, quality: Double) = (-1, 0)
         for value in accept {
-            for range in value.split(separator: ",") {
-                let parts = range.split(separator: ";")
-                guard let typePart = parts.first else { continue }
-                let type = typePart.trimmingSpaces.lowercased().split(separator: "/")
-                guard type.count == 2 else { continue }
-                let specificity: Int
-                if type[0] == wanted[0] && type[1] == wanted[1] {
-                    specificity = 2
-                } else if type[0] == wanted[0] && type[1] == "*" {
-                    specificity = 1
-                } else if type[0] == "*" && type[1] == "*" {
-                    specificity = 0
-                } else {
-                    continue
-                }
-                var quality = 1.0
-                for parameter in parts.dropFirst() {
-                    let pair = parameter.split(separator: "=", maxSplits: 1)
-                    if pair.count == 2, pair[0].trimmingSpaces.lowercased() == "q" {
-                        quality = Double(pair[1].trimmingSpaces) ?? 0
+            var value = value
+            value.withUTF8 { bytes in
+                var index = 0
+                while index < bytes.count {
+                    // One media range: type/subtype, then ;parameters, up to a comma.
+                    while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+                    let typeStart = index
+                    while index < bytes.count, bytes[index] != 0x2C, bytes[index] != 0x3B, bytes[index] != 0x20 {
+                        index += 1
                     }
+                    let range = UnsafeBufferPointer(rebasing: bytes[typeStart..<index])
+                    var quality = 1.0
+                    while index < bytes.count, bytes[index] != 0x2C {
+                        if bytes[index] == 0x3B {
+                            index += 1
+                            while index < bytes.count, bytes[index] == 0x20 { index += 1 }
+                            if index + 1 < bytes.count, bytes[index] | 0x20 == 0x71, bytes[index + 1] == 0x3D {
+                                let numberStart = index + 2
+                                index = numberStart
+                                while index < bytes.count, bytes[index] != 0x2C, bytes[index] != 0x3B,
+                                    bytes[index] != 0x20
+                                {
+                                    index += 1
+                                }
+                                quality = Double(String(decoding: bytes[numberStart..<index], as: UTF8.self)) ?? 0
+                                continue
+                            }
+                        }
+                        index += 1
+                    }
+                    index += 1
+                    let specificity = Self.specificity(of: range, wanted: wanted, slash: slash)
+                    if specificity > best.specificity { best = (specificity, quality) }
                 }
-                if specificity > best.specificity { best = (specificity, quality) }
             }
         }
         return best.quality
+    }
+
+    /// 2 for `type/subtype` equal to `wanted` (ASCII case-insensitive), 1 for `type/*`, 0 for `*/*`, -1 otherwise.
+    private static func specificity(of range: UnsafeBufferPointer<UInt8>, wanted: [UInt8], slash: Int) -> Int {
+        guard let rangeSlash = range.firstIndex(of: UInt8(ascii: "/")) else { return -1 }
+        let star = UInt8(ascii: "*")
+        if rangeSlash == 1, range[0] == star, range.count == 3, range[2] == star { return 0 }
+        guard rangeSlash == slash else { return -1 }
+        for index in 0..<slash where range[index] | 0x20 != wanted[index] { return -1 }
+        if range.count == slash + 2, range[slash + 1] == star { return 1 }
+        guard range.count == wanted.count else { return -1 }
+        for index in (slash + 1)..<wanted.count where range[index] | 0x20 != wanted[index] { return -1 }
+        return 2
     }
 
     /// Whether an `Origin` names a loopback host: `localhost` (or a `*.localhost` name), `127.0.0.0/8`, `[::1]`.
@@ -68,14 +95,5 @@ extension MCPHTTPTransport {
         if name == "localhost" || name.hasSuffix(".localhost") || name == "[::1]" { return true }
         let octets = name.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingSpaces: Substring {
-        var text = self
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return text
     }
 }
