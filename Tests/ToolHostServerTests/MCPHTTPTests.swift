@@ -188,6 +188,9 @@ import ToolHostJSON
             let notJSON = try await Self.request(port: port, raw: "{nope", session: session)
             #expect(notJSON.status == 400)
             #expect(notJSON.json?["error"]?["code"] == -32700)
+            let plainText = try await Self.request(
+                port: port, Self.call(5, "ping"), session: session, headers: ["Content-Type": "text/plain"])
+            #expect(plainText.status == 415)
             let unacceptable = try await Self.request(
                 port: port, Self.call(5, "ping"), session: session, accept: "image/png")
             #expect(unacceptable.status == 406)
@@ -327,6 +330,13 @@ import ToolHostJSON
             case nil: "none"
             }
         #expect(name == expected)
+    }
+
+    @Test func jsonContentTypes() {
+        #expect(MCPHTTPTransport.isJSONMediaType("application/json"))
+        #expect(MCPHTTPTransport.isJSONMediaType("Application/JSON; charset=utf-8"))
+        #expect(!MCPHTTPTransport.isJSONMediaType("application/jsonp"))
+        #expect(!MCPHTTPTransport.isJSONMediaType("text/plain"))
     }
 
     @Test(arguments: [

@@ -79,6 +79,18 @@ extension MCPHTTPTransport {
         return 2
     }
 
+    /// Whether a `Content-Type` is `application/json` (any case, parameters such as `charset` allowed).
+    static func isJSONMediaType(_ contentType: String) -> Bool {
+        let wanted = "application/json".utf8
+        var value = contentType.utf8.drop { $0 == 0x20 }
+        for byte in wanted {
+            guard let first = value.first, first | 0x20 == byte else { return false }
+            value = value.dropFirst()
+        }
+        guard let next = value.first else { return true }
+        return next == UInt8(ascii: ";") || next == 0x20
+    }
+
     /// Whether an `Origin` names a loopback host: `localhost` (or a `*.localhost` name), `127.0.0.0/8`, `[::1]`.
     /// `null` (an opaque origin) is not.
     static func isLoopbackOrigin(_ origin: String) -> Bool {

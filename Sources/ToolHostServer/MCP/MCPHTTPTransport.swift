@@ -83,7 +83,7 @@ public struct MCPHTTPTransport: Sendable {
 
     private func post(_ request: Request) async -> Response {
         if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
-        if let contentType = request.headers[.contentType], !contentType.lowercased().contains("application/json") {
+        if let contentType = request.headers[.contentType], !Self.isJSONMediaType(contentType) {
             return Self.refusal(.unsupportedMediaType, .invalidRequest, "the body must be application/json")
         }
         guard let form = Self.responseForm(accept: request.headers[values: .accept]) else {
