@@ -1,7 +1,8 @@
 // mcpload: a native load client for toolhost's MCP front ends (issue 4, item 8).
 //
 //   mcpload stdio TOOLHOST PLUGINS CONCURRENCY CALLS RUNS    MCP over stdio: spawns `TOOLHOST mcp`
-//   mcpload http  TOOLHOST PLUGINS CONCURRENCY CALLS RUNS    MCP Streamable HTTP: spawns `TOOLHOST serve`
+//   mcpload http  TOOLHOST PLUGINS CONCURRENCY CALLS RUNS    MCP Streamable HTTP: spawns `TOOLHOST serve`; then
+//                                                            the same calls via REST on the same server
 //   mcpload spawn TOOLHOST PLUGINS COUNT                     spawn `TOOLHOST mcp` -> answered initialize
 //
 // Every call is `tools/call probe.echo {"a": 1}` (the probe fixture's trivial JSON tool). The client is one thread
@@ -366,9 +367,20 @@ static int connect_loopback(int port) {
 }
 
 static char session_id[128];
+// When set, calls go to the REST endpoint (POST /v1/tools/probe.echo/call, body {"a":1}) instead of /mcp: the same
+// server, framework and pipeline without the MCP transport, for comparison.
+static int rest_mode;
 
 static void http_send(connection_t *connection, const char *body, size_t body_length) {
     char request[2048];
+    if (rest_mode) {
+        static const char rest_request[] =
+            "POST /v1/tools/probe.echo/call HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Content-Length: 7\r\n\r\n{\"a\":1}";
+        connection->sent_at = now_ns();
+        write_all(connection->fd, rest_request, sizeof(rest_request) - 1);
+        return;
+    }
     int head = sprintf(request,
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Accept: application/json, text/event-stream\r\n%s%s%sContent-Length: %zu\r\n\r\n",
@@ -443,7 +455,9 @@ static uint64_t http_phase(connection_t *connections, int concurrency, size_t ca
             char *reply;
             size_t reply_length;
             if (!http_read(&connections[i], &status, &reply, &reply_length)) continue;
-            if (status != 200 || !memmem(reply, reply_length, "\"isError\":false", 15)) {
+            int ok = rest_mode ? memmem(reply, reply_length, "{\"a\":1}", 7) != NULL
+                               : memmem(reply, reply_length, "\"isError\":false", 15) != NULL;
+            if (status != 200 || !ok) {
                 fprintf(stderr, "mcpload: unexpected response %d: %.*s\n", status, (int)reply_length, reply);
                 exit(1);
             }
@@ -479,7 +493,7 @@ static int read_port(child_t *child) {
 
 static int run_http(const char *toolhost, const char *plugins, int concurrency, size_t calls, int runs) {
     char *argv[] = {(char *)toolhost, "serve", "--plugins", (char *)plugins, "--listen", "127.0.0.1:0", NULL};
-    run_result_t results[64];
+    run_result_t results[64], rest_results[64];
     uint64_t *latencies = malloc(calls * sizeof(uint64_t));
     connection_t *connections = calloc((size_t)concurrency, sizeof(connection_t));
     for (int run = 0; run < runs; run++) {
@@ -499,10 +513,18 @@ static int run_http(const char *toolhost, const char *plugins, int concurrency, 
         double cpu = process_cpu_us(child.pid);
         uint64_t elapsed = http_phase(connections, concurrency, calls, latencies, &next_id);
         results[run] = summarize(latencies, calls, elapsed, process_cpu_us(child.pid) - cpu);
+        // The same calls through the REST API of the same server process, right after.
+        rest_mode = 1;
+        http_phase(connections, concurrency, 2000, NULL, &next_id);
+        cpu = process_cpu_us(child.pid);
+        elapsed = http_phase(connections, concurrency, calls, latencies, &next_id);
+        rest_results[run] = summarize(latencies, calls, elapsed, process_cpu_us(child.pid) - cpu);
+        rest_mode = 0;
         for (int i = 0; i < concurrency; i++) close(connections[i].fd);
         stop_child(&child, SIGTERM);
     }
     report("http", concurrency, results, runs);
+    report("rest (same server, for comparison)", concurrency, rest_results, runs);
     free(latencies);
     free(connections);
     return 0;
