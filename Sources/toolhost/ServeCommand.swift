@@ -15,6 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var watch: WatchOptions
 
     @Option(name: .long, help: "HOST:PORT to listen on (port 0: an ephemeral port).")
     var listen: String = "127.0.0.1:8080"
@@ -62,6 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let toolHost = host.makeHost()
         defer { toolHost.shutdown() }
+        let watcher = watch.start(toolHost)
+        defer { watcher?.stop() }
         let server = RESTServer(host: toolHost, configuration: configuration, logger: Logger(label: "toolhost.serve"))
         let toolCount = toolHost.tools().count
         let directory = host.pluginsDirectory
