@@ -40,26 +40,13 @@ import ToolHostJSON
         #expect(rename(temporary, directory + "/manifest.json") == 0)
     }
 
-    /// Polls until `condition` holds (the watcher runs on its own thread), for at most 10 s.
-    private func eventually(_ what: String, _ condition: () -> Bool) async throws {
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(10)
-        while !condition() {
-            guard clock.now < end else {
-                Issue.record("timed out waiting until \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     @Test func aPluginCopiedInBecomesCallableAndObserversAreTold() async throws {
         let (host, plugins, watcher, counter, observation) = try watchedHost()
         defer { watcher.stop() }
         _ = observation
         #expect(host.tools().isEmpty)
         try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(), library: try await Fixtures.compile())
-        try await eventually("probe.echo is listed") { host.tools().contains { $0.name == "probe.echo" } }
+        try await Fixtures.waitUntil("probe.echo is listed") { host.tools().contains { $0.name == "probe.echo" } }
         // Loaded before it was published: the first call finds the library open.
         #expect(host.plugins().first { $0.name == "probe" }?.state == .loaded)
         let result = try await host.call("probe.echo", arguments: ["hot": true])
@@ -77,7 +64,7 @@ import ToolHostJSON
             "FIXTURE_INSTANCE=\"hot-gen-2\"", "PLUGIN_VERSION=\"2.0.0\"",
         ])
         try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "1.0.0"), library: first)
-        try await eventually("version 1 is listed") { host.tools().contains { $0.name == "probe.count" } }
+        try await Fixtures.waitUntil("version 1 is listed") { host.tools().contains { $0.name == "probe.count" } }
         for _ in 0..<3 { _ = try await host.call("probe.count", arguments: ["ms": 0]) }
         #expect(try await host.call("probe.count_read", arguments: [:]).json["executions"] == 3)
 
@@ -86,7 +73,7 @@ import ToolHostJSON
         try await Task.sleep(for: .milliseconds(100))
         let notified = counter.value
         try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "2.0.0"), library: second)
-        try await eventually("version 2 is listed") {
+        try await Fixtures.waitUntil("version 2 is listed") {
             host.tools().first { $0.name == "probe.count" }?.pluginVersion == "2.0.0"
         }
         #expect(counter.value > notified)
@@ -104,14 +91,14 @@ import ToolHostJSON
         _ = observation
         let library = try await Fixtures.compile()
         try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "1.0.0"), library: library)
-        try await eventually("version 1 is listed") { host.tools().contains { $0.name == "probe.echo" } }
+        try await Fixtures.waitUntil("version 1 is listed") { host.tools().contains { $0.name == "probe.echo" } }
 
         // Version 2 pins a sha256 its library does not have: it cannot load.
         let wrongHash = String(repeating: "0", count: 64)
         try deploy(
             plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "2.0.0", sha256: wrongHash),
             library: library)
-        try await eventually("the update is rejected") {
+        try await Fixtures.waitUntil("the update is rejected") {
             host.plugins().first?.rejectedUpdate != nil
         }
         let info = try #require(host.plugins().first)
@@ -125,7 +112,7 @@ import ToolHostJSON
         let manifest = plugins + "/probe/manifest.json"
         try Data("{ not json".utf8).write(to: URL(fileURLWithPath: manifest + ".new"))
         #expect(rename(manifest + ".new", manifest) == 0)
-        try await eventually("the invalid manifest is reported") {
+        try await Fixtures.waitUntil("the invalid manifest is reported") {
             host.plugins().first?.rejectedUpdate?.message.contains("manifest is invalid") == true
         }
         #expect(host.plugins().first?.version == "1.0.0")
@@ -135,7 +122,7 @@ import ToolHostJSON
         try deploy(
             plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "4.0.0"),
             library: try await Fixtures.compile(defines: ["PLUGIN_VERSION=\"4.0.0\""]))
-        try await eventually("version 4 is listed") { host.plugins().first?.version == "4.0.0" }
+        try await Fixtures.waitUntil("version 4 is listed") { host.plugins().first?.version == "4.0.0" }
         #expect(host.plugins().first?.rejectedUpdate == nil)
     }
 
@@ -144,12 +131,12 @@ import ToolHostJSON
         defer { watcher.stop() }
         _ = observation
         try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(), library: try await Fixtures.compile())
-        try await eventually("probe is listed") { host.tools().contains { $0.name == "probe.sleep" } }
+        try await Fixtures.waitUntil("probe is listed") { host.tools().contains { $0.name == "probe.sleep" } }
         let slow = Task { try await host.call("probe.sleep", arguments: ["ms": 400]) }
         try await Task.sleep(for: .milliseconds(100))
         let notified = counter.value
         try FileManager.default.removeItem(atPath: plugins + "/probe")
-        try await eventually("probe is gone") { host.tools().isEmpty }
+        try await Fixtures.waitUntil("probe is gone") { host.tools().isEmpty }
         #expect(counter.value > notified)
         let error = await #expect(throws: ToolError.self) { _ = try await host.call("probe.echo", arguments: [:]) }
         #expect(error?.code == .notFound)
@@ -166,7 +153,7 @@ import ToolHostJSON
         for _ in 0..<20 {
             try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(), library: library)
         }
-        try await eventually("probe is listed") { host.plugins().first?.state == .loaded }
+        try await Fixtures.waitUntil("probe is listed") { host.plugins().first?.state == .loaded }
         try await Task.sleep(for: .seconds(1))  // long past the settle time: any further reload would have run
         #expect(watcher.reloadCount - started <= 2, "20 deploys in a burst: \(watcher.reloadCount - started) reloads")
     }
