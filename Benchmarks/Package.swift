@@ -53,6 +53,18 @@ let package = Package(
             path: "Benchmarks/HostBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Hot add and replace through the directory watcher (issue 4).
+        .executableTarget(
+            name: "HotReloadBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ToolHost", package: "toolhost"),
+                .product(name: "ToolHostJSON", package: "toolhost"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HotReloadBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

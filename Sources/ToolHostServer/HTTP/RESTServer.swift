@@ -83,9 +83,14 @@ public struct RESTServer: Sendable {
                     "isolation": .string(plugin.isolation.rawValue), "quarantined": .bool(plugin.quarantined),
                 ]
                 if let error = plugin.error { object.set("error", Self.errorObject(error)) }
+                if let rejected = plugin.rejectedUpdate { object.set("rejectedUpdate", Self.errorObject(rejected)) }
                 return .object(object)
             }
-            return Self.json(.ok, ["plugins": .array(plugins)])
+            // Folders whose manifest could not be read at all (no plugin to show them under).
+            let problems = host.problems().map { problem -> JSONValue in
+                ["directory": .string(problem.directory), "message": .string(problem.description)]
+            }
+            return Self.json(.ok, ["plugins": .array(plugins), "problems": .array(problems)])
         }
         router.delete("/v1/cache") { request, _ in
             let removed = host.invalidateCache(
