@@ -85,6 +85,39 @@ import ToolHostJSON
         #expect(host.plugins().map(\.version) == ["2.0.0"])
     }
 
+    @Test func aReplacedProcessIsolatedPluginStopsItsOldWorkerAfterItsCall() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-hot")
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("store"))
+        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        let host = ToolHost(configuration: configuration)
+        let watcher = try PluginDirectoryWatcher.start(host: host)
+        defer {
+            watcher.stop()
+            host.shutdown()
+        }
+        let isolated: JSONObject = ["isolation": "process"]
+        try deploy(
+            plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "1.0.0", overrides: isolated),
+            library: try await Fixtures.compile())
+        try await Fixtures.waitUntil("version 1 has a worker") { !host.workerPids(plugin: "probe").isEmpty }
+        let oldWorkers = host.workerPids(plugin: "probe")
+
+        let slow = Task { try await host.call("probe.sleep", arguments: ["ms": 600]) }
+        try await Fixtures.waitUntil("the slow call holds the worker") { host.workerPids(plugin: "probe").isEmpty }
+        try deploy(
+            plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "2.0.0", overrides: isolated),
+            library: try await Fixtures.compile(defines: ["PLUGIN_VERSION=\"2.0.0\""]))
+        try await Fixtures.waitUntil("version 2 is listed") { host.plugins().first?.version == "2.0.0" }
+        // The old worker finishes its call whole, then stops; version 2 has workers of its own.
+        #expect(try await slow.value.json == ["slept": 600, "cancelled": false])
+        try await Fixtures.waitUntil("the old worker is gone") {
+            oldWorkers.allSatisfy { !FileManager.default.fileExists(atPath: "/proc/\($0)") }
+        }
+        #expect(try await host.call("probe.echo", arguments: ["v": 2]).json == ["v": 2])
+        #expect(Set(host.workerPids(plugin: "probe")).isDisjoint(with: oldWorkers))
+    }
+
     @Test func aBrokenNewVersionLeavesTheOldOneServing() async throws {
         let (host, plugins, watcher, _, observation) = try watchedHost()
         defer { watcher.stop() }
