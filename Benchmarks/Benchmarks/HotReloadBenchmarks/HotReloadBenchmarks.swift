@@ -1,6 +1,7 @@
 import Benchmark
 import BenchmarkSupport
 import Foundation
+import Logging
 import ToolHost
 import ToolHostJSON
 
@@ -14,8 +15,10 @@ func watchedHost(_ label: String) -> (ToolHost, String, PluginDirectoryWatcher) 
     try! FileManager.default.createDirectory(atPath: base + "/plugins", withIntermediateDirectories: true)
     var configuration = ToolHost.Configuration(pluginsDirectory: base + "/plugins", libraryStore: base + "/store")
     configuration.cache.enabled = false
-    let host = ToolHost(configuration: configuration)
-    let watcher = try! PluginDirectoryWatcher.start(host: host)
+    var logger = Logger(label: "toolhost")
+    logger.logLevel = .warning  // the watcher logs every add and remove at info
+    let host = ToolHost(configuration: configuration, logger: logger)
+    let watcher = try! PluginDirectoryWatcher.start(host: host, logger: logger)
     return (host, base + "/plugins", watcher)
 }
 
