@@ -41,7 +41,8 @@ public final class ToolHost: Sendable {
                 maxConcurrentCalls: configuration.limits.maxConcurrentCalls,
                 maxQueuedCalls: configuration.limits.maxQueuedCalls,
                 defaultPluginConcurrency: configuration.limits.defaultPluginConcurrency,
-                defaultToolConcurrency: configuration.limits.defaultToolConcurrency),
+                defaultToolConcurrency: configuration.limits.defaultToolConcurrency,
+                policies: configuration.pluginPolicies),
             maxOutputBytes: configuration.maxOutputBytes)
         registry.rescan()
     }
@@ -260,8 +261,9 @@ public final class ToolHost: Sendable {
         }
         let canonical = arguments.canonical()
         let manifest = entry.manifest
-        let ttl =
+        var ttl =
             manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
+        if let cap = policy(of: entry)?.cacheTTLSeconds { ttl = min(ttl, .milliseconds(Int64(cap * 1000))) }
         let cacheable =
             configuration.cache.enabled && manifest.deterministic && ttl > .zero
             && !containsName(arguments, configuration.cache.nonCacheableParams, manifest.cache.nonCacheableParams)
@@ -327,7 +329,7 @@ public final class ToolHost: Sendable {
         started: ContinuousClock.Instant
     ) async throws(ToolError) -> ToolResult {
         let reply = OneShot<Result<ToolResult, ToolError>>()
-        let deadline = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry, timeout: timeout)
         let name = entry.fullName
         let outcome = await withTaskCancellationHandler {
             await reply.wait {
@@ -356,15 +358,22 @@ public final class ToolHost: Sendable {
         }
     }
 
-    private func deadline(for manifest: ToolManifest, timeout: Duration?) -> CallDeadline {
-        CallDeadline(hostDefault: configuration.defaultTimeout, toolTimeoutMs: manifest.timeoutMs, callTimeout: timeout)
+    private func deadline(for entry: ToolEntry, timeout: Duration?) -> CallDeadline {
+        CallDeadline(
+            hostDefault: configuration.defaultTimeout, toolTimeoutMs: entry.manifest.timeoutMs,
+            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout)
+    }
+
+    /// The operator's caps on the tool's plugin, if any.
+    private func policy(of entry: ToolEntry) -> Configuration.PluginPolicy? {
+        configuration.pluginPolicies.isEmpty ? nil : configuration.pluginPolicies[entry.record.manifest.name]
     }
 
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     private func execute(
         _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
     ) async throws(ToolError) -> ToolResult {
-        let deadline = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry, timeout: timeout)
         let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
         guard let tool = plugin.tools[entry.manifest.name] else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")

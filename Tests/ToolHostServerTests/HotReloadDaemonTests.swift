@@ -88,7 +88,13 @@ import ToolHostJSON
 
         // A slow call on version 1; version 2 is deployed while it runs; more calls go on throughout.
         let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 800]])
-        try await Task.sleep(for: .milliseconds(100))
+        var started: JSONValue? = 0
+        let running = ContinuousClock.now + .seconds(20)
+        while started != 1, ContinuousClock.now < running {
+            let read = try await child.call("tools/call", ["name": "probe.sleep_read", "arguments": [:]])
+            started = read["result"]?["structuredContent"]?["started"]
+        }
+        #expect(started == 1, "the slow call runs on version 1 before version 2 is deployed")
         try deploy(plugins, library: second, version: "2.0.0")
         var echoes: [JSONValue] = []
         var counted: JSONValue? = 1
