@@ -31,6 +31,9 @@ let package = Package(
             ],
             path: "Sources/ProfileDriver"
         ),
+        // A native (C) load client for MCP over stdio and Streamable HTTP against the release `toolhost`; it spawns
+        // the server itself (see ../BENCHMARKS.md, "Daemon: MCP").
+        .executableTarget(name: "MCPLoad", path: "Sources/MCPLoad"),
         .executableTarget(
             name: "PipelineBenchmarks",
             dependencies: [

@@ -25,6 +25,8 @@ public struct RESTServer: Sendable {
         public var maxBodyBytes: Int = 1 << 20
         /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
         public var metrics: MetricsExporter?
+        /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
+        public var mcp = MCPHTTPTransport.Configuration()
 
         /// A configuration with the defaults.
         public init() {}
@@ -61,6 +63,10 @@ public struct RESTServer: Sendable {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
         addRoutes(to: router)
+        var mcp = configuration.mcp
+        mcp.requireLoopbackOrigin = configuration.token == nil
+        mcp.maxBodyBytes = configuration.maxBodyBytes
+        MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router)
         let application = Application(
             router: router,
             configuration: ApplicationConfiguration(
