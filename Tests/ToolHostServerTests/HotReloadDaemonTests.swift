@@ -57,7 +57,7 @@ import ToolHostJSON
         return response["result"]?["structuredContent"]?["executions"]
     }
 
-    @Test func aPluginCopiedInWhileServingBecomesCallable() async throws {
+    @Test func aPluginCopiedInWhileServingBecomesCallableAndTheClientIsTold() async throws {
         let plugins = ServerFixtures.temporaryDirectory("toolhost-hot-plugins")
         let child = try MCPChild(plugins: plugins)
         try await initialize(child)
@@ -70,6 +70,15 @@ import ToolHostJSON
             names = try await toolNames(child)
         }
         #expect(names.contains("probe.echo"))
+        // The client was told, without asking.
+        let told = ContinuousClock.now + .seconds(20)
+        let listChanged: @Sendable (JSONValue) -> Bool = {
+            $0["method"]?.stringValue == "notifications/tools/list_changed"
+        }
+        while !child.allMessages.contains(where: listChanged), ContinuousClock.now < told {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(child.allMessages.contains(where: listChanged))
         let response = try await child.call("tools/call", ["name": "probe.echo", "arguments": ["hot": true]])
         #expect(response["result"]?["structuredContent"] == ["hot": true])
         #expect(child.garbage.isEmpty)
@@ -113,5 +122,31 @@ import ToolHostJSON
         let finished = try await child.response(to: slow)
         #expect(finished["result"]?["structuredContent"] == ["slept": 800, "cancelled": false])
         #expect(await child.stop() == 0)
+    }
+
+    @Test func serveTellsAnOpenMCPStreamAndServesTheNewToolOverREST() async throws {
+        let plugins = ServerFixtures.temporaryDirectory("toolhost-hot-plugins")
+        let server = try await RESTTests.Server(plugins: plugins)
+        do {
+            let session = try await MCPHTTPTests.startSession(port: server.port)
+            let stream = try SSEConnection(
+                port: server.port, method: "GET", path: "/mcp",
+                headers: ["Accept": "text/event-stream", "Mcp-Session-Id": session])
+            try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
+            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}").status == 404)
+
+            try deploy(plugins, library: try compileProbe([]), version: "1.0.0")
+            try await stream.wait(for: "list_changed") { connection in
+                connection.events.contains { $0["method"]?.stringValue == "notifications/tools/list_changed" }
+            }
+            let call = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"hot":1}"#)
+            #expect(call.status == 200)
+            #expect(call.body == ["hot": 1])
+            stream.cancel()
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
     }
 }
