@@ -60,6 +60,30 @@ extension ToolHost {
             }
         }
 
+        /// An operator's caps on one plugin's manifest policy. A cap can only lower what the manifest (or, where
+        /// the manifest is silent, the host default) allows: the smaller value wins, so no setting here raises a
+        /// limit past the manifest. Isolation is not a cap: it is set per plugin in `Isolation.overrides`.
+        public struct PluginPolicy: Sendable, Hashable {
+            /// Caps the timeout of each of the plugin's tools (the call's own timeout can lower it further).
+            public var timeoutMs: Int?
+            /// Caps the plugin's calls at once.
+            public var maxConcurrency: Int?
+            /// Caps the calls at once of each of the plugin's tools.
+            public var toolMaxConcurrency: Int?
+            /// Caps the cache TTL of each deterministic tool; 0: the plugin's results are never cached.
+            public var cacheTTLSeconds: Double?
+
+            public init(
+                timeoutMs: Int? = nil, maxConcurrency: Int? = nil, toolMaxConcurrency: Int? = nil,
+                cacheTTLSeconds: Double? = nil
+            ) {
+                self.timeoutMs = timeoutMs
+                self.maxConcurrency = maxConcurrency
+                self.toolMaxConcurrency = toolMaxConcurrency
+                self.cacheTTLSeconds = cacheTTLSeconds
+            }
+        }
+
         /// The directory holding one folder per plugin.
         public var pluginsDirectory: String
         /// Where private copies of libraries are kept (see `LibraryStore`).
@@ -69,6 +93,8 @@ extension ToolHost {
         public var limits = Limits()
         public var isolation = Isolation()
         public var cache = Cache()
+        /// Caps on the manifest policy of plugins, by plugin name.
+        public var pluginPolicies: [String: PluginPolicy] = [:]
         /// The largest result a tool may write; a larger one is refused with `plugin_error`.
         public var maxOutputBytes: Int = 16 << 20
         /// How many attempts in all a retryable tool gets when its manifest does not say.

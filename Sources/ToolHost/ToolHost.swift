@@ -41,23 +41,52 @@ public final class ToolHost: Sendable {
                 maxConcurrentCalls: configuration.limits.maxConcurrentCalls,
                 maxQueuedCalls: configuration.limits.maxQueuedCalls,
                 defaultPluginConcurrency: configuration.limits.defaultPluginConcurrency,
-                defaultToolConcurrency: configuration.limits.defaultToolConcurrency),
+                defaultToolConcurrency: configuration.limits.defaultToolConcurrency,
+                policies: configuration.pluginPolicies),
             maxOutputBytes: configuration.maxOutputBytes)
         registry.rescan()
     }
 
     // MARK: listing
 
-    /// Reads the plugins directory again (new, changed and removed plugins). A plugin whose manifest
-    /// changed or disappeared keeps serving the calls already running; its worker processes stop when those
-    /// calls end.
+    /// Reads the plugins directory again: new, changed and removed plugins.
+    ///
+    /// A changed plugin becomes a new generation: new calls go to it, calls already running finish on the old one.
+    /// A removed plugin's tools disappear at once; its calls in flight finish, and its worker processes stop when
+    /// they have. When a plugin that was serving gets an invalid manifest, or (with `loadNewPlugins`) a library
+    /// that fails to load, the previous version goes on serving and ``PluginInfo/rejectedUpdate`` says why.
+    ///
+    /// - Parameter loadNewPlugins: open the libraries of new and changed plugins before their tools are published
+    ///   (what the daemon's directory watcher does), instead of on first call. Blocking: call it from a host
+    ///   thread, not from async code.
     /// - Returns: whether the set of tools changed (observers were told).
     @discardableResult
-    public func reload() -> Bool {
+    public func reload(loadNewPlugins: Bool = false) -> Bool {
         let before = registry.snapshot
-        let after = registry.rescan()
+        let loader = self.loader
+        let after = registry.rescan(load: loadNewPlugins ? { $0.loadNow(using: loader) } : nil)
         for record in before.plugins where !after.plugins.contains(where: { $0 === record }) {
             if case .loaded(let plugin) = record.state { plugin.workers?.shutdown() }
+            let replaced = after.plugins.contains { $0.directory == record.directory }
+            logger.info(
+                replaced ? "plugin replaced" : "plugin removed",
+                metadata: ["plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)"])
+        }
+        for record in after.plugins where !before.plugins.contains(where: { $0 === record }) {
+            var metadata: Logger.Metadata = [
+                "plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)",
+                "tools": "\(record.manifest.tools.count)",
+            ]
+            if case .failed(let error) = record.state {
+                metadata["error"] = "\(error.message)"
+                logger.error("plugin added but failed to load", metadata: metadata)
+            } else {
+                logger.info("plugin added", metadata: metadata)
+            }
+        }
+        for (directory, error) in after.rejected where before.rejected[directory] != error {
+            logger.error(
+                "plugin update rejected", metadata: ["plugin.directory": "\(directory)", "error": "\(error.message)"])
         }
         let changed =
             before.tools.count != after.tools.count
@@ -77,7 +106,8 @@ public final class ToolHost: Sendable {
 
     /// Every plugin with a valid manifest, and its state.
     public func plugins() -> [PluginInfo] {
-        registry.snapshot.plugins.map { record in
+        let snapshot = registry.snapshot
+        return snapshot.plugins.map { record in
             let (state, error): (PluginInfo.State, ToolError?) =
                 switch record.state {
                 case .listed: (.listed, nil)
@@ -90,7 +120,8 @@ public final class ToolHost: Sendable {
             return PluginInfo(
                 name: record.manifest.name, version: record.manifest.version, directory: record.directory,
                 state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name },
-                isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined)
+                isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined,
+                rejectedUpdate: snapshot.rejected[record.directory])
         }
     }
 
@@ -230,8 +261,9 @@ public final class ToolHost: Sendable {
         }
         let canonical = arguments.canonical()
         let manifest = entry.manifest
-        let ttl =
+        var ttl =
             manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
+        if let cap = policy(of: entry)?.cacheTTLSeconds { ttl = min(ttl, .milliseconds(Int64(cap * 1000))) }
         let cacheable =
             configuration.cache.enabled && manifest.deterministic && ttl > .zero
             && !containsName(arguments, configuration.cache.nonCacheableParams, manifest.cache.nonCacheableParams)
@@ -297,7 +329,7 @@ public final class ToolHost: Sendable {
         started: ContinuousClock.Instant
     ) async throws(ToolError) -> ToolResult {
         let reply = OneShot<Result<ToolResult, ToolError>>()
-        let deadline = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry, timeout: timeout)
         let name = entry.fullName
         let outcome = await withTaskCancellationHandler {
             await reply.wait {
@@ -326,15 +358,22 @@ public final class ToolHost: Sendable {
         }
     }
 
-    private func deadline(for manifest: ToolManifest, timeout: Duration?) -> CallDeadline {
-        CallDeadline(hostDefault: configuration.defaultTimeout, toolTimeoutMs: manifest.timeoutMs, callTimeout: timeout)
+    private func deadline(for entry: ToolEntry, timeout: Duration?) -> CallDeadline {
+        CallDeadline(
+            hostDefault: configuration.defaultTimeout, toolTimeoutMs: entry.manifest.timeoutMs,
+            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout)
+    }
+
+    /// The operator's caps on the tool's plugin, if any.
+    private func policy(of entry: ToolEntry) -> Configuration.PluginPolicy? {
+        configuration.pluginPolicies.isEmpty ? nil : configuration.pluginPolicies[entry.record.manifest.name]
     }
 
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     private func execute(
         _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
     ) async throws(ToolError) -> ToolResult {
-        let deadline = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry, timeout: timeout)
         let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
         guard let tool = plugin.tools[entry.manifest.name] else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")

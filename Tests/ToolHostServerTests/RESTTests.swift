@@ -15,13 +15,13 @@ import ToolHostJSON
         let port: Int
         private let errorText = TextBox()
 
-        init(_ extra: [String] = []) async throws {
+        init(_ extra: [String] = [], plugins: String? = nil, environment: [String: String] = [:]) async throws {
             process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
             process.arguments =
-                ["serve", "--plugins", try ServerFixtures.probePlugins(), "--listen", "127.0.0.1:0"] + extra
-            process.environment = ProcessInfo.processInfo.environment.merging([
-                "TOOLHOST_STATE_DIR": ServerFixtures.temporaryDirectory("toolhost-state")
-            ]) { $1 }
+                ["serve", "--plugins", try plugins ?? ServerFixtures.probePlugins(), "--listen", "127.0.0.1:0"] + extra
+            process.environment = ProcessInfo.processInfo.environment.merging(
+                ["TOOLHOST_STATE_DIR": ServerFixtures.temporaryDirectory("toolhost-state")].merging(environment) { $1 }
+            ) { $1 }
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice

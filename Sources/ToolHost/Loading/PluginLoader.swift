@@ -1,6 +1,7 @@
 import CToolHost
 import Foundation
 import Logging
+import Metrics
 
 #if canImport(Glibc)
     import Glibc
@@ -66,8 +67,25 @@ struct PluginLoader: Sendable {
     var maxOutputBytes = 16 << 20
 
     /// Loads the plugin in the isolation its manifest and the operator ask for. Blocking; call it on a host
-    /// thread.
+    /// thread. Counted in `toolhost_plugin_loads_total{plugin,outcome="loaded"|"failed"}`.
     func load(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
+        do {
+            let plugin = try loadPlugin(manifest: manifest, directory: directory)
+            Counter(
+                label: "toolhost_plugin_loads_total", dimensions: [("plugin", manifest.name), ("outcome", "loaded")]
+            )
+            .increment()
+            return plugin
+        } catch {
+            Counter(
+                label: "toolhost_plugin_loads_total", dimensions: [("plugin", manifest.name), ("outcome", "failed")]
+            )
+            .increment()
+            throw error
+        }
+    }
+
+    private func loadPlugin(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
         let breaker = CircuitBreaker(policy: isolation.quarantine)
         guard isolation.mode(for: manifest) == .process else {
             let plugin = try loadInProcess(manifest: manifest, directory: directory)

@@ -5,7 +5,10 @@ import Synchronization
 /// Per-tool counters and latency histograms, readable through the API and recorded through
 /// swift-metrics (whatever backend the executable bootstrapped; none in the CLI).
 ///
-/// Metric dimensions are bounded: plugin, tool, outcome. Never argument values.
+/// Metric dimensions are bounded: plugin, tool, outcome. Never argument values. The series (Prometheus names):
+/// `toolhost_calls_total{plugin,tool,outcome}` (outcome: `success`, `cached` or an error code),
+/// `toolhost_call_duration_seconds{plugin,tool}` (a histogram), `toolhost_call_timeouts_total{plugin,tool}`,
+/// `toolhost_cache_hits_total` and `toolhost_cache_misses_total{plugin,tool}`.
 final class StatisticsRecorder: Sendable {
     /// How a call ended, for the counters.
     enum Outcome: Sendable {
@@ -29,6 +32,7 @@ final class StatisticsRecorder: Sendable {
         var counters: [String: Counter] = [:]
         let hitCounter: Counter
         let missCounter: Counter
+        let timeoutCounter: Counter
         let timer: Metrics.Timer
 
         init(name: String, plugin: String) {
@@ -37,6 +41,7 @@ final class StatisticsRecorder: Sendable {
             let dimensions = [("plugin", plugin), ("tool", name)]
             hitCounter = Counter(label: "toolhost_cache_hits_total", dimensions: dimensions)
             missCounter = Counter(label: "toolhost_cache_misses_total", dimensions: dimensions)
+            timeoutCounter = Counter(label: "toolhost_call_timeouts_total", dimensions: dimensions)
             timer = Metrics.Timer(label: "toolhost_call_duration_seconds", dimensions: dimensions)
         }
 
@@ -67,7 +72,7 @@ final class StatisticsRecorder: Sendable {
     func record(tool name: String, plugin: String, outcome: Outcome, duration: Duration, retries: Int) {
         let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         var counter: Counter?
-
+        var timeouts: Counter?
         var timer: Metrics.Timer?
         tool(name, plugin: plugin) { tool in
             tool.calls += 1
@@ -80,10 +85,12 @@ final class StatisticsRecorder: Sendable {
             case .failure(let code):
                 tool.errors[code.rawValue, default: 0] += 1
                 counter = tool.counter(code.rawValue)
+                if code == .timeout { timeouts = tool.timeoutCounter }
             }
             timer = tool.timer
         }
         counter?.increment()
+        timeouts?.increment()
         timer?.recordNanoseconds(
             duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }

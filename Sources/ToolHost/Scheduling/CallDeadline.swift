@@ -1,7 +1,7 @@
 /// A call's deadline and where it came from; the description is only built when a call times out.
 struct CallDeadline: Sendable, CustomStringConvertible {
     enum Source: Sendable {
-        case hostDefault, tool, call
+        case hostDefault, tool, operatorCap, call
     }
 
     /// CLOCK_MONOTONIC nanoseconds; 0 means none.
@@ -9,13 +9,21 @@ struct CallDeadline: Sendable, CustomStringConvertible {
     let limit: Duration
     let source: Source
 
-    /// The smallest of the per-call timeout, the tool's `timeoutMs` and the host default.
-    init(hostDefault: Duration, toolTimeoutMs: Int?, callTimeout: Duration?, now: UInt64 = monotonicNanoseconds()) {
+    /// The smallest of the per-call timeout, the operator's cap for the plugin, the tool's `timeoutMs` and the
+    /// host default.
+    init(
+        hostDefault: Duration, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
+        now: UInt64 = monotonicNanoseconds()
+    ) {
         var limit = hostDefault
         var source = Source.hostDefault
         if let ms = toolTimeoutMs, Duration.milliseconds(ms) < limit {
             limit = .milliseconds(ms)
             source = .tool
+        }
+        if let ms = operatorTimeoutMs, Duration.milliseconds(ms) < limit {
+            limit = .milliseconds(ms)
+            source = .operatorCap
         }
         if let callTimeout, callTimeout < limit {
             limit = callTimeout
@@ -36,6 +44,7 @@ struct CallDeadline: Sendable, CustomStringConvertible {
             switch source {
             case .hostDefault: "the host's default timeout"
             case .tool: "its timeoutMs"
+            case .operatorCap: "the operator's timeoutMs for its plugin"
             case .call: "the call's timeout"
             }
         return "\(shown) (\(origin))"

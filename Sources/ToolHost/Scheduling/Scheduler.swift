@@ -17,6 +17,8 @@ final class Scheduler: @unchecked Sendable {
         var maxQueuedCalls: Int
         var defaultPluginConcurrency: Int
         var defaultToolConcurrency: Int
+        /// The operator's caps, by plugin name (`maxConcurrency`, `toolMaxConcurrency`).
+        var policies: [String: ToolHost.Configuration.PluginPolicy] = [:]
     }
 
     private struct State {
@@ -41,13 +43,23 @@ final class Scheduler: @unchecked Sendable {
         state.withLock { ($0.running, $0.queue.count) }
     }
 
+    /// The manifest's limit (else the default), lowered by the operator's cap if any, never over the global one.
     func pluginLimit(_ job: CallJob) -> Int {
-        min(job.plugin.manifest.maxConcurrency ?? limits.defaultPluginConcurrency, limits.maxConcurrentCalls)
+        var limit = min(
+            job.plugin.manifest.maxConcurrency ?? limits.defaultPluginConcurrency, limits.maxConcurrentCalls)
+        if !limits.policies.isEmpty, let cap = limits.policies[job.plugin.manifest.name]?.maxConcurrency {
+            limit = min(limit, cap)
+        }
+        return limit
     }
 
     func toolLimit(_ job: CallJob) -> Int {
         guard job.tool.threadSafe else { return 1 }
-        return min(job.toolManifest.maxConcurrency ?? limits.defaultToolConcurrency, pluginLimit(job))
+        var limit = min(job.toolManifest.maxConcurrency ?? limits.defaultToolConcurrency, pluginLimit(job))
+        if !limits.policies.isEmpty, let cap = limits.policies[job.plugin.manifest.name]?.toolMaxConcurrency {
+            limit = min(limit, cap)
+        }
+        return limit
     }
 
     private func fits(_ job: CallJob, _ state: State) -> Bool {

@@ -10,7 +10,8 @@ import ToolHostJSON
 /// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
 /// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413,
-/// a body that is not JSON 400.
+/// a body that is not JSON 400. `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open
+/// without the token.
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
     public struct Configuration: Sendable {
@@ -22,6 +23,8 @@ public struct RESTServer: Sendable {
         public var token: String?
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
+        /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
+        public var metrics: MetricsExporter?
         /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
         public var mcp = MCPHTTPTransport.Configuration()
 
@@ -47,6 +50,14 @@ public struct RESTServer: Sendable {
     /// - Parameter onListening: called with the bound port once the server accepts connections.
     /// - Throws: when the address cannot be bound.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        try await makeService(onListening: onListening).runService()
+    }
+
+    /// The server as a `Service`, for a `ServiceGroup` that owns signals and the shutdown grace period: on
+    /// graceful shutdown it stops accepting and waits for the requests in flight.
+    /// - Parameter onListening: called with the bound port once the server accepts connections.
+    /// - Returns: the Hummingbird application.
+    public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         let router = Router()
         if let token = configuration.token {
             router.add(middleware: BearerTokenMiddleware(token: token))
@@ -62,13 +73,21 @@ public struct RESTServer: Sendable {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "toolhost"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await application.runService()
+        return application
     }
 
     private func addRoutes(to router: Router<BasicRequestContext>) {
         let host = self.host
         let limit = configuration.maxBodyBytes
         router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        if let metrics = configuration.metrics {
+            router.get("/metrics") { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+                return Response(
+                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+            }
+        }
         router.get("/readyz") { _, _ in Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))]) }
         router.get("/v1/tools") { _, _ in
             let tools = host.tools().map { info -> JSONValue in
@@ -89,9 +108,14 @@ public struct RESTServer: Sendable {
                     "isolation": .string(plugin.isolation.rawValue), "quarantined": .bool(plugin.quarantined),
                 ]
                 if let error = plugin.error { object.set("error", Self.errorObject(error)) }
+                if let rejected = plugin.rejectedUpdate { object.set("rejectedUpdate", Self.errorObject(rejected)) }
                 return .object(object)
             }
-            return Self.json(.ok, ["plugins": .array(plugins)])
+            // Folders whose manifest could not be read at all (no plugin to show them under).
+            let problems = host.problems().map { problem -> JSONValue in
+                ["directory": .string(problem.directory), "message": .string(problem.description)]
+            }
+            return Self.json(.ok, ["plugins": .array(plugins), "problems": .array(problems)])
         }
         router.delete("/v1/cache") { request, _ in
             let removed = host.invalidateCache(

@@ -81,6 +81,52 @@ enum ServerFixtures {
         }
     }
 
+    private static let builtMixed = Mutex<String?>(nil)
+
+    /// A plugins directory holding the probe plugin, the faults plugin in process isolation (`faults.segfault`
+    /// crashes its worker) and `broken`, whose library is not a shared object (it cannot load).
+    static func mixedPlugins() throws -> String {
+        let probe = try probePlugins() + "/probe"
+        return try builtMixed.withLock { built in
+            if let built { return built }
+            let plugins = temporaryDirectory("toolhost-server-mixed")
+            let files = FileManager.default
+            try files.copyItem(atPath: probe, toPath: plugins + "/probe")
+            try files.createDirectory(atPath: plugins + "/faults", withIntermediateDirectories: true)
+            let status = try runToCompletion(
+                "/usr/bin/cc",
+                [
+                    "-std=c11", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
+                    root + "/Tests/ToolHostTests/Fixtures/faults.c", "-o", plugins + "/faults/libfaults.so",
+                    "-lpthread",
+                ])
+            guard status == 0 else { throw ServerFixtureError("cc failed for faults.c (status \(status))") }
+            let faults: JSONValue = [
+                "name": "faults", "version": "1.0.0", "abi": ["major": 1, "minor": 1],
+                "library": ["file": "libfaults.so"], "isolation": "process",
+                "tools": .array(
+                    [
+                        "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever",
+                        "huge_result", "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger",
+                        "late_calls",
+                    ].map {
+                        ["name": .string($0), "description": "fault \($0)", "inputSchema": ["type": "object"]]
+                    }),
+            ]
+            try Data(faults.serialized()).write(to: URL(fileURLWithPath: plugins + "/faults/manifest.json"))
+            try files.createDirectory(atPath: plugins + "/broken", withIntermediateDirectories: true)
+            try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: plugins + "/broken/libbroken.so"))
+            let broken: JSONValue = [
+                "name": "broken", "version": "1.0.0", "abi": ["major": 1, "minor": 0],
+                "library": ["file": "libbroken.so"],
+                "tools": [["name": "noop", "description": "never loads", "inputSchema": ["type": "object"]]],
+            ]
+            try Data(broken.serialized()).write(to: URL(fileURLWithPath: plugins + "/broken/manifest.json"))
+            built = plugins
+            return plugins
+        }
+    }
+
     private static func runToCompletion(_ executable: String, _ arguments: [String]) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

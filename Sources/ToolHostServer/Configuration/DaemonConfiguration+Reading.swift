@@ -1,0 +1,271 @@
+import Foundation
+import Logging
+import ToolHost
+import ToolHostJSON
+
+extension DaemonConfiguration {
+    /// How one setting is written and checked.
+    enum Kind {
+        case text(WritableKeyPath<DaemonConfiguration, String>)
+        case optionalText(WritableKeyPath<DaemonConfiguration, String?>)
+        case integer(WritableKeyPath<DaemonConfiguration, Int>, minimum: Int)
+        case seconds(WritableKeyPath<DaemonConfiguration, Double>)
+        case isolation
+        case logLevel
+    }
+
+    /// One setting: its key in the file (dotted inside `limits` and `cache`), its environment variable, its
+    /// flag, and its kind.
+    struct Setting {
+        let key: String
+        let environment: String
+        let flag: String
+        let kind: Kind
+    }
+
+    /// Every setting, in the order the README documents them.
+    static var settings: [Setting] {
+        [
+            Setting(key: "listen", environment: "TOOLHOST_LISTEN", flag: "--listen", kind: .text(\.listen)),
+            Setting(
+                key: "pluginsDirectory", environment: "TOOLHOST_PLUGINS", flag: "--plugins",
+                kind: .text(\.pluginsDirectory)),
+            Setting(
+                key: "tokenFile", environment: "TOOLHOST_TOKEN_FILE", flag: "--token-file",
+                kind: .optionalText(\.tokenFile)),
+            Setting(
+                key: "maxBodyBytes", environment: "TOOLHOST_MAX_BODY_BYTES", flag: "--max-body-bytes",
+                kind: .integer(\.maxBodyBytes, minimum: 1)),
+            Setting(
+                key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
+                kind: .seconds(\.graceSeconds)),
+            Setting(key: "logLevel", environment: "TOOLHOST_LOG_LEVEL", flag: "--log-level", kind: .logLevel),
+            Setting(key: "isolation", environment: "TOOLHOST_ISOLATION", flag: "--isolation", kind: .isolation),
+            Setting(
+                key: "defaultTimeoutMs", environment: "TOOLHOST_DEFAULT_TIMEOUT_MS", flag: "--default-timeout-ms",
+                kind: .integer(\.defaultTimeoutMs, minimum: 1)),
+            Setting(
+                key: "limits.maxConcurrentCalls", environment: "TOOLHOST_MAX_CONCURRENT_CALLS",
+                flag: "--max-concurrent-calls", kind: .integer(\.maxConcurrentCalls, minimum: 1)),
+            Setting(
+                key: "limits.maxQueuedCalls", environment: "TOOLHOST_MAX_QUEUED_CALLS", flag: "--max-queued-calls",
+                kind: .integer(\.maxQueuedCalls, minimum: 0)),
+            Setting(
+                key: "limits.defaultPluginConcurrency", environment: "TOOLHOST_DEFAULT_PLUGIN_CONCURRENCY",
+                flag: "--default-plugin-concurrency", kind: .integer(\.defaultPluginConcurrency, minimum: 1)),
+            Setting(
+                key: "limits.defaultToolConcurrency", environment: "TOOLHOST_DEFAULT_TOOL_CONCURRENCY",
+                flag: "--default-tool-concurrency", kind: .integer(\.defaultToolConcurrency, minimum: 1)),
+            Setting(
+                key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
+                kind: .integer(\.cacheMaxBytes, minimum: 0)),
+        ]
+    }
+
+    /// The keys of `pluginOverrides.<plugin>`.
+    static let pluginOverrideKeys = [
+        "timeoutMs", "maxConcurrency", "toolMaxConcurrency", "cacheTTLSeconds", "isolation",
+    ]
+
+    // MARK: sources
+
+    /// Applies a JSON config file. Every key must be known and of the right type.
+    /// - Parameter path: the file.
+    /// - Throws: `DaemonConfigurationError` naming the file and the key.
+    public mutating func apply(file path: String) throws(DaemonConfigurationError) {
+        let source = "config file \(path)"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DaemonConfigurationError(source: source, key: nil, "cannot be read (does it exist?)")
+        }
+        try apply(fileContents: Array(data), source: source)
+        sources.append(path)
+    }
+
+    /// Applies the contents of a JSON config file.
+    /// - Parameters:
+    ///   - bytes: the file's bytes.
+    ///   - source: names the file in errors.
+    /// - Throws: `DaemonConfigurationError` naming the key.
+    public mutating func apply(fileContents bytes: [UInt8], source: String) throws(DaemonConfigurationError) {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(bytes)
+        } catch {
+            throw DaemonConfigurationError(source: source, key: nil, "is not valid JSON: \(error)")
+        }
+        guard let object = root.objectValue else {
+            throw DaemonConfigurationError(source: source, key: nil, "must hold a JSON object, not \(root.typeName)")
+        }
+        let settings = Self.settings
+        for (key, value) in object {
+            switch key {
+            case "limits", "cache":
+                guard let section = value.objectValue else {
+                    throw DaemonConfigurationError(source: source, key: key, "must be an object, not \(value.typeName)")
+                }
+                for (subkey, subvalue) in section {
+                    let dotted = key + "." + subkey
+                    guard let setting = settings.first(where: { $0.key == dotted }) else {
+                        throw unknown(
+                            dotted, source: source, known: settings.map(\.key).filter { $0.hasPrefix(key + ".") })
+                    }
+                    try set(setting, json: subvalue, source: source)
+                }
+            case "pluginOverrides":
+                try applyPluginOverrides(value, source: source)
+            default:
+                guard let setting = settings.first(where: { $0.key == key && !$0.key.contains(".") }) else {
+                    let known =
+                        settings.map(\.key).filter { !$0.contains(".") } + ["limits", "cache", "pluginOverrides"]
+                    throw unknown(key, source: source, known: known)
+                }
+                try set(setting, json: value, source: source)
+            }
+        }
+    }
+
+    /// Applies the `TOOLHOST_*` environment variables that are set (an empty one counts as unset).
+    /// - Parameter environment: the process environment.
+    /// - Throws: `DaemonConfigurationError` naming the variable.
+    public mutating func apply(environment: [String: String]) throws(DaemonConfigurationError) {
+        var used = false
+        for setting in Self.settings {
+            guard let value = environment[setting.environment], !value.isEmpty else { continue }
+            try set(setting, text: value, source: "environment variable \(setting.environment)", key: nil)
+            used = true
+        }
+        if used { sources.append("environment") }
+    }
+
+    /// Applies command-line flags, given by their names (`--listen`) with the text the user typed.
+    /// - Throws: `DaemonConfigurationError` naming the flag.
+    public mutating func apply(flags: [(flag: String, value: String)]) throws(DaemonConfigurationError) {
+        for (flag, value) in flags {
+            guard let setting = Self.settings.first(where: { $0.flag == flag }) else {
+                throw DaemonConfigurationError(source: "command line", key: flag, "is not a setting")
+            }
+            try set(setting, text: value, source: "command line", key: flag)
+        }
+    }
+
+    // MARK: values
+
+    private func unknown(_ key: String, source: String, known: [String]) -> DaemonConfigurationError {
+        DaemonConfigurationError(
+            source: source, key: key, "is not a known key (known here: \(known.joined(separator: ", ")))")
+    }
+
+    private mutating func set(_ setting: Setting, json value: JSONValue, source: String)
+        throws(DaemonConfigurationError)
+    {
+        func wrong(_ expected: String) -> DaemonConfigurationError {
+            DaemonConfigurationError(
+                source: source, key: setting.key,
+                "must be \(expected), not \(value.serializedString) (\(value.typeName))")
+        }
+        switch setting.kind {
+        case .text, .optionalText, .isolation, .logLevel:
+            guard let text = value.stringValue else { throw wrong("a string") }
+            try set(setting, text: text, source: source, key: setting.key)
+        case .integer(_, let minimum):
+            guard case .int = value, let number = value.intValue else { throw wrong("an integer ≥ \(minimum)") }
+            try set(setting, text: String(number), source: source, key: setting.key)
+        case .seconds:
+            guard let number = value.doubleValue else { throw wrong("a number of seconds ≥ 0") }
+            try set(setting, text: String(number), source: source, key: setting.key)
+        }
+    }
+
+    /// Parses and checks one value written as text (environment, flags; the file's values after their type check).
+    private mutating func set(
+        _ setting: Setting, text: String, source: String, key: String?
+    ) throws(DaemonConfigurationError) {
+        func invalid(_ expected: String) -> DaemonConfigurationError {
+            DaemonConfigurationError(source: source, key: key, "must be \(expected), not '\(text)'")
+        }
+        switch setting.kind {
+        case .text(let path):
+            if setting.key == "listen", Self.parseListen(text) == nil { throw invalid("HOST:PORT (port 0...65535)") }
+            guard !text.isEmpty else { throw invalid("a non-empty string") }
+            self[keyPath: path] = text
+        case .optionalText(let path):
+            guard !text.isEmpty else { throw invalid("a non-empty string") }
+            self[keyPath: path] = text
+        case .integer(let path, let minimum):
+            guard let number = Int(text), number >= minimum else { throw invalid("an integer ≥ \(minimum)") }
+            self[keyPath: path] = number
+        case .seconds(let path):
+            guard let number = Double(text), number >= 0, number.isFinite else {
+                throw invalid("a number of seconds ≥ 0")
+            }
+            self[keyPath: path] = number
+        case .isolation:
+            guard let mode = IsolationMode(rawValue: text) else { throw invalid("inprocess or process") }
+            isolation = mode
+        case .logLevel:
+            guard Logger.Level(rawValue: text.lowercased()) != nil else {
+                throw invalid("one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = text.lowercased()
+        }
+    }
+
+    private mutating func applyPluginOverrides(_ value: JSONValue, source: String) throws(DaemonConfigurationError) {
+        guard let plugins = value.objectValue else {
+            throw DaemonConfigurationError(
+                source: source, key: "pluginOverrides", "must be an object of plugin names, not \(value.typeName)")
+        }
+        for (plugin, overrides) in plugins {
+            let prefix = "pluginOverrides.\(plugin)"
+            guard let fields = overrides.objectValue else {
+                throw DaemonConfigurationError(
+                    source: source, key: prefix, "must be an object, not \(overrides.typeName)")
+            }
+            var policy = pluginPolicies[plugin] ?? .init()
+            for (field, value) in fields {
+                let key = prefix + "." + field
+                func wrong(_ expected: String) -> DaemonConfigurationError {
+                    DaemonConfigurationError(
+                        source: source, key: key,
+                        "must be \(expected), not \(value.serializedString) (\(value.typeName))")
+                }
+                func positive() throws(DaemonConfigurationError) -> Int {
+                    guard case .int = value, let number = value.intValue, number >= 1, number <= Int(Int32.max) else {
+                        throw wrong("an integer ≥ 1")
+                    }
+                    return Int(number)
+                }
+                switch field {
+                case "timeoutMs": policy.timeoutMs = try positive()
+                case "maxConcurrency": policy.maxConcurrency = try positive()
+                case "toolMaxConcurrency": policy.toolMaxConcurrency = try positive()
+                case "cacheTTLSeconds":
+                    guard let seconds = value.doubleValue, seconds >= 0, seconds.isFinite else {
+                        throw wrong("a number of seconds ≥ 0")
+                    }
+                    policy.cacheTTLSeconds = seconds
+                case "isolation":
+                    guard let text = value.stringValue, let mode = IsolationMode(rawValue: text) else {
+                        throw wrong("\"inprocess\" or \"process\"")
+                    }
+                    isolationOverrides[plugin] = mode
+                default:
+                    throw unknown(key, source: source, known: Self.pluginOverrideKeys)
+                }
+            }
+            pluginPolicies[plugin] = policy
+        }
+    }
+
+    /// Splits `HOST:PORT` (`[::1]:8080` too).
+    /// - Returns: the host without brackets and the port, or nil when it is not that shape.
+    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+}

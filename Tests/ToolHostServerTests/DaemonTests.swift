@@ -1,0 +1,288 @@
+import Foundation
+import Testing
+import ToolHostJSON
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The daemon as an operator runs it: every error status, /metrics, the config file and its precedence,
+/// per-plugin caps, and the drain on SIGTERM. Each test runs the real `toolhost serve` and stops it.
+@Suite struct DaemonTests {
+    typealias Server = RESTTests.Server
+
+    /// Runs `toolhost serve` to its exit (for settings it must refuse).
+    static func runToExit(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
+        status: Int32, stderr: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let status = await awaitExit(process, within: 20)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (status, text)
+    }
+
+    static func writeConfig(_ text: String) throws -> String {
+        let path = ServerFixtures.temporaryDirectory("toolhost-config") + "/toolhost.json"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func everyErrorKindHasItsStatus() async throws {
+        let server = try await Server(["--max-body-bytes", "1000"], plugins: try ServerFixtures.mixedPlugins())
+        do {
+            let missing = try await server.request("POST", "/v1/tools/probe.nope/call", body: "{}")
+            #expect(missing.status == 404)
+            let invalid = try await server.request("POST", "/v1/tools/probe.count/call", body: #"{"n":"x"}"#)
+            #expect(invalid.status == 400)
+            #expect(invalid.body?["error"]?["violations"]?[0]?["path"] == "/n")
+            let malformed = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{nope")
+            #expect(malformed.status == 400)
+            #expect(malformed.body?["error"]?["message"]?.stringValue?.contains("not valid JSON") == true)
+            let tooBig = try await server.request(
+                "POST", "/v1/tools/probe.echo/call", body: #"{"x":""# + String(repeating: "a", count: 2000) + #""}"#)
+            #expect(tooBig.status == 413)
+            let timedOut = try await server.request(
+                "POST", "/v1/tools/probe.sleep/call?timeoutMs=50", body: #"{"ms":5000}"#)
+            #expect(timedOut.status == 504)
+            #expect(timedOut.body?["error"]?["code"] == "timeout")
+            let failed = try await server.request("POST", "/v1/tools/probe.fail/call", body: "{}")
+            #expect(failed.status == 422)
+            let crashed = try await server.request("POST", "/v1/tools/faults.segfault/call", body: "{}")
+            #expect(crashed.status == 502)
+            #expect(crashed.body?["error"]?["code"] == "plugin_crashed")
+            // The host survived its worker's crash.
+            #expect(try await server.request("POST", "/v1/tools/faults.ok/call", body: "{}").status == 200)
+            let unloadable = try await server.request("POST", "/v1/tools/broken.noop/call", body: "{}")
+            #expect(unloadable.status == 503)
+            #expect(unloadable.body?["error"]?["code"] == "plugin_unavailable")
+            let plugins = try await server.request("GET", "/v1/plugins")
+            let broken = plugins.body?["plugins"]?.arrayValue?.first { $0["name"] == "broken" }
+            #expect(broken?["state"] == "failed")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+    }
+
+    @Test func aFullQueueIs429WithRetryAfter() async throws {
+        let server = try await Server(["--max-concurrent-calls", "1", "--max-queued-calls", "0"])
+        do {
+            async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#).status
+            // Wait until the slow call holds the only slot.
+            var refused: (status: Int, body: JSONValue?, headers: [AnyHashable: Any])?
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                let attempt = try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":0}"#)
+                if attempt.status == 429 {
+                    refused = attempt
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let response = try #require(refused)
+            #expect(response.body?["error"]?["code"] == "overloaded")
+            #expect(response.headers["Retry-After"] as? String == "1")
+            #expect(try await slow == 200)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func metricsHaveTheSeriesAfterCalls() async throws {
+        let server = try await Server(plugins: try ServerFixtures.mixedPlugins())
+        do {
+            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"a":1}"#).status == 200)
+            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"a":1}"#).status == 200)
+            #expect(try await server.request("POST", "/v1/tools/probe.fail/call", body: "{}").status == 422)
+            #expect(
+                try await server.request("POST", "/v1/tools/probe.sleep/call?timeoutMs=20", body: #"{"ms":2000}"#)
+                    .status == 504)
+            #expect(try await server.request("POST", "/v1/tools/broken.noop/call", body: "{}").status == 503)
+            let text = try await server.text("/metrics")
+            let expected = [
+                #"toolhost_calls_total{plugin="probe",tool="probe.echo",outcome="success"} 1"#,
+                #"toolhost_calls_total{plugin="probe",tool="probe.echo",outcome="cached"} 1"#,
+                #"toolhost_calls_total{plugin="probe",tool="probe.fail",outcome="plugin_error"} 1"#,
+                #"toolhost_calls_total{plugin="probe",tool="probe.sleep",outcome="timeout"} 1"#,
+                #"toolhost_call_timeouts_total{plugin="probe",tool="probe.sleep"} 1"#,
+                #"toolhost_cache_hits_total{plugin="probe",tool="probe.echo"} 1"#,
+                #"toolhost_cache_misses_total{plugin="probe",tool="probe.echo"} 1"#,
+                #"toolhost_call_duration_seconds_bucket{plugin="probe",tool="probe.echo",le="0.0001"}"#,
+                #"toolhost_call_duration_seconds_count{plugin="probe",tool="probe.echo"} 2"#,
+                #"toolhost_plugin_loads_total{plugin="probe",outcome="loaded"} 1"#,
+                #"toolhost_plugin_loads_total{plugin="broken",outcome="failed"} 1"#,
+                #"toolhost_plugins{state="failed"} 1"#,
+                #"toolhost_plugins{state="listed"} 1"#,
+                "toolhost_calls_in_flight ", "toolhost_calls_queued 0", "toolhost_tools ",
+                "# TYPE toolhost_call_duration_seconds histogram",
+            ]
+            for line in expected {
+                #expect(text.contains(line), "missing \(line) in:\n\(text)")
+            }
+            let memory = text.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") }
+            let bytes = memory.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+            #expect(bytes > 1_000_000, "resident memory: \(memory ?? "missing")")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func metricsNeedTheTokenWhenAuthIsOn() async throws {
+        let tokenFile = ServerFixtures.temporaryDirectory("toolhost-token") + "/token"
+        try "metrics-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let server = try await Server(["--token-file", tokenFile])
+        do {
+            #expect(try await server.request("GET", "/metrics").status == 401)
+            #expect(try await server.request("GET", "/healthz").status == 200)
+            let text = try await server.text("/metrics", headers: ["Authorization": "Bearer metrics-token"])
+            #expect(text.contains("process_resident_memory_bytes"))
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func flagsBeatEnvironmentBeatsFile() async throws {
+        let config = try Self.writeConfig(#"{"maxBodyBytes": 100, "limits": {"maxQueuedCalls": 10}}"#)
+        let body = #"{"x":""# + String(repeating: "a", count: 150) + #""}"#  // 158 bytes
+        let big = #"{"x":""# + String(repeating: "a", count: 250) + #""}"#  // 258 bytes
+        // The file alone: 100 bytes.
+        let fileOnly = try await Server(["--config", config])
+        let fileStatus = try await fileOnly.request("POST", "/v1/tools/probe.echo/call", body: body).status
+        #expect(fileOnly.stderr.contains("config: \(config)"))
+        await fileOnly.stop()
+        #expect(fileStatus == 413)
+        // TOOLHOST_CONFIG names the file too; the environment beats it: 200 bytes.
+        let environment = try await Server(
+            [], environment: ["TOOLHOST_CONFIG": config, "TOOLHOST_MAX_BODY_BYTES": "200"])
+        let environmentStatuses = [
+            try await environment.request("POST", "/v1/tools/probe.echo/call", body: body).status,
+            try await environment.request("POST", "/v1/tools/probe.echo/call", body: big).status,
+        ]
+        await environment.stop()
+        #expect(environmentStatuses == [200, 413])
+        // The flag beats both: 300 bytes.
+        let flag = try await Server(
+            ["--config", config, "--max-body-bytes", "300"], environment: ["TOOLHOST_MAX_BODY_BYTES": "200"])
+        let flagStatus = try await flag.request("POST", "/v1/tools/probe.echo/call", body: big).status
+        await flag.stop()
+        #expect(flagStatus == 200)
+    }
+
+    @Test(arguments: [
+        (#"{"limits": {"maxConcurentCalls": 4}}"#, "'limits.maxConcurentCalls' is not a known key"),
+        (#"{"maxBodyBytes": "1MB"}"#, "'maxBodyBytes' must be an integer"),
+        (#"{"pluginOverrides": {"probe": {"timeoutMs": 1.5}}}"#, "'pluginOverrides.probe.timeoutMs' must be"),
+        (#"{"pluginOverrides": {"probe": {"timeout": 10}}}"#, "'pluginOverrides.probe.timeout' is not a known key"),
+        (#"{"listen": "nowhere"}"#, "'listen' must be HOST:PORT"),
+        (#"{"listen": "#, "is not valid JSON"),
+    ])
+    func aBadConfigFileIsRefusedNamingTheKey(text: String, message: String) async throws {
+        let config = try Self.writeConfig(text)
+        let result = try await Self.runToExit(["--plugins", try ServerFixtures.probePlugins(), "--config", config])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(config))
+    }
+
+    @Test func aBadEnvironmentVariableIsRefusedNamingIt() async throws {
+        let result = try await Self.runToExit(
+            ["--plugins", try ServerFixtures.probePlugins()], environment: ["TOOLHOST_MAX_QUEUED_CALLS": "many"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("TOOLHOST_MAX_QUEUED_CALLS"), "stderr: \(result.stderr)")
+    }
+
+    @Test func pluginOverridesLowerTheManifestButNeverRaiseIt() async throws {
+        // probe.sleep has no timeoutMs: the operator's 1.5 s wins over the 30 s default.
+        let config = try Self.writeConfig(
+            #"{"pluginOverrides": {"probe": {"timeoutMs": 1500, "maxConcurrency": 1, "cacheTTLSeconds": 0}}}"#)
+        let server = try await Server(["--config", config])
+        do {
+            let started = ContinuousClock.now
+            let capped = try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#)
+            #expect(capped.status == 504)
+            #expect(capped.body?["error"]?["message"]?.stringValue?.contains("operator") == true)
+            #expect(ContinuousClock.now - started < .milliseconds(2800))
+            // A call's own timeout still lowers it further, never raises it.
+            let raised = try await server.request(
+                "POST", "/v1/tools/probe.sleep/call?timeoutMs=5000", body: #"{"ms":3000}"#)
+            #expect(raised.body?["error"]?["message"]?.stringValue?.contains("1500 ms") == true)
+            #expect(raised.status == 504)
+            // cacheTTLSeconds 0: the deterministic echo is never cached.
+            _ = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"c":1}"#)
+            let again = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"c":1}"#)
+            #expect(again.headers["X-Toolhost-Cached"] as? String == "false")
+            // maxConcurrency 1: two 200 ms calls do not overlap (gauge counts the running ones).
+            async let first = server.request("POST", "/v1/tools/probe.gauge/call", body: #"{"ms":200}"#).status
+            async let second = server.request("POST", "/v1/tools/probe.gauge/call", body: #"{"ms":200}"#).status
+            _ = try await (first, second)
+            let peak = try await server.request("POST", "/v1/tools/probe.gauge_read/call", body: "{}")
+            #expect(peak.body?["max"] == 1, "peak: \(String(describing: peak.body))")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    /// Waits until the server's probe plugin has started a `probe.sleep` (on a loaded machine a request can take
+    /// far longer than a fixed pause to arrive).
+    private func waitForSleepToStart(_ server: Server) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let read = try await server.request("POST", "/v1/tools/probe.sleep_read/call", body: "{}")
+            if let started = read.body?["started"]?.intValue, started > 0 { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("probe.sleep never started")
+    }
+
+    @Test func sigtermDrainsACallInFlightAndExitsZero() async throws {
+        let server = try await Server(["--grace-seconds", "10"])
+        async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":1500}"#).status
+        try await waitForSleepToStart(server)
+        server.process.terminate()
+        #expect(try await slow == 200)
+        #expect(await awaitExit(server.process, within: 15) == 0)
+        #expect(server.stderr.contains("shutting down"))
+    }
+
+    @Test func aCallPastTheGraceDoesNotHangShutdown() async throws {
+        let server = try await Server(["--grace-seconds", "0.5"])
+        let slow = Task {
+            try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#).status
+        }
+        try await waitForSleepToStart(server)
+        let signalled = ContinuousClock.now
+        server.process.terminate()
+        let status = await awaitExit(server.process, within: 15)
+        #expect(ContinuousClock.now - signalled < .seconds(8))
+        #expect(status == 1, "stderr: \(server.stderr)")
+        #expect(server.stderr.contains("calls.cancelled=1"))
+        slow.cancel()
+    }
+}
+
+extension RESTTests.Server {
+    /// GET a text endpoint.
+    func text(_ path: String, headers: [String: String] = [:]) async throws -> String {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
