@@ -304,6 +304,36 @@ import ToolHostJSON
         if let stream { try await stream.wait(for: "the stream to end") { $0.ended } }
     }
 
+    @Test func aPluginDeployedWhileServingIsAnnouncedOnTheGETStream() async throws {
+        let plugins = ServerFixtures.temporaryDirectory("toolhost-http-hot")
+        let server = try await Server(plugins: plugins)
+        do {
+            let session = try await Self.startSession(port: server.port)
+            let stream = try SSEConnection(
+                port: server.port, method: "GET", path: "/mcp",
+                headers: ["Accept": "text/event-stream", "Mcp-Session-Id": session])
+            try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
+            // The documented deploy: the library first, then the manifest renamed into place.
+            let probe = try ServerFixtures.probePlugins() + "/probe"
+            let directory = plugins + "/probe"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: probe + "/libprobe.so", toPath: directory + "/libprobe.so")
+            try FileManager.default.copyItem(atPath: probe + "/manifest.json", toPath: directory + "/.manifest.json")
+            #expect(rename(directory + "/.manifest.json", directory + "/manifest.json") == 0)
+            try await stream.wait(for: "list_changed") { connection in
+                connection.events.contains { $0["method"]?.stringValue == "notifications/tools/list_changed" }
+            }
+            let called = try await Self.request(
+                port: server.port, Self.call(2, "tools/call", ["name": "probe.echo", "arguments": ["b": 2]]),
+                session: session)
+            #expect(called.json?["result"]?["structuredContent"] == ["b": 2])
+            stream.cancel()
+        } catch {
+            Issue.record("\(error); server stderr: \(server.stderr)")
+        }
+        #expect(await server.stop() == 0)
+    }
+
     // MARK: negotiation
 
     @Test(arguments: [
