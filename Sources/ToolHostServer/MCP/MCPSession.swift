@@ -112,7 +112,9 @@ public struct MCPSession: Sendable {
         switch await host.call(call) {
         case .success(let result):
             var body: JSONObject = ["content": [["type": "text", "text": .string(result.text)]], "isError": false]
-            if case .object = result.json { body.set("structuredContent", result.json) }
+            // `json` parses the output: once, not once to test and once to use.
+            let json = result.json
+            if case .object = json { body.set("structuredContent", json) }
             return Self.resultResponse(id: id, .object(body))
         case .failure(let error) where error.code == .notFound:
             return Self.errorResponse(id: id, code: .invalidParams, message: "Unknown tool: \(error.message)")
