@@ -411,12 +411,11 @@ import ToolHostJSON
         return (bound, running)
     }
 
-    @Test func sessionsAreCappedAndExpireWhenIdle() async throws {
+    @Test func theSessionCapEvictsTheLeastRecentlyUsed() async throws {
         let (host, _, _) = try Self.emptyHost()
         defer { host.shutdown() }
         var mcp = MCPHTTPTransport.Configuration()
         mcp.maxSessions = 2
-        mcp.idleTimeout = .milliseconds(300)
         let (port, running) = try await Self.serveInProcess(host, mcp: mcp)
         defer { running.cancel() }
         let first = try await Self.startSession(port: port)
@@ -427,13 +426,28 @@ import ToolHostJSON
         #expect(try await Self.request(port: port, Self.call(3, "ping"), session: first).status == 404)
         #expect(try await Self.request(port: port, Self.call(4, "ping"), session: second).status == 200)
         #expect(try await Self.request(port: port, Self.call(5, "ping"), session: third).status == 200)
-        // Idle past the timeout: expired. A session with an open GET stream is not idle.
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    @Test func anIdleSessionExpiresOneWithAnOpenStreamDoesNot() async throws {
+        let (host, _, _) = try Self.emptyHost()
+        defer { host.shutdown() }
+        var mcp = MCPHTTPTransport.Configuration()
+        mcp.idleTimeout = .seconds(2)
+        let (port, running) = try await Self.serveInProcess(host, mcp: mcp)
+        defer { running.cancel() }
+        // Only initialize (no further request), so a slow machine cannot expire them before the waiting starts.
+        let idle = try #require(try await Self.request(port: port, Self.initializeMessage()).header("Mcp-Session-Id"))
+        let watched = try #require(
+            try await Self.request(port: port, Self.initializeMessage()).header("Mcp-Session-Id"))
         let stream = try SSEConnection(
-            port: port, method: "GET", path: "/mcp", headers: ["Accept": "text/event-stream", "Mcp-Session-Id": third])
+            port: port, method: "GET", path: "/mcp",
+            headers: ["Accept": "text/event-stream", "Mcp-Session-Id": watched])
         try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
-        try await Task.sleep(for: .milliseconds(600))
-        #expect(try await Self.request(port: port, Self.call(6, "ping"), session: second).status == 404)
-        #expect(try await Self.request(port: port, Self.call(7, "ping"), session: third).status == 200)
+        try await Task.sleep(for: .milliseconds(4500))
+        #expect(try await Self.request(port: port, Self.call(6, "ping"), session: idle).status == 404)
+        #expect(try await Self.request(port: port, Self.call(7, "ping"), session: watched).status == 200)
         stream.cancel()
         running.cancel()
         _ = try? await running.value
