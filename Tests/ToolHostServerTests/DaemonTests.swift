@@ -241,7 +241,7 @@ import ToolHostJSON
     @Test func sigtermDrainsACallInFlightAndExitsZero() async throws {
         let server = try await Server(["--grace-seconds", "10"])
         async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":1500}"#).status
-        try await Task.sleep(for: .milliseconds(300))
+        try await server.waitForCallsInFlight(1)
         server.process.terminate()
         #expect(try await slow == 200)
         #expect(await awaitExit(server.process, within: 15) == 0)
@@ -253,7 +253,7 @@ import ToolHostJSON
         let slow = Task {
             try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#).status
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await server.waitForCallsInFlight(1)
         let signalled = ContinuousClock.now
         server.process.terminate()
         let status = await awaitExit(server.process, within: 15)
@@ -265,6 +265,17 @@ import ToolHostJSON
 }
 
 extension RESTTests.Server {
+    /// Waits (bounded) until `/metrics` shows this many calls running on plugin threads.
+    func waitForCallsInFlight(_ count: Int, within seconds: Double = 20) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let text = try await self.text("/metrics")
+            if text.contains("toolhost_calls_in_flight \(count).0\n") { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ServerFixtureError("\(count) calls were never in flight; stderr: \(stderr)")
+    }
+
     /// GET a text endpoint.
     func text(_ path: String, headers: [String: String] = [:]) async throws -> String {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
