@@ -238,6 +238,22 @@ import ToolHostJSON
         await server.stop()
     }
 
+    @Test func aPluginOverrideChoosesIsolation() async throws {
+        let config = try Self.writeConfig(#"{"pluginOverrides": {"probe": {"isolation": "process"}}}"#)
+        let server = try await Server(["--config", config])
+        do {
+            let plugins = try await server.request("GET", "/v1/plugins")
+            #expect(plugins.body?["plugins"]?[0]?["isolation"] == "process")
+            let pid = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"a":2}"#)
+            #expect(pid.status == 200)
+            #expect(pid.body == ["a": 2])
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+    }
+
     @Test func sigtermDrainsACallInFlightAndExitsZero() async throws {
         let server = try await Server(["--grace-seconds", "10"])
         async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":1500}"#).status
