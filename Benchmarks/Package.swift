@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "toolhost", path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -30,6 +31,9 @@ let package = Package(
             ],
             path: "Sources/ProfileDriver"
         ),
+        // A native (C) load client for MCP over stdio and Streamable HTTP against the release `toolhost`; it spawns
+        // the server itself (see ../BENCHMARKS.md, "Daemon: MCP").
+        .executableTarget(name: "MCPLoad", path: "Sources/MCPLoad"),
         .executableTarget(
             name: "PipelineBenchmarks",
             dependencies: [
@@ -51,6 +55,19 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/HostBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Hot add and replace through the directory watcher (issue 4).
+        .executableTarget(
+            name: "HotReloadBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ToolHost", package: "toolhost"),
+                .product(name: "ToolHostJSON", package: "toolhost"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HotReloadBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

@@ -49,16 +49,44 @@ public final class ToolHost: Sendable {
 
     // MARK: listing
 
-    /// Reads the plugins directory again (new, changed and removed plugins). A plugin whose manifest
-    /// changed or disappeared keeps serving the calls already running; its worker processes stop when those
-    /// calls end.
+    /// Reads the plugins directory again: new, changed and removed plugins.
+    ///
+    /// A changed plugin becomes a new generation: new calls go to it, calls already running finish on the old one.
+    /// A removed plugin's tools disappear at once; its calls in flight finish, and its worker processes stop when
+    /// they have. When a plugin that was serving gets an invalid manifest, or (with `loadNewPlugins`) a library
+    /// that fails to load, the previous version goes on serving and ``PluginInfo/rejectedUpdate`` says why.
+    ///
+    /// - Parameter loadNewPlugins: open the libraries of new and changed plugins before their tools are published
+    ///   (what the daemon's directory watcher does), instead of on first call. Blocking: call it from a host
+    ///   thread, not from async code.
     /// - Returns: whether the set of tools changed (observers were told).
     @discardableResult
-    public func reload() -> Bool {
+    public func reload(loadNewPlugins: Bool = false) -> Bool {
         let before = registry.snapshot
-        let after = registry.rescan()
+        let loader = self.loader
+        let after = registry.rescan(load: loadNewPlugins ? { $0.loadNow(using: loader) } : nil)
         for record in before.plugins where !after.plugins.contains(where: { $0 === record }) {
             if case .loaded(let plugin) = record.state { plugin.workers?.shutdown() }
+            let replaced = after.plugins.contains { $0.directory == record.directory }
+            logger.info(
+                replaced ? "plugin replaced" : "plugin removed",
+                metadata: ["plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)"])
+        }
+        for record in after.plugins where !before.plugins.contains(where: { $0 === record }) {
+            var metadata: Logger.Metadata = [
+                "plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)",
+                "tools": "\(record.manifest.tools.count)",
+            ]
+            if case .failed(let error) = record.state {
+                metadata["error"] = "\(error.message)"
+                logger.error("plugin added but failed to load", metadata: metadata)
+            } else {
+                logger.info("plugin added", metadata: metadata)
+            }
+        }
+        for (directory, error) in after.rejected where before.rejected[directory] != error {
+            logger.error(
+                "plugin update rejected", metadata: ["plugin.directory": "\(directory)", "error": "\(error.message)"])
         }
         let changed =
             before.tools.count != after.tools.count
@@ -78,7 +106,8 @@ public final class ToolHost: Sendable {
 
     /// Every plugin with a valid manifest, and its state.
     public func plugins() -> [PluginInfo] {
-        registry.snapshot.plugins.map { record in
+        let snapshot = registry.snapshot
+        return snapshot.plugins.map { record in
             let (state, error): (PluginInfo.State, ToolError?) =
                 switch record.state {
                 case .listed: (.listed, nil)
@@ -91,7 +120,8 @@ public final class ToolHost: Sendable {
             return PluginInfo(
                 name: record.manifest.name, version: record.manifest.version, directory: record.directory,
                 state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name },
-                isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined)
+                isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined,
+                rejectedUpdate: snapshot.rejected[record.directory])
         }
     }
 

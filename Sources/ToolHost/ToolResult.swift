@@ -78,4 +78,7 @@ public struct PluginInfo: Sendable {
     public var isolation: IsolationMode
     /// Whether its calls currently fail fast after repeated crashes or timeouts.
     public var quarantined: Bool
+    /// Why a newer version in its directory is not serving (invalid manifest, or a library that failed to load)
+    /// while this one goes on; nil when the directory holds what is serving.
+    public var rejectedUpdate: ToolError?
 }

@@ -19,6 +19,7 @@ struct McpCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var watch: WatchOptions
 
     func run() async throws {
         // Keep the protocol on private duplicates of stdin and stdout, then point fd 1 at stderr and fd 0 at
@@ -36,6 +37,8 @@ struct McpCommand: AsyncParsableCommand {
         close(devNull)
         let toolHost = host.makeHost()
         defer { toolHost.shutdown() }
+        let watcher = watch.start(toolHost)
+        defer { watcher?.stop() }
         let server = MCPStdioServer(host: toolHost, input: protocolInput, output: protocolOutput)
         await server.run()
     }

@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var watch: WatchOptions
 
     @Option(name: .long, help: "A JSON config file (default: $TOOLHOST_CONFIG).")
     var config: String?
@@ -140,6 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: settings.hostConfiguration(allowedSystemLibraries: host.systemLibraryAllowlist),
             logger: Logger(label: "toolhost"))
         defer { toolHost.shutdown() }
+        let watcher = watch.start(toolHost)
+        defer { watcher?.stop() }
         server.metrics = MetricsExporter(registry: registry, host: toolHost)
 
         let grace = Duration.milliseconds(Int64(settings.graceSeconds * 1000))

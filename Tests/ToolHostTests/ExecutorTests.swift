@@ -13,18 +13,16 @@ import ToolHostJSON
 
     /// Waits (bounded) until the host reports `queued` waiting calls.
     private func waitForQueue(_ host: ToolHost, _ queued: Int) async throws {
-        for _ in 0..<2000 {
-            if host.load.queued >= queued { return }
-            try await Task.sleep(for: .milliseconds(1))
+        try await Fixtures.waitUntil("the queue reaches \(queued) (now \(host.load.queued))") {
+            host.load.queued >= queued
         }
-        Issue.record("the queue never reached \(queued) (now \(host.load.queued))")
     }
 
     @Test func queuedCallsStartInPriorityOrder() async throws {
         let (host, _) = try await Fixtures.probeHost(isolated: true) { $0.limits.maxConcurrentCalls = 1 }
         _ = try await host.call("probe.order_log", arguments: [:])  // loaded before the clock matters
-        let first = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "first", "ms": 1500])) }
-        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        let first = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "first", "ms": 4000])) }
+        try await Fixtures.waitUntil("a call is running") { host.load.running > 0 }
         var tasks = [first]
         for (index, (tag, priority)) in [("low", 1), ("high", 5), ("mid", 3), ("high2", 5), ("none", 0)].enumerated() {
             tasks.append(
@@ -39,26 +37,24 @@ import ToolHostJSON
     }
 
     @Test func manifestPriorityIsUsedWhenTheCallGivesNone() async throws {
-        let manifest = policy(["echo": ["priority": 9]])
+        let manifest = policy(["order": ["priority": 9]])
         let (host, _) = try await Fixtures.probeHost(manifest: manifest, isolated: true) {
             $0.limits.maxConcurrentCalls = 1
         }
         _ = try await host.call("probe.order_log", arguments: [:])  // loaded before the clock matters
-        let blocker = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 1500])) }
-        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        let order = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "later"])) }
+        let blocker = Task {
+            await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 1500], priority: 10))
+        }
+        try await Fixtures.waitUntil("a call is running") { host.load.running > 0 }
+        // Queued first, with an explicit priority 0; then one that gives none and so gets the manifest's 9.
+        let low = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "low"], priority: 0)) }
         try await waitForQueue(host, 1)
-        let echoStart = Task { () -> ContinuousClock.Instant in
-            _ = await host.call(ToolCall(tool: "probe.echo"))
-            return ContinuousClock.now
-        }
+        let manifestPriority = Task { await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "manifest"])) }
         try await waitForQueue(host, 2)
-        let orderDone = Task { () -> ContinuousClock.Instant in
-            _ = await order.value
-            return ContinuousClock.now
-        }
-        _ = await blocker.value
-        #expect(await echoStart.value < orderDone.value, "priority 9 from the manifest runs before priority 0")
+        for task in [blocker, low, manifestPriority] { _ = await task.value }
+        // The plugin's own log says in which order the handlers ran.
+        let log = try await host.call("probe.order_log", arguments: [:])
+        #expect(log.json["log"] == "block,manifest,low", "priority 9 from the manifest runs before priority 0")
     }
 
     @Test func perToolLimitIsNeverExceeded() async throws {
@@ -96,7 +92,7 @@ import ToolHostJSON
             $0.limits.maxQueuedCalls = 2
         }
         let running = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 300])) }
-        for _ in 0..<2000 where host.load.running == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        try await Fixtures.waitUntil("a call is running") { host.load.running > 0 }
         let queued = (0..<2).map { _ in Task { await host.call(ToolCall(tool: "probe.echo")) } }
         try await waitForQueue(host, 2)
         let refused = await host.call(ToolCall(tool: "probe.echo"))
@@ -162,7 +158,7 @@ import ToolHostJSON
         let hung = (0..<2).map { _ in
             Task { await host.call(ToolCall(tool: "stuck.hang", arguments: ["ms": 3000], timeout: .milliseconds(500))) }
         }
-        for _ in 0..<2000 where host.load.running < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        try await Fixtures.waitUntil("two calls are running") { host.load.running >= 2 }
         #expect(host.load.running == 2)
         for task in hung {
             let result = await task.value

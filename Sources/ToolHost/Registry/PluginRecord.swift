@@ -15,8 +15,9 @@ final class PluginRecord: Sendable {
 
     let directory: String
     let manifest: PluginManifest
-    /// SHA-256 of the manifest's bytes: a rescan keeps the record (and its loaded library) when unchanged.
-    let manifestDigest: String
+    /// SHA-256 of the manifest's bytes and the library file's identity: a rescan keeps the record (and its
+    /// loaded library) while both are unchanged.
+    let identity: String
 
     private struct Mutable {
         var state = State.listed
@@ -24,10 +25,39 @@ final class PluginRecord: Sendable {
     }
     private let mutable = Mutex(Mutable())
 
-    init(directory: String, manifest: PluginManifest, manifestDigest: String) {
+    init(directory: String, manifest: PluginManifest, identity: String) {
         self.directory = directory
         self.manifest = manifest
-        self.manifestDigest = manifestDigest
+        self.identity = identity
+    }
+
+    /// Loads the library on the calling thread (a host thread, never the cooperative pool) unless it is loaded
+    /// or loading already.
+    /// - Returns: the error when the load failed.
+    func loadNow(using loader: PluginLoader) -> ToolError? {
+        let start = mutable.withLock { state -> Bool in
+            guard case .listed = state.state else { return false }
+            state.state = .loading
+            return true
+        }
+        guard start else {
+            if case .failed(let error) = state { return error }
+            return nil
+        }
+        let result = load(using: loader)
+        finish(result)
+        if case .failure(let error) = result { return error }
+        return nil
+    }
+
+    private func load(using loader: PluginLoader) -> Result<LoadedPlugin, ToolError> {
+        do throws(ToolError) {
+            return .success(try loader.load(manifest: manifest, directory: directory))
+        } catch {
+            loader.logger.error(
+                "plugin failed to load", metadata: ["plugin.name": "\(manifest.name)", "error": "\(error)"])
+            return .failure(error)
+        }
     }
 
     var state: State { mutable.withLock { $0.state } }
@@ -73,19 +103,7 @@ final class PluginRecord: Sendable {
                 }
             }
             guard case .load = fast else { return }
-            let manifest = self.manifest
-            let directory = self.directory
-            pool.submit {
-                let result: Result<LoadedPlugin, ToolError>
-                do throws(ToolError) {
-                    result = .success(try loader.load(manifest: manifest, directory: directory))
-                } catch {
-                    loader.logger.error(
-                        "plugin failed to load", metadata: ["plugin.name": "\(manifest.name)", "error": "\(error)"])
-                    result = .failure(error)
-                }
-                self.finish(result)
-            }
+            pool.submit { self.finish(self.load(using: loader)) }
         }
         return try result.get()
     }

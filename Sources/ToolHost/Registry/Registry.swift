@@ -2,6 +2,10 @@ import Foundation
 import Synchronization
 import ToolHostJSON
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A tool the registry can route calls to.
 struct ToolEntry: Sendable {
     /// `<plugin>.<tool>`.
@@ -29,10 +33,17 @@ final class Registry: Sendable {
         var plugins: [PluginRecord] = []
         var tools: [String: ToolEntry] = [:]
         var problems: [PluginProblem] = []
+        /// Per plugin directory: why the newer version found there is not serving (its manifest is invalid or its
+        /// library failed to load) while the previous version goes on serving.
+        var rejected: [String: ToolError] = [:]
+        /// Per plugin directory: the identity of the rejected version, so an unchanged one is not loaded again.
+        var rejectedIdentity: [String: String] = [:]
     }
 
     let pluginsDirectory: String
     private let current = Mutex(Snapshot())
+    /// One rescan at a time (rescans may open libraries; they run on host threads).
+    private let rescanning = ConditionLock()
 
     init(pluginsDirectory: String) {
         self.pluginsDirectory = pluginsDirectory
@@ -44,10 +55,18 @@ final class Registry: Sendable {
         current.withLock { $0.tools[name] }
     }
 
-    /// Reads every plugin directory again. A plugin whose manifest did not change keeps its record (and
-    /// its loaded library); a changed one gets a new record.
+    /// Reads every plugin directory again. A plugin whose manifest and library did not change keeps its record
+    /// (and its loaded library); a changed one gets a new record, a new generation beside the old one: calls
+    /// already running finish on the old one.
+    ///
+    /// When the new manifest of a plugin that was serving is invalid, or `load` says the new generation failed,
+    /// the previous record goes on serving and the failure is kept in `rejected`.
+    /// - Parameter load: opens a new record's library before it is published (nil: libraries open on first use);
+    ///   returns the error when it failed. Blocking: called on the calling thread.
     @discardableResult
-    func rescan() -> Snapshot {
+    func rescan(load: ((PluginRecord) -> ToolError?)? = nil) -> Snapshot {
+        rescanning.lock()
+        defer { rescanning.unlock() }
         let previous = snapshot
         var byDirectory: [String: PluginRecord] = [:]
         for record in previous.plugins { byDirectory[record.directory] = record }
@@ -77,12 +96,32 @@ final class Registry: Sendable {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
             else { continue }
-            let record: PluginRecord
+            let old = byDirectory[directory]
+            var record: PluginRecord
             do {
-                record = try makeRecord(directory: directory, reusing: byDirectory[directory])
+                record = try makeRecord(directory: directory, reusing: old)
             } catch {
-                next.problems.append(PluginProblem(directory: directory, problems: error.problems))
-                continue
+                let problem = PluginProblem(directory: directory, problems: error.problems)
+                next.problems.append(problem)
+                guard let old else { continue }
+                next.rejected[directory] = ToolError(
+                    .pluginUnavailable, "the new manifest is invalid, the previous version goes on serving: \(problem)")
+                record = old
+            }
+            if record !== old, let load, let old {
+                if previous.rejectedIdentity[directory] == record.identity, let error = previous.rejected[directory] {
+                    next.rejected[directory] = error
+                    next.rejectedIdentity[directory] = record.identity
+                    record = old
+                } else if let error = load(record) {
+                    next.rejected[directory] = ToolError(
+                        error.code,
+                        "the new version failed to load, the previous version goes on serving: \(error.message)")
+                    next.rejectedIdentity[directory] = record.identity
+                    record = old
+                }
+            } else if record !== old, let load {
+                _ = load(record)  // a new plugin is published even when it failed: its state says why
             }
             if let other = seenNames[record.manifest.name] {
                 next.problems.append(
@@ -116,9 +155,27 @@ final class Registry: Sendable {
             throw ManifestError(file: path, problems: [])
         }
         let bytes = Array(data)
+        // The manifest's bytes and the library file's identity: a library replaced under an unchanged manifest is
+        // picked up when the manifest is written again (the manifest is the commit point).
         let digest = LibraryStore.sha256(bytes)
-        if let previous, previous.manifestDigest == digest { return previous }
+        // Equal manifest bytes name the same library file, so the previous manifest says where it is.
+        if let previous,
+            previous.identity == digest + libraryIdentity(directory: directory, manifest: previous.manifest)
+        {
+            return previous
+        }
         let manifest = try PluginManifest.parse(bytes, file: path)
-        return PluginRecord(directory: directory, manifest: manifest, manifestDigest: digest)
+        return PluginRecord(
+            directory: directory, manifest: manifest,
+            identity: digest + libraryIdentity(directory: directory, manifest: manifest))
+    }
+
+    /// Device, inode, size and modification time of the plugin's library file (empty for a system library or a
+    /// missing file).
+    private func libraryIdentity(directory: String, manifest: PluginManifest) -> String {
+        guard !manifest.library.isSystem else { return "" }
+        var info = stat()
+        guard stat(directory + "/" + manifest.library.file, &info) == 0 else { return "" }
+        return ":\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     }
 }

@@ -25,6 +25,8 @@ public struct RESTServer: Sendable {
         public var maxBodyBytes: Int = 1 << 20
         /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
         public var metrics: MetricsExporter?
+        /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
+        public var mcp = MCPHTTPTransport.Configuration()
 
         /// A configuration with the defaults.
         public init() {}
@@ -61,6 +63,10 @@ public struct RESTServer: Sendable {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
         addRoutes(to: router)
+        var mcp = configuration.mcp
+        mcp.requireLoopbackOrigin = configuration.token == nil
+        mcp.maxBodyBytes = configuration.maxBodyBytes
+        MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router)
         let application = Application(
             router: router,
             configuration: ApplicationConfiguration(
@@ -102,9 +108,14 @@ public struct RESTServer: Sendable {
                     "isolation": .string(plugin.isolation.rawValue), "quarantined": .bool(plugin.quarantined),
                 ]
                 if let error = plugin.error { object.set("error", Self.errorObject(error)) }
+                if let rejected = plugin.rejectedUpdate { object.set("rejectedUpdate", Self.errorObject(rejected)) }
                 return .object(object)
             }
-            return Self.json(.ok, ["plugins": .array(plugins)])
+            // Folders whose manifest could not be read at all (no plugin to show them under).
+            let problems = host.problems().map { problem -> JSONValue in
+                ["directory": .string(problem.directory), "message": .string(problem.description)]
+            }
+            return Self.json(.ok, ["plugins": .array(plugins), "problems": .array(problems)])
         }
         router.delete("/v1/cache") { request, _ in
             let removed = host.invalidateCache(

@@ -14,6 +14,9 @@ public struct MCPSession: Sendable {
     /// The server's name and version in `initialize` results.
     public static let serverInfo: JSONValue = ["name": "toolhost", "version": "0.1.0"]
 
+    /// The notification sent when the set of tools changed (``ToolHost/observeToolChanges(_:)``).
+    public static let toolsListChanged: JSONValue = ["jsonrpc": "2.0", "method": "notifications/tools/list_changed"]
+
     /// JSON-RPC 2.0 error codes.
     public struct ErrorCode: Sendable, Hashable {
         /// The numeric code.
@@ -28,6 +31,10 @@ public struct MCPSession: Sendable {
         public static let invalidParams = ErrorCode(rawValue: -32602)
         /// A fault in the server.
         public static let internalError = ErrorCode(rawValue: -32603)
+        /// The request's session is unknown or has ended (Streamable HTTP, with status 404).
+        public static let sessionNotFound = ErrorCode(rawValue: -32001)
+        /// The client cancelled the request (the code LSP uses); sent only where a transport must answer.
+        public static let requestCancelled = ErrorCode(rawValue: -32800)
     }
 
     /// What a transport does with one incoming message.
@@ -124,7 +131,7 @@ public struct MCPSession: Sendable {
         let version = asked.flatMap { Self.supportedProtocolVersions.contains($0) ? $0 : nil }
         return [
             "protocolVersion": .string(version ?? Self.supportedProtocolVersions[0]),
-            "capabilities": ["tools": ["listChanged": false]],
+            "capabilities": ["tools": ["listChanged": true]],
             "serverInfo": Self.serverInfo,
         ]
     }

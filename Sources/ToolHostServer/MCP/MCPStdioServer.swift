@@ -14,14 +14,18 @@ import ToolHostJSON
 /// Input is read with blocking `read` on a thread of its own (never on Swift's cooperative pool, and
 /// never by polling). Cheap requests (`initialize`, `ping`, `tools/list`) are answered on that thread;
 /// each `tools/call` runs in a `Task` of its own, so calls run concurrently and their responses are
-/// written as they complete. Writes are serialized, one whole message per `write` sequence.
+/// written as they complete. Output goes through a queue to a writer thread of its own, so a client that
+/// reads slowly (a full pipe) blocks that thread only, never Swift's cooperative pool; messages queued
+/// together go out in one `write`. After `initialize`, a change of the tool set is sent as
+/// `notifications/tools/list_changed`.
 public final class MCPStdioServer: Sendable {
+    private let host: ToolHost
     private let session: MCPSession
     private let input: Int32
-    private let output: Int32
     private let logger: Logger
-    private let writeLock = Mutex(())
+    private let writer: MCPOutputWriter
     private let inFlight = Mutex<[String: Task<Void, Never>]>([:])
+    private let initialized = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
@@ -29,14 +33,20 @@ public final class MCPStdioServer: Sendable {
     ///   - output: the descriptor responses are written to; keep it private to the protocol.
     ///   - logger: where protocol problems are logged.
     public init(host: ToolHost, input: Int32, output: Int32, logger: Logger = Logger(label: "toolhost.mcp")) {
+        self.host = host
         self.session = MCPSession(host: host)
         self.input = input
-        self.output = output
+        self.writer = MCPOutputWriter(descriptor: output, logger: logger)
         self.logger = logger
     }
 
-    /// Serves until the input reaches end of file, then waits for the calls in flight to finish.
+    /// Serves until the input reaches end of file, then waits for the calls in flight to finish and their
+    /// responses to be written.
     public func run() async {
+        writer.start()
+        let observation = host.observeToolChanges { [self] in
+            if initialized.load(ordering: .acquiring) { send(MCPSession.toolsListChanged) }
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
                 readLoop()
@@ -47,6 +57,8 @@ public final class MCPStdioServer: Sendable {
         }
         let remaining = inFlight.withLock { Array($0.values) }
         for task in remaining { await task.value }
+        observation.cancel()
+        await writer.finish()
     }
 
     // MARK: reading
@@ -95,6 +107,7 @@ public final class MCPStdioServer: Sendable {
         switch session.classify(message) {
         case .reply(let response):
             send(response)
+            if message["method"]?.stringValue == "initialize" { initialized.store(true, ordering: .releasing) }
         case .none:
             break
         case .cancel(let requestID):
@@ -120,19 +133,6 @@ public final class MCPStdioServer: Sendable {
     private func send(_ message: JSONValue) {
         var bytes = message.serialized()
         bytes.append(0x0A)
-        writeLock.withLock { _ in
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(output, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        logger.error("mcp: writing a response failed", metadata: ["errno": "\(errno)"])
-                        return
-                    }
-                    offset += written
-                }
-            }
-        }
+        writer.enqueue(bytes)
     }
 }

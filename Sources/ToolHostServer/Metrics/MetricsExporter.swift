@@ -17,6 +17,8 @@ public final class MetricsExporter: Sendable {
     private let queued: Prometheus.Gauge
     private let tools: Prometheus.Gauge
     private let quarantined: Prometheus.Gauge
+    private let rejectedUpdates: Prometheus.Gauge
+    private let unreadable: Prometheus.Gauge
     private let plugins: [(PluginInfo.State, Prometheus.Gauge)]
     private let residentMemory: Prometheus.Gauge
 
@@ -49,6 +51,12 @@ public final class MetricsExporter: Sendable {
         tools = registry.makeGauge(name: "toolhost_tools", help: "Tools listed from the plugins directory.")
         quarantined = registry.makeGauge(
             name: "toolhost_plugins_quarantined", help: "Plugins failing fast after repeated crashes or timeouts.")
+        rejectedUpdates = registry.makeGauge(
+            name: "toolhost_plugins_rejected_updates",
+            help: "Plugins whose newer version failed (invalid manifest or failed load) while the old one serves.")
+        unreadable = registry.makeGauge(
+            name: "toolhost_plugin_folders_unreadable",
+            help: "Plugin folders whose manifest cannot be read or is invalid.")
         plugins = [PluginInfo.State.listed, .loading, .loaded, .failed].map { state in
             (
                 state,
@@ -72,6 +80,8 @@ public final class MetricsExporter: Sendable {
             gauge.set(Double(list.count { $0.state == state }))
         }
         quarantined.set(Double(list.count { $0.quarantined }))
+        rejectedUpdates.set(Double(list.count { $0.rejectedUpdate != nil }))
+        unreadable.set(Double(host.problems().count))
         if let bytes = Self.residentMemoryBytes() { residentMemory.set(Double(bytes)) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 << 10)

@@ -1,0 +1,81 @@
+import Synchronization
+
+/// The live sessions of the Streamable HTTP transport, bounded in number and in idle time.
+///
+/// A session expires when it has been idle (no request, no call in flight, no open `GET` stream) for longer than
+/// the idle timeout; an expired session is removed when it is next used (the client gets 404 and starts a new
+/// one, as the spec tells it to) or when a new session is created. When a new session would exceed the cap,
+/// expired sessions go first, then the least recently used one.
+final class MCPHTTPSessionTable: Sendable {
+    private let sessions = Mutex<[String: MCPHTTPSession]>([:])
+    private let maxSessions: Int
+    private let idleTimeout: Duration
+
+    init(maxSessions: Int, idleTimeout: Duration) {
+        self.maxSessions = max(1, maxSessions)
+        self.idleTimeout = idleTimeout
+    }
+
+    var count: Int { sessions.withLock { $0.count } }
+
+    /// Adds a session, making room first if the table is full.
+    func insert(_ session: MCPHTTPSession) {
+        let now = ContinuousClock.now
+        let removed = sessions.withLock { sessions -> [MCPHTTPSession] in
+            var removed: [MCPHTTPSession] = []
+            if sessions.count >= maxSessions {
+                for (id, candidate) in sessions where isExpired(candidate, now: now) {
+                    removed.append(candidate)
+                    sessions[id] = nil
+                }
+            }
+            if sessions.count >= maxSessions,
+                let oldest = sessions.values.min(by: { $0.activity.lastActive < $1.activity.lastActive })
+            {
+                removed.append(oldest)
+                sessions[oldest.id] = nil
+            }
+            sessions[session.id] = session
+            return removed
+        }
+        for session in removed { session.close() }
+    }
+
+    /// The live session with this id (an expired one is removed and not returned).
+    func session(_ id: String) -> MCPHTTPSession? {
+        let now = ContinuousClock.now
+        let (found, expired) = sessions.withLock { sessions -> (MCPHTTPSession?, MCPHTTPSession?) in
+            guard let session = sessions[id] else { return (nil, nil) }
+            if isExpired(session, now: now) {
+                sessions[id] = nil
+                return (nil, session)
+            }
+            return (session, nil)
+        }
+        expired?.close()
+        found?.touch()
+        return found
+    }
+
+    /// Removes and ends a session.
+    /// - Returns: whether it existed.
+    func remove(_ id: String) -> Bool {
+        guard let session = sessions.withLock({ $0.removeValue(forKey: id) }) else { return false }
+        session.close()
+        return true
+    }
+
+    /// Ends every session (the server is stopping).
+    func removeAll() {
+        let all = sessions.withLock { sessions in
+            defer { sessions = [:] }
+            return Array(sessions.values)
+        }
+        for session in all { session.close() }
+    }
+
+    private func isExpired(_ session: MCPHTTPSession, now: ContinuousClock.Instant) -> Bool {
+        let activity = session.activity
+        return !activity.busy && now - activity.lastActive > idleTimeout
+    }
+}

@@ -1,0 +1,362 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import ToolHost
+import ToolHostJSON
+
+/// MCP's Streamable HTTP transport (protocol versions 2025-06-18 and 2025-03-26) at one endpoint, over the
+/// transport-independent ``MCPSession``.
+///
+/// - `POST` carries one JSON-RPC message (or, when the session speaks 2025-03-26, a batch array). `initialize`
+///   creates a session and returns its id in `Mcp-Session-Id`; every other request must carry that id (missing:
+///   400, unknown or expired: 404). Input with no request in it (notifications, responses) is answered 202.
+///   Requests are answered with `application/json` when the client's `Accept` ranks JSON at least as high as
+///   `text/event-stream` (every spec-conforming client lists both, so this is the usual answer), otherwise with
+///   an SSE stream that carries each response as its call completes, then ends.
+/// - `GET` opens an SSE stream for server-to-client messages (`notifications/tools/list_changed`); a message goes
+///   to the session's newest open stream only. A comment every `heartbeatInterval` finds dead connections.
+/// - `DELETE` ends the session: its calls are cancelled and its streams end.
+/// - `MCP-Protocol-Version`, when sent, must be a version this server speaks (else 400); without it the
+///   session's negotiated version applies.
+/// - `Origin`: with no bearer token configured, a request from a browser page whose origin is not
+///   `localhost`, `127.0.0.0/8` or `[::1]` is refused with 403 (DNS rebinding). With a token, the token is the
+///   guard (a rebinding page cannot read it).
+/// - Sessions are bounded: at most `maxSessions` (expired sessions go first, then the least recently used),
+///   and one idle (no request, call or open stream) for `idleTimeout` expires.
+public struct MCPHTTPTransport: Sendable {
+    /// Limits of the transport.
+    public struct Configuration: Sendable {
+        /// The endpoint path.
+        public var path: String = "/mcp"
+        /// The most sessions kept at once.
+        public var maxSessions: Int = 1024
+        /// How long an idle session lives.
+        public var idleTimeout: Duration = .seconds(3600)
+        /// How often an open `GET` stream carries a keep-alive comment.
+        public var heartbeatInterval: Duration = .seconds(15)
+        /// Whether a request with a browser `Origin` must come from a loopback origin (on when there is no token).
+        public var requireLoopbackOrigin: Bool = true
+        /// The largest request body accepted, in bytes.
+        public var maxBodyBytes: Int = 1 << 20
+
+        /// A configuration with the defaults.
+        public init() {}
+    }
+
+    private let core: MCPSession
+    private let host: ToolHost
+    private let sessions: MCPHTTPSessionTable
+    private let configuration: Configuration
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - host: the pipeline every call goes through.
+    ///   - configuration: limits and the origin rule.
+    ///   - logger: where session events are logged.
+    public init(host: ToolHost, configuration: Configuration, logger: Logger) {
+        self.host = host
+        self.core = MCPSession(host: host)
+        self.sessions = MCPHTTPSessionTable(
+            maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout)
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The number of live sessions.
+    public var sessionCount: Int { sessions.count }
+
+    /// Registers `POST`, `GET` and `DELETE` on the endpoint.
+    /// - Parameter router: the server's router.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        let path = RouterPath(configuration.path)
+        router.post(path) { request, _ in await post(request) }
+        router.get(path) { request, _ in get(request) }
+        router.delete(path) { request, _ in delete(request) }
+    }
+
+    /// Ends every session (their streams close, their calls are cancelled).
+    public func closeAllSessions() {
+        sessions.removeAll()
+    }
+
+    // MARK: POST
+
+    private func post(_ request: Request) async -> Response {
+        if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
+        if let contentType = request.headers[.contentType], !Self.isJSONMediaType(contentType) {
+            return Self.refusal(.unsupportedMediaType, .invalidRequest, "the body must be application/json")
+        }
+        guard let form = Self.responseForm(accept: request.headers[values: .accept]) else {
+            return Self.refusal(
+                .notAcceptable, .invalidRequest, "Accept must allow application/json or text/event-stream")
+        }
+        let message: JSONValue
+        switch await readBody(request) {
+        case .success(let value): message = value
+        case .failure(let refusal): return refusal.response
+        }
+
+        // initialize: a new session (never in a batch).
+        if case .object(let object) = message, object["method"]?.stringValue == "initialize" {
+            return initialize(message, form: form)
+        }
+        let session: MCPHTTPSession
+        switch lookUp(request) {
+        case .success(let found): session = found
+        case .failure(let refusal): return refusal.response
+        }
+
+        let messages: [JSONValue]
+        let isBatch: Bool
+        if case .array(let items) = message {
+            let version = request.headers[Self.protocolVersionHeader] ?? session.protocolVersion
+            guard version < "2025-06-18" else {
+                return Self.refusal(
+                    .badRequest, .invalidRequest, "JSON-RPC batches are not part of MCP \(version); send one message")
+            }
+            guard !items.isEmpty else { return Self.refusal(.badRequest, .invalidRequest, "an empty batch") }
+            if items.contains(where: { $0["method"]?.stringValue == "initialize" }) {
+                return Self.refusal(.badRequest, .invalidRequest, "initialize must not be part of a batch")
+            }
+            messages = items.map { $0 }
+            isBatch = true
+        } else {
+            messages = [message]
+            isBatch = false
+        }
+
+        var replies: [JSONValue] = []
+        var calls: [(id: JSONValue, call: ToolCall)] = []
+        for message in messages {
+            switch core.classify(message) {
+            case .reply(let response): replies.append(response)
+            case .none: break
+            case .cancel(let requestID): session.cancel(requestID: requestID)
+            case .call(let id, let call): calls.append((id, call))
+            }
+        }
+        if replies.isEmpty && calls.isEmpty { return Response(status: .accepted) }
+
+        var headers = HTTPFields()
+        headers[Self.sessionHeader] = session.id
+        if form == .eventStream {
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            let core = self.core
+            let pending = calls
+            let immediate = replies
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    for reply in immediate { try await writer.write(MCPHTTPSession.event(reply)) }
+                    try await withThrowingTaskGroup(of: JSONValue?.self) { group in
+                        for (id, call) in pending { group.addTask { await session.run(call, id: id, core: core) } }
+                        for try await response in group {
+                            if let response { try await writer.write(MCPHTTPSession.event(response)) }
+                        }
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+
+        headers[.contentType] = "application/json"
+        if !isBatch {
+            let response: JSONValue
+            if let reply = replies.first {
+                response = reply
+            } else {
+                let (id, call) = calls[0]
+                response =
+                    await session.run(call, id: id, core: core)
+                    ?? MCPSession.errorResponse(id: id, code: .requestCancelled, message: "Request cancelled")
+            }
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: response.serialized())))
+        }
+        let core = self.core
+        let results = await withTaskGroup(of: JSONValue?.self) { group in
+            for (id, call) in calls { group.addTask { await session.run(call, id: id, core: core) } }
+            var results: [JSONValue] = []
+            for await response in group { if let response { results.append(response) } }
+            return results
+        }
+        let all = JSONValue.array(replies + results)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: all.serialized())))
+    }
+
+    private func initialize(_ message: JSONValue, form: ResponseForm) -> Response {
+        guard case .reply(let reply) = core.classify(message) else {
+            return Self.refusal(.badRequest, .invalidRequest, "initialize must be a request (with an id)")
+        }
+        guard let version = reply["result"]?["protocolVersion"]?.stringValue else {
+            // An error response (bad id): no session.
+            return Self.json(.ok, reply, session: nil)
+        }
+        let session = MCPHTTPSession(id: MCPHTTPSession.makeID(), protocolVersion: version)
+        let notification = MCPSession.toolsListChanged
+        session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
+        sessions.insert(session)
+        logger.debug("mcp: session started", metadata: ["mcp.session": "\(session.id)", "mcp.version": "\(version)"])
+        if form == .eventStream {
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            headers[Self.sessionHeader] = session.id
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: MCPHTTPSession.event(reply)))
+        }
+        return Self.json(.ok, reply, session: session.id)
+    }
+
+    // MARK: GET and DELETE
+
+    private func get(_ request: Request) -> Response {
+        if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
+        let accepts = request.headers[values: .accept]
+        guard Self.quality(of: "text/event-stream", in: accepts) > 0 else {
+            return Self.refusal(.notAcceptable, .invalidRequest, "GET opens an SSE stream: Accept text/event-stream")
+        }
+        let session: MCPHTTPSession
+        switch lookUp(request) {
+        case .success(let found): session = found
+        case .failure(let refusal): return refusal.response
+        }
+        guard let (streamID, events) = session.openStream() else {
+            return Self.refusal(.notFound, .sessionNotFound, "the session has ended; initialize a new one")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        headers[Self.sessionHeader] = session.id
+        let heartbeat = configuration.heartbeatInterval
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                do {
+                    try await withGracefulShutdownHandler {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                var comment = ByteBuffer()
+                                comment.writeStaticString(": keep-alive\n\n")
+                                while true {
+                                    try await Task.sleep(for: heartbeat)
+                                    session.write(comment, toStream: streamID)
+                                }
+                            }
+                            // An opening comment sends the headers at once, so the client knows the stream is open.
+                            var opening = ByteBuffer()
+                            opening.writeStaticString(": stream open\n\n")
+                            try await writer.write(opening)
+                            for await event in events { try await writer.write(event) }
+                            group.cancelAll()
+                        }
+                    } onGracefulShutdown: {
+                        session.closeStream(streamID)
+                    }
+                } catch {
+                    session.closeStream(streamID)
+                    throw error
+                }
+                session.closeStream(streamID)
+                try await writer.finish(nil)
+            })
+    }
+
+    private func delete(_ request: Request) -> Response {
+        if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
+        guard let id = request.headers[Self.sessionHeader] else {
+            return Self.refusal(.badRequest, .invalidRequest, "DELETE needs the Mcp-Session-Id header")
+        }
+        guard sessions.remove(id) else {
+            return Self.refusal(.notFound, .sessionNotFound, "no session \(id) (it ended or expired)")
+        }
+        logger.debug("mcp: session ended by the client", metadata: ["mcp.session": "\(id)"])
+        return Response(status: .noContent)
+    }
+
+    // MARK: checks
+
+    private func lookUp(_ request: Request) -> Result<MCPHTTPSession, Refusal> {
+        guard let id = request.headers[Self.sessionHeader] else {
+            return .failure(
+                Refusal(
+                    Self.refusal(
+                        .badRequest, .invalidRequest,
+                        "the Mcp-Session-Id header is missing: send initialize first and use the id it returns")))
+        }
+        guard let session = sessions.session(id) else {
+            return .failure(
+                Refusal(
+                    Self.refusal(
+                        .notFound, .sessionNotFound, "no session \(id) (it ended or expired): initialize a new one")))
+        }
+        return .success(session)
+    }
+
+    private func checkOrigin(_ request: Request) -> Response? {
+        guard configuration.requireLoopbackOrigin, let origin = request.headers[.origin] else { return nil }
+        if Self.isLoopbackOrigin(origin) { return nil }
+        logger.info("mcp: refused a request from origin \(origin)")
+        return Self.refusal(
+            .forbidden, .invalidRequest,
+            "origin \(origin) is not allowed: without a bearer token only loopback origins may call /mcp")
+    }
+
+    private func checkProtocolVersion(_ request: Request) -> Response? {
+        guard let version = request.headers[Self.protocolVersionHeader] else { return nil }
+        if MCPSession.supportedProtocolVersions.contains(version) { return nil }
+        return Self.refusal(
+            .badRequest, .invalidRequest,
+            "unsupported MCP-Protocol-Version \(version); supported: "
+                + MCPSession.supportedProtocolVersions.joined(separator: ", "))
+    }
+
+    private func readBody(_ request: Request) async -> Result<JSONValue, Refusal> {
+        let limit = configuration.maxBodyBytes
+        var body = ByteBuffer()
+        do {
+            for try await buffer in request.body {
+                if body.readableBytes + buffer.readableBytes > limit {
+                    return .failure(
+                        Refusal(Self.refusal(.contentTooLarge, .invalidRequest, "the body is over \(limit) bytes")))
+                }
+                var buffer = buffer
+                body.writeBuffer(&buffer)
+            }
+        } catch {
+            return .failure(Refusal(Self.refusal(.badRequest, .invalidRequest, "reading the body failed: \(error)")))
+        }
+        let parsed = body.withUnsafeReadableBytes { raw in
+            Result { () throws(JSONParseError) in try JSONValue.parse(raw) }
+        }
+        switch parsed {
+        case .success(let value): return .success(value)
+        case .failure(let error):
+            return .failure(Refusal(Self.refusal(.badRequest, .parseError, "Parse error: \(error)")))
+        }
+    }
+
+    // MARK: responses
+
+    static let sessionHeader = HTTPFields.Element.Name("Mcp-Session-Id")!
+    static let protocolVersionHeader = HTTPFields.Element.Name("MCP-Protocol-Version")!
+
+    /// A refused request as an `Error`, so lookups can return `Result`.
+    struct Refusal: Error {
+        let response: Response
+        init(_ response: Response) { self.response = response }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue, session: String?) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if let session { headers[sessionHeader] = session }
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+
+    /// An HTTP error whose body is a JSON-RPC error response with a null id.
+    static func refusal(_ status: HTTPResponse.Status, _ code: MCPSession.ErrorCode, _ message: String) -> Response {
+        json(status, MCPSession.errorResponse(id: .null, code: code, message: message), session: nil)
+    }
+}
