@@ -72,6 +72,26 @@ import ToolHostJSON
         #expect(await server.stop() == 0)
     }
 
+    @Test func aQuarantinedPluginIs503() async throws {
+        let server = try await Server(plugins: try ServerFixtures.mixedPlugins())
+        do {
+            // The default policy: 5 crashes within 60 s quarantine the plugin.
+            for _ in 0..<5 {
+                #expect(try await server.request("POST", "/v1/tools/faults.segfault/call", body: "{}").status == 502)
+            }
+            let refused = try await server.request("POST", "/v1/tools/faults.ok/call", body: "{}")
+            #expect(refused.status == 503)
+            #expect(refused.body?["error"]?["message"]?.stringValue?.contains("quarantined") == true)
+            #expect(try await server.text("/metrics").contains("toolhost_plugins_quarantined 1.0"))
+            // Other plugins are not affected.
+            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}").status == 200)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
     @Test func aFullQueueIs429WithRetryAfter() async throws {
         let server = try await Server(["--max-concurrent-calls", "1", "--max-queued-calls", "0"])
         do {
