@@ -386,7 +386,8 @@ import ToolHostJSON
         defer { host.shutdown() }
         var mcp = MCPHTTPTransport.Configuration()
         mcp.maxSessions = 2
-        mcp.idleTimeout = .milliseconds(300)
+        // Long enough that no request of the test itself is ever 3 s apart, even on a loaded machine.
+        mcp.idleTimeout = .seconds(3)
         let (port, running) = try await Self.serveInProcess(host, mcp: mcp)
         defer { running.cancel() }
         let first = try await Self.startSession(port: port)
@@ -401,7 +402,7 @@ import ToolHostJSON
         let stream = try SSEConnection(
             port: port, method: "GET", path: "/mcp", headers: ["Accept": "text/event-stream", "Mcp-Session-Id": third])
         try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .seconds(5))
         #expect(try await Self.request(port: port, Self.call(6, "ping"), session: second).status == 404)
         #expect(try await Self.request(port: port, Self.call(7, "ping"), session: third).status == 200)
         stream.cancel()
