@@ -15,7 +15,7 @@ public final class ToolHost: Sendable {
     let executor: Executor
     let statistics = StatisticsRecorder()
     let changeObservers = ToolChangeObservers()
-    private let logger: Logger
+    let logger: Logger
     private let flights = Mutex<[CacheKey: Flight]>([:])
 
     /// Identical cacheable calls in flight share one execution.
@@ -201,6 +201,7 @@ public final class ToolHost: Sendable {
             statistics.record(
                 tool: name, plugin: pluginName, outcome: .failure(error.code), duration: ContinuousClock.now - started,
                 retries: 0)
+            logFailure(error, tool: name, plugin: pluginName)
             throw error
         }
     }

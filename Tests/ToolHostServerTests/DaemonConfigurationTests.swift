@@ -45,7 +45,7 @@ import ToolHostServer
         #expect(settings.maxQueuedCalls == 32, "environment over file")
         #expect(settings.maxConcurrentCalls == 8, "file over default")
         #expect(settings.graceSeconds == 3, "an empty variable counts as unset")
-        #expect(settings.sources == ["environment"])
+        #expect(settings.sources == ["environment", "flags"])
     }
 
     @Test(arguments: [

@@ -146,6 +146,7 @@ extension DaemonConfiguration {
             }
             try set(setting, text: value, source: "command line", key: flag)
         }
+        if !flags.isEmpty { sources.append("flags") }
     }
 
     // MARK: values

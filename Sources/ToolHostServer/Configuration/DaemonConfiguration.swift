@@ -37,7 +37,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var pluginPolicies: [String: ToolHost.Configuration.PluginPolicy] = [:]
     /// Isolation chosen per plugin (wins over `isolation` and over the manifest).
     public var isolationOverrides: [String: IsolationMode] = [:]
-    /// Where the settings came from, for the startup line: "defaults", or the config file and "environment".
+    /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty:
+    /// the defaults alone).
     public var sources: [String] = []
 
     /// The defaults.

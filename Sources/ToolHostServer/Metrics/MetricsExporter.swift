@@ -89,7 +89,8 @@ public final class MetricsExporter: Sendable {
         return buffer
     }
 
-    /// Resident pages (the second field of /proc/self/statm) times the page size.
+    /// Resident pages (the second field of /proc/self/statm) times the page size. procfs is generated from
+    /// kernel memory on read: this never waits on a disk, so it may run on the cooperative pool.
     static func residentMemoryBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
         let fields = text.split(separator: " ")
