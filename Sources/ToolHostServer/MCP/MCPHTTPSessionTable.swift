@@ -16,8 +16,6 @@ final class MCPHTTPSessionTable: Sendable {
         self.idleTimeout = idleTimeout
     }
 
-    var count: Int { sessions.withLock { $0.count } }
-
     /// Adds a session, making room first if the table is full.
     func insert(_ session: MCPHTTPSession) {
         let now = ContinuousClock.now
@@ -63,15 +61,6 @@ final class MCPHTTPSessionTable: Sendable {
         guard let session = sessions.withLock({ $0.removeValue(forKey: id) }) else { return false }
         session.close()
         return true
-    }
-
-    /// Ends every session (the server is stopping).
-    func removeAll() {
-        let all = sessions.withLock { sessions in
-            defer { sessions = [:] }
-            return Array(sessions.values)
-        }
-        for session in all { session.close() }
     }
 
     private func isExpired(_ session: MCPHTTPSession, now: ContinuousClock.Instant) -> Bool {

@@ -62,9 +62,6 @@ public struct MCPHTTPTransport: Sendable {
         self.logger = logger
     }
 
-    /// The number of live sessions.
-    public var sessionCount: Int { sessions.count }
-
     /// Registers `POST`, `GET` and `DELETE` on the endpoint.
     /// - Parameter router: the server's router.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -72,11 +69,6 @@ public struct MCPHTTPTransport: Sendable {
         router.post(path) { request, _ in await post(request) }
         router.get(path) { request, _ in get(request) }
         router.delete(path) { request, _ in delete(request) }
-    }
-
-    /// Ends every session (their streams close, their calls are cancelled).
-    public func closeAllSessions() {
-        sessions.removeAll()
     }
 
     // MARK: POST
