@@ -484,6 +484,62 @@ import ToolHostJSON
         _ = try? await running.value
     }
 
+    /// A client that stops reading fills the output pipe: the stdio server's writer thread blocks, never the
+    /// cooperative pool (2 threads here), so other work in the process goes on.
+    @Test(.timeLimit(.minutes(1))) func aStdioClientThatStopsReadingDoesNotBlockThePool() async throws {
+        let (host, plugins, probe) = try Self.emptyHost()
+        defer { host.shutdown() }
+        try FileManager.default.copyItem(atPath: probe, toPath: plugins + "/probe")
+        host.reload()
+        var toServer: [Int32] = [0, 0]
+        var fromServer: [Int32] = [0, 0]
+        #expect(pipe(&toServer) == 0 && pipe(&fromServer) == 0)
+        let server = MCPStdioServer(host: host, input: toServer[0], output: fromServer[1])
+        let running = Task { await server.run() }
+        // 2000 answers of ~1 KB each: far more than a pipe holds (64 KiB), and nobody reads them yet.
+        let padding = JSONValue.string(String(repeating: "x", count: 1000))
+        var requests: [UInt8] = []
+        for id in 1...2000 {
+            requests +=
+                Self.call(Int64(id), "tools/call", ["name": "probe.echo", "arguments": ["p": padding]])
+                .serialized() + [0x0A]
+        }
+        let writer = toServer[1]
+        let input = Data(requests)
+        let written = Atomic<Bool>(false)
+        Thread.detachNewThread {
+            let handle = FileHandle(fileDescriptor: writer, closeOnDealloc: false)
+            try? handle.write(contentsOf: input)
+            written.store(true, ordering: .releasing)
+        }
+        while !written.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(200))
+        // With the pipe full, calls and sleeps in this process still complete on the pool.
+        for _ in 0..<20 {
+            let result = await host.call(ToolCall(tool: "probe.echo", arguments: ["alive": true]))
+            #expect((try? result.get().json) == ["alive": true])
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        // Now read everything: every request was answered, in whole lines.
+        let reader = fromServer[0]
+        let answered = Mutex(0)
+        Thread.detachNewThread {
+            let handle = FileHandle(fileDescriptor: reader, closeOnDealloc: true)
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                answered.withLock { $0 += chunk.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while answered.withLock({ $0 }) < 2000, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(answered.withLock { $0 } == 2000)
+        close(writer)
+        await running.value
+    }
+
     @Test func listChangedReachesTheStdioClient() async throws {
         let (host, plugins, probe) = try Self.emptyHost()
         defer { host.shutdown() }
