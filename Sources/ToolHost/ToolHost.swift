@@ -123,6 +123,14 @@ public final class ToolHost: Sendable {
         return plugin.workers?.idlePids ?? []
     }
 
+    /// The descriptors the host holds for a plugin's idle workers (for tests: no leak after a fault).
+    func workerDescriptors(plugin name: String) -> [Int32] {
+        guard let record = registry.snapshot.plugins.first(where: { $0.manifest.name == name }),
+            case .loaded(let plugin) = record.state
+        else { return [] }
+        return plugin.workers?.idleDescriptors ?? []
+    }
+
     /// Removes cached results: all, one plugin's, or one tool's (`<plugin>.<tool>`).
     @discardableResult
     public func invalidateCache(plugin: String? = nil, tool: String? = nil) -> Int {

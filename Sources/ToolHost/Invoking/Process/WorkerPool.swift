@@ -29,6 +29,8 @@ final class WorkerPool: Sendable {
     var idleCount: Int { idle.withLock { $0.count } }
     /// Pids of the idle workers.
     var idlePids: [pid_t] { idle.withLock { $0.map(\.pid) } }
+    /// The descriptors the host holds for its idle workers (for the fault suite's leak checks).
+    var idleDescriptors: [Int32] { idle.withLock { $0.flatMap(\.descriptors) } }
 
     /// Runs a job in a worker. Blocking: called on a host pool thread.
     func run(_ job: CallJob, maxOutputBytes: Int) -> InvocationOutcome {

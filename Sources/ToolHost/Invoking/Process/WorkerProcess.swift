@@ -34,6 +34,9 @@ final class WorkerProcess: @unchecked Sendable {
     private let maxPayload: Int
     private var reaped = false
 
+    /// The descriptors the host holds for this worker: its end of the channel and the pidfd (until reaped).
+    var descriptors: [Int32] { reaped ? [] : [channel.fd, channel.peerExit].filter { $0 >= 0 } }
+
     private init(pid: pid_t, fd: Int32, maxPayload: Int) {
         self.pid = pid
         self.channel = WorkerChannel(fd: fd)
