@@ -162,22 +162,21 @@ public final class ToolHost: Sendable {
     public func call(
         _ name: String, arguments: JSONValue, priority: Int? = nil, timeout: Duration? = nil
     ) async throws(ToolError) -> ToolResult {
-        let started = ContinuousClock.now
+        let started = monotonicNanoseconds()
         guard let entry = registry.tool(named: name) else {
             throw notFound(name)
         }
-        let pluginName = entry.record.manifest.name
+        let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
             let result = try await run(
                 entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
             statistics.record(
-                tool: name, plugin: pluginName, outcome: .success(cached: result.cached), duration: result.duration,
+                figures, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)
             return result
         } catch {
             statistics.record(
-                tool: name, plugin: pluginName, outcome: .failure(error.code), duration: ContinuousClock.now - started,
-                retries: 0)
+                figures, outcome: .failure(error.code), duration: elapsed(since: started), retries: 0)
             throw error
         }
     }
@@ -224,7 +223,7 @@ public final class ToolHost: Sendable {
     }
 
     private func run(
-        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let violations = entry.schema.validate(arguments)
         if !violations.isEmpty {
@@ -237,26 +236,33 @@ public final class ToolHost: Sendable {
                 violations: list)
         }
         let canonical = arguments.canonical()
-        let manifest = entry.manifest
+        // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
+        guard configuration.cache.enabled && entry.manifest.deterministic else {
+            return try await execute(
+                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+        }
         let ttl =
-            manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
+            entry.manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
+            ?? configuration.cache.defaultTTL
         let cacheable =
-            configuration.cache.enabled && manifest.deterministic && ttl > .zero
-            && !containsName(arguments, configuration.cache.nonCacheableParams, manifest.cache.nonCacheableParams)
+            ttl > .zero
+            && !containsName(arguments, configuration.cache.nonCacheableParams, entry.manifest.cache.nonCacheableParams)
         guard cacheable else {
             return try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
         }
-        let plugin = entry.record.manifest
+        let pluginName = entry.record.manifest.name
         let key = CacheKey(
-            plugin: plugin.name, version: plugin.version, tool: manifest.name, canonicalArguments: canonical)
+            plugin: pluginName, version: entry.record.manifest.version, tool: entry.manifest.name,
+            canonicalArguments: canonical)
+        let figures = entry.resolved.statistics(in: statistics, tool: entry.fullName, plugin: pluginName)
         if let hit = cache.get(key) {
-            statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: true)
+            statistics.recordCache(figures, hit: true)
             return ToolResult(
                 tool: entry.fullName, output: hit.output, cached: true, shared: false,
-                duration: ContinuousClock.now - started, originalDuration: hit.duration, attempts: 0)
+                duration: elapsed(since: started), originalDuration: hit.duration, attempts: 0)
         }
-        statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: false)
+        statistics.recordCache(figures, hit: false)
 
         // Single flight: the first identical call runs, the others wait for its outcome.
         let (flight, leader) = flights.withLock { flights -> (Flight, Bool) in
@@ -274,7 +280,7 @@ public final class ToolHost: Sendable {
             let value = try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
             cache.put(
-                key, output: value.output, duration: value.duration, ttl: ttl, plugin: plugin.name, tool: entry.fullName
+                key, output: value.output, duration: value.duration, ttl: ttl, plugin: pluginName, tool: entry.fullName
             )
             result = .success(value)
         } catch {
@@ -302,10 +308,10 @@ public final class ToolHost: Sendable {
     /// Waits for the identical call that is running, within this call's own deadline.
     private func follow(
         _ flight: Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
-        started: ContinuousClock.Instant
+        started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let reply = OneShot<Result<ToolResult, ToolError>>()
-        let deadline = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry.manifest, timeout: timeout, started: started)
         let name = entry.fullName
         let outcome = await withTaskCancellationHandler {
             await reply.wait {
@@ -324,7 +330,7 @@ public final class ToolHost: Sendable {
         }
         switch outcome {
         case .success(var result):
-            result.duration = ContinuousClock.now - started
+            result.duration = elapsed(since: started)
             return result
         case .failure(let error) where error.code == .cancelled && !Task.isCancelled:
             // The call we shared was cancelled by its own caller, not by ours: run it ourselves.
@@ -334,17 +340,19 @@ public final class ToolHost: Sendable {
         }
     }
 
-    private func deadline(for manifest: ToolManifest, timeout: Duration?) -> CallDeadline {
-        CallDeadline(hostDefault: configuration.defaultTimeout, toolTimeoutMs: manifest.timeoutMs, callTimeout: timeout)
+    private func deadline(for manifest: ToolManifest, timeout: Duration?, started: UInt64) -> CallDeadline {
+        CallDeadline(
+            hostDefault: configuration.defaultTimeout, toolTimeoutMs: manifest.timeoutMs, callTimeout: timeout,
+            now: started)
     }
 
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     private func execute(
-        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        let deadline = deadline(for: entry.manifest, timeout: timeout)
+        let deadline = deadline(for: entry.manifest, timeout: timeout, started: started)
         let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
-        guard let tool = plugin.tools[entry.manifest.name] else {
+        guard let tool = entry.resolved.tool(in: plugin, named: entry.manifest.name) else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
         }
         if let until = plugin.breaker.quarantinedUntil {
@@ -355,16 +363,15 @@ public final class ToolHost: Sendable {
                     + "timeouts within \(plugin.breaker.policy.window); calls fail fast for about \(Int(seconds)) s more"
             )
         }
-        let manifest = entry.manifest
-        let retryable = manifest.deterministic || manifest.idempotent
-        let maxAttempts = retryable ? max(manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
+        let retryable = entry.manifest.deterministic || entry.manifest.idempotent
+        let maxAttempts = retryable ? max(entry.manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
         var attempt = 0
-        var backoff = Duration.milliseconds(manifest.retries.initialBackoffMs)
+        var backoff = Duration.milliseconds(entry.manifest.retries.initialBackoffMs)
         while true {
             attempt += 1
             let outcome = await executor.run(
-                plugin: plugin, tool: tool, manifest: manifest, fullName: entry.fullName, arguments: canonical,
-                deadline: deadline, priority: priority ?? manifest.priority)
+                plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName, arguments: canonical,
+                deadline: deadline, priority: priority ?? entry.manifest.priority)
             switch outcome {
             case .success(let output, let duration):
                 guard JSONValue.isValid(utf8: output) else {
@@ -376,7 +383,7 @@ public final class ToolHost: Sendable {
                 }
                 return ToolResult(
                     tool: entry.fullName, output: output, cached: false, shared: false,
-                    duration: max(duration, ContinuousClock.now - started), originalDuration: nil, attempts: attempt)
+                    duration: max(duration, elapsed(since: started)), originalDuration: nil, attempts: attempt)
             case .error(let error):
                 if error.code == .timeout || error.code == .pluginCrashed, plugin.breaker.recordFailure() {
                     logger.error(
