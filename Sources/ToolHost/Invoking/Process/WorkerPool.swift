@@ -46,7 +46,7 @@ final class WorkerPool: Sendable {
                 return .error(error)
             }
         }
-        let fullName = pluginName + "." + job.tool.name
+        let fullName = job.fullName
         // Spinning pays when calls come one at a time; with several in flight it only takes CPU from them.
         let concurrent = busy.wrappingAdd(1, ordering: .relaxed).newValue
         defer { busy.wrappingSubtract(1, ordering: .relaxed) }

@@ -30,7 +30,7 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     let pid: pid_t
-    private var channel: WorkerChannel
+    private let channel: WorkerChannel
     private let maxPayload: Int
     private var reaped = false
 
