@@ -351,7 +351,13 @@ public final class ToolHost: Sendable {
         _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let deadline = deadline(for: entry.manifest, timeout: timeout, started: started)
-        let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
+        // A loaded plugin without an async call (a frame per call); else load it (once, shared).
+        let plugin: LoadedPlugin
+        if case .loaded(let ready) = entry.record.state {
+            plugin = ready
+        } else {
+            plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
+        }
         guard let tool = entry.resolved.tool(in: plugin, named: entry.manifest.name) else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
         }

@@ -104,11 +104,11 @@ enum InProcessInvocation {
         slot.begin(
             plugin: plugin, tool: tool, deadline: deadline, cancellation: cancellation,
             maxOutputBytes: maxOutputBytes, logger: plugin.logger)
-        let started = ContinuousClock.now
+        let started = monotonicNanoseconds()
         let status = arguments.withUnsafeBytes { bytes in
             handler(UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         }
-        let duration = ContinuousClock.now - started
+        let duration = elapsed(since: started)
         slot.end()
         if slot.overflowed {
             return .error(
