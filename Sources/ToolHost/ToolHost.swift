@@ -154,6 +154,14 @@ public final class ToolHost: Sendable {
         return plugin.workers?.idlePids ?? []
     }
 
+    /// The descriptors the host holds for a plugin's idle workers (for tests: no leak after a fault).
+    func workerDescriptors(plugin name: String) -> [Int32] {
+        guard let record = registry.snapshot.plugins.first(where: { $0.manifest.name == name }),
+            case .loaded(let plugin) = record.state
+        else { return [] }
+        return plugin.workers?.idleDescriptors ?? []
+    }
+
     /// Removes cached results: all, one plugin's, or one tool's (`<plugin>.<tool>`).
     @discardableResult
     public func invalidateCache(plugin: String? = nil, tool: String? = nil) -> Int {
@@ -185,23 +193,22 @@ public final class ToolHost: Sendable {
     public func call(
         _ name: String, arguments: JSONValue, priority: Int? = nil, timeout: Duration? = nil
     ) async throws(ToolError) -> ToolResult {
-        let started = ContinuousClock.now
+        let started = monotonicNanoseconds()
         guard let entry = registry.tool(named: name) else {
             throw notFound(name)
         }
-        let pluginName = entry.record.manifest.name
+        let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
             let result = try await run(
                 entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
             statistics.record(
-                tool: name, plugin: pluginName, outcome: .success(cached: result.cached), duration: result.duration,
+                figures, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)
             return result
         } catch {
             statistics.record(
-                tool: name, plugin: pluginName, outcome: .failure(error.code), duration: ContinuousClock.now - started,
-                retries: 0)
-            logFailure(error, tool: name, plugin: pluginName)
+                figures, outcome: .failure(error.code), duration: elapsed(since: started), retries: 0)
+            logFailure(error, tool: name, plugin: entry.record.manifest.name)
             throw error
         }
     }
@@ -248,7 +255,7 @@ public final class ToolHost: Sendable {
     }
 
     private func run(
-        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let violations = entry.schema.validate(arguments)
         if !violations.isEmpty {
@@ -261,27 +268,34 @@ public final class ToolHost: Sendable {
                 violations: list)
         }
         let canonical = arguments.canonical()
-        let manifest = entry.manifest
+        // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
+        guard configuration.cache.enabled && entry.manifest.deterministic else {
+            return try await execute(
+                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+        }
         var ttl =
-            manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? configuration.cache.defaultTTL
+            entry.manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
+            ?? configuration.cache.defaultTTL
         if let cap = policy(of: entry)?.cacheTTLSeconds { ttl = min(ttl, .milliseconds(Int64(cap * 1000))) }
         let cacheable =
-            configuration.cache.enabled && manifest.deterministic && ttl > .zero
-            && !containsName(arguments, configuration.cache.nonCacheableParams, manifest.cache.nonCacheableParams)
+            ttl > .zero
+            && !containsName(arguments, configuration.cache.nonCacheableParams, entry.manifest.cache.nonCacheableParams)
         guard cacheable else {
             return try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
         }
-        let plugin = entry.record.manifest
+        let pluginName = entry.record.manifest.name
         let key = CacheKey(
-            plugin: plugin.name, version: plugin.version, tool: manifest.name, canonicalArguments: canonical)
+            plugin: pluginName, version: entry.record.manifest.version, tool: entry.manifest.name,
+            canonicalArguments: canonical)
+        let figures = entry.resolved.statistics(in: statistics, tool: entry.fullName, plugin: pluginName)
         if let hit = cache.get(key) {
-            statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: true)
+            statistics.recordCache(figures, hit: true)
             return ToolResult(
                 tool: entry.fullName, output: hit.output, cached: true, shared: false,
-                duration: ContinuousClock.now - started, originalDuration: hit.duration, attempts: 0)
+                duration: elapsed(since: started), originalDuration: hit.duration, attempts: 0)
         }
-        statistics.recordCache(tool: entry.fullName, plugin: plugin.name, hit: false)
+        statistics.recordCache(figures, hit: false)
 
         // Single flight: the first identical call runs, the others wait for its outcome.
         let (flight, leader) = flights.withLock { flights -> (Flight, Bool) in
@@ -299,7 +313,7 @@ public final class ToolHost: Sendable {
             let value = try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
             cache.put(
-                key, output: value.output, duration: value.duration, ttl: ttl, plugin: plugin.name, tool: entry.fullName
+                key, output: value.output, duration: value.duration, ttl: ttl, plugin: pluginName, tool: entry.fullName
             )
             result = .success(value)
         } catch {
@@ -327,10 +341,10 @@ public final class ToolHost: Sendable {
     /// Waits for the identical call that is running, within this call's own deadline.
     private func follow(
         _ flight: Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
-        started: ContinuousClock.Instant
+        started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let reply = OneShot<Result<ToolResult, ToolError>>()
-        let deadline = deadline(for: entry, timeout: timeout)
+        let deadline = deadline(for: entry, timeout: timeout, started: started)
         let name = entry.fullName
         let outcome = await withTaskCancellationHandler {
             await reply.wait {
@@ -349,7 +363,7 @@ public final class ToolHost: Sendable {
         }
         switch outcome {
         case .success(var result):
-            result.duration = ContinuousClock.now - started
+            result.duration = elapsed(since: started)
             return result
         case .failure(let error) where error.code == .cancelled && !Task.isCancelled:
             // The call we shared was cancelled by its own caller, not by ours: run it ourselves.
@@ -359,10 +373,10 @@ public final class ToolHost: Sendable {
         }
     }
 
-    private func deadline(for entry: ToolEntry, timeout: Duration?) -> CallDeadline {
+    private func deadline(for entry: ToolEntry, timeout: Duration?, started: UInt64) -> CallDeadline {
         CallDeadline(
             hostDefault: configuration.defaultTimeout, toolTimeoutMs: entry.manifest.timeoutMs,
-            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout)
+            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout, now: started)
     }
 
     /// The operator's caps on the tool's plugin, if any.
@@ -372,11 +386,17 @@ public final class ToolHost: Sendable {
 
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     private func execute(
-        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: ContinuousClock.Instant
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        let deadline = deadline(for: entry, timeout: timeout)
-        let plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
-        guard let tool = plugin.tools[entry.manifest.name] else {
+        let deadline = deadline(for: entry, timeout: timeout, started: started)
+        // A loaded plugin without an async call (a frame per call); else load it (once, shared).
+        let plugin: LoadedPlugin
+        if case .loaded(let ready) = entry.record.state {
+            plugin = ready
+        } else {
+            plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
+        }
+        guard let tool = entry.resolved.tool(in: plugin, named: entry.manifest.name) else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
         }
         if let until = plugin.breaker.quarantinedUntil {
@@ -387,16 +407,15 @@ public final class ToolHost: Sendable {
                     + "timeouts within \(plugin.breaker.policy.window); calls fail fast for about \(Int(seconds)) s more"
             )
         }
-        let manifest = entry.manifest
-        let retryable = manifest.deterministic || manifest.idempotent
-        let maxAttempts = retryable ? max(manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
+        let retryable = entry.manifest.deterministic || entry.manifest.idempotent
+        let maxAttempts = retryable ? max(entry.manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
         var attempt = 0
-        var backoff = Duration.milliseconds(manifest.retries.initialBackoffMs)
+        var backoff = Duration.milliseconds(entry.manifest.retries.initialBackoffMs)
         while true {
             attempt += 1
             let outcome = await executor.run(
-                plugin: plugin, tool: tool, manifest: manifest, fullName: entry.fullName, arguments: canonical,
-                deadline: deadline, priority: priority ?? manifest.priority)
+                plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName, arguments: canonical,
+                deadline: deadline, priority: priority ?? entry.manifest.priority)
             switch outcome {
             case .success(let output, let duration):
                 guard JSONValue.isValid(utf8: output) else {
@@ -408,7 +427,7 @@ public final class ToolHost: Sendable {
                 }
                 return ToolResult(
                     tool: entry.fullName, output: output, cached: false, shared: false,
-                    duration: max(duration, ContinuousClock.now - started), originalDuration: nil, attempts: attempt)
+                    duration: max(duration, elapsed(since: started)), originalDuration: nil, attempts: attempt)
             case .error(let error):
                 if error.code == .timeout || error.code == .pluginCrashed, plugin.breaker.recordFailure() {
                     logger.error(

@@ -159,22 +159,6 @@ import ToolHostJSON
         await server.stop()
     }
 
-    @Test func metricsNeedTheTokenWhenAuthIsOn() async throws {
-        let tokenFile = ServerFixtures.temporaryDirectory("toolhost-token") + "/token"
-        try "metrics-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let server = try await Server(["--token-file", tokenFile])
-        do {
-            #expect(try await server.request("GET", "/metrics").status == 401)
-            #expect(try await server.request("GET", "/healthz").status == 200)
-            let text = try await server.text("/metrics", headers: ["Authorization": "Bearer metrics-token"])
-            #expect(text.contains("process_resident_memory_bytes"))
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
-    }
-
     @Test func flagsBeatEnvironmentBeatsFile() async throws {
         let config = try Self.writeConfig(#"{"maxBodyBytes": 100, "limits": {"maxQueuedCalls": 10}}"#)
         let body = #"{"x":""# + String(repeating: "a", count: 150) + #""}"#  // 158 bytes

@@ -138,6 +138,10 @@ import ToolHostJSON
             #expect(try await server.request("GET", "/v1/tools").status == 401)
             let wrong = try await server.request("GET", "/v1/tools", headers: ["Authorization": "Bearer s3cret-tokeX"])
             #expect(wrong.status == 401)
+            // /metrics is behind the token too.
+            #expect(try await server.request("GET", "/metrics").status == 401)
+            let text = try await server.text("/metrics", headers: ["Authorization": "Bearer s3cret-token"])
+            #expect(text.contains("process_resident_memory_bytes"))
             let right = try await server.request("GET", "/v1/tools", headers: ["Authorization": "Bearer s3cret-token"])
             #expect(right.status == 200)
         } catch {

@@ -60,48 +60,84 @@ import ToolHostJSON
         return !text[text.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
+    /// The descriptors the host holds for a plugin's idle workers (channel sockets and pidfds), by identity.
+    private func held(_ host: ToolHost, plugin: String = "faults") -> Set<String> {
+        Set(host.workerDescriptors(plugin: plugin).compactMap(Descriptors.identity(of:)))
+    }
+
+    /// Nothing leaked: each descriptor in `held` (ones the host held for workers now gone) is closed, and no
+    /// descriptor that can only be a leak (a reaped worker's pidfd, a channel whose worker is gone) was opened
+    /// since `before`. Other tests run meanwhile, so only descriptors known to be this host's are counted.
+    private func expectNoLeakedDescriptors(
+        _ held: Set<String>, since before: [Int32: String], sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        let open = await Descriptors.stillOpen(held)
+        #expect(open.isEmpty, "descriptors of stopped workers are still open: \(open)", sourceLocation: sourceLocation)
+        let leaked = await Descriptors.stillOpen(Descriptors.dead().subtracting(before.values))
+        #expect(leaked.isEmpty, "dead descriptors stayed open: \(leaked)", sourceLocation: sourceLocation)
+    }
+
     @Test(arguments: [
         ("segfault", "signal 11"), ("abort", "signal 6"), ("exit", "exit status 3"),
     ])
     func aCrashCostsOneCall(tool: String, how: String) async throws {
+        let descriptors = Descriptors.all()
         let host = try await host()
         let before = try await pid(host)
+        let crashed = held(host)
+        #expect(crashed.count == 2, "a channel and a pidfd: \(crashed)")
         let failure = try #require(await error(host, tool))
         #expect(failure.code == .pluginCrashed)
         #expect(failure.message.contains(how), "\(failure.message)")
         #expect(!exists(before), "the crashed worker was reaped")
+        #expect(await Descriptors.stillOpen(crashed).isEmpty, "the crashed worker's channel and pidfd were closed")
         let after = try await pid(host)
         #expect(after != before, "a fresh worker took the next call")
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let fresh = held(host)
         host.shutdown()
         #expect(!exists(after))
+        await expectNoLeakedDescriptors(crashed.union(fresh), since: descriptors)
     }
 
     @Test(arguments: ["hang_forever", "busy_loop"])
     func aTimeoutIsAHardKill(tool: String) async throws {
+        let descriptors = Descriptors.all()
         let host = try await host()
         let worker = try await pid(host)
+        let killed = held(host)
         let started = ContinuousClock.now
         let failure = try #require(await error(host, tool, timeout: .milliseconds(200)))
         #expect(failure.code == .timeout)
         #expect(ContinuousClock.now - started < .seconds(5))
         for _ in 0..<500 where exists(worker) { try await Task.sleep(for: .milliseconds(2)) }
         #expect(!exists(worker), "the worker was killed and reaped")
+        #expect(await Descriptors.stillOpen(killed).isEmpty, "the killed worker's channel and pidfd were closed")
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let fresh = held(host)
         host.shutdown()
+        await expectNoLeakedDescriptors(killed.union(fresh), since: descriptors)
     }
 
     @Test func theCPULimitKillsABusyWorker() async throws {
+        let descriptors = Descriptors.all()
         let host = try await host(limits: ["cpuSeconds": 1])
+        _ = try await pid(host)
+        let killed = held(host)
         let failure = try #require(await error(host, "busy_loop", timeout: .seconds(20)))
         #expect(failure.code == .pluginCrashed)
         #expect(failure.message.contains("signal"), "\(failure.message)")
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let fresh = held(host)
         host.shutdown()
+        await expectNoLeakedDescriptors(killed.union(fresh), since: descriptors)
     }
 
     @Test func theMemoryLimitStopsUnboundedAllocation() async throws {
+        let descriptors = Descriptors.all()
         let host = try await host(limits: ["memoryMB": 256])
+        _ = try await pid(host)
+        let first = held(host)
         switch await host.call(ToolCall(tool: "faults.allocate_forever", timeout: .seconds(20))) {
         case .success(let result):
             #expect(result.json == ["allocationFailed": true])
@@ -109,11 +145,14 @@ import ToolHostJSON
             #expect(error.code == .pluginCrashed)
         }
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let last = held(host)
         host.shutdown()
+        await expectNoLeakedDescriptors(first.union(last), since: descriptors)
     }
 
     @Test(arguments: ["process", "inprocess"])
     func badResultsAreRefusedWithAPreciseError(isolation: String) async throws {
+        let descriptors = Descriptors.all()
         let host = try await host(isolation: isolation)
         for tool in ["invalid_utf8", "invalid_json"] {
             let failure = try #require(await error(host, tool))
@@ -124,40 +163,54 @@ import ToolHostJSON
         #expect(huge.code == .pluginError)
         #expect(huge.message.contains("limit") || huge.message.contains("refused"), "\(huge.message)")
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let workers = held(host)
+        #expect(workers.isEmpty == (isolation == "inprocess"))
         host.shutdown()
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test(arguments: ["process", "inprocess"])
     func printingAndLateHostCallsAreHarmless(isolation: String) async throws {
+        let descriptors = Descriptors.all()
         let host = try await host(isolation: isolation)
         #expect(try await host.call("faults.noisy", arguments: [:]).json == ["printed": true])
         #expect(try await host.call("faults.late_calls", arguments: [:]).json == ["returned": true])
         try await Task.sleep(for: .milliseconds(50))  // the plugin's own thread uses the stale call meanwhile
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let workers = held(host)
         host.shutdown()
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test func closingStdioOnlyAffectsTheWorker() async throws {
+        let descriptors = Descriptors.all()
         let host = try await host()
         #expect(try await host.call("faults.close_stdio", arguments: [:]).json == ["closed": true])
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let workers = held(host)
+        #expect(workers.count == 2)
         host.shutdown()
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test func aForkedChildGoesWithItsWorker() async throws {
+        let descriptors = Descriptors.all()
         let host = try await host()
         let child = Int32(
             try #require(try await host.call("faults.fork_linger", arguments: [:]).json["child"]?.intValue))
         #expect(running(child))
+        let workers = held(host)
         host.shutdown()
         for _ in 0..<500 where running(child) { try await Task.sleep(for: .milliseconds(2)) }
         #expect(!running(child), "the lingering child was killed with the worker's process group")
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test func repeatedCrashesQuarantineThePlugin() async throws {
         let host = try await host {
             $0.isolation.quarantine = .init(threshold: 2, window: .seconds(60), coolDown: .milliseconds(500))
         }
+        let descriptors = Descriptors.all()
         _ = await error(host, "segfault")
         _ = await error(host, "segfault")
         let refused = try #require(await error(host, "ok"))
@@ -165,7 +218,9 @@ import ToolHostJSON
         #expect(refused.message.contains("quarantined"))
         try await Task.sleep(for: .milliseconds(600))
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true], "the cool-down passed")
+        let workers = held(host)
         host.shutdown()
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test func repeatedTimeoutsQuarantineAnInProcessPlugin() async throws {
@@ -281,6 +336,7 @@ import ToolHostJSON
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
         configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        let descriptors = Descriptors.all()
         let host = ToolHost(configuration: configuration)
         #expect(try await host.call("probe.big", arguments: ["bytes": 900]).output.count == 902)
         let refused = await host.call(ToolCall(tool: "probe.big", arguments: ["bytes": 5000]))
@@ -289,18 +345,23 @@ import ToolHostJSON
         } else {
             Issue.record("a result over maxOutputBytes must be refused")
         }
+        let workers = held(host, plugin: "probe")
         host.shutdown()
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test func aRemovedPluginsWorkersStop() async throws {
+        let descriptors = Descriptors.all()
         let host = try await host()
         let worker = try await pid(host)
+        let workers = held(host)
         #expect(host.plugins().first?.isolation == .process)
         try FileManager.default.removeItem(atPath: host.configuration.pluginsDirectory + "/faults")
         host.reload()
         #expect(host.tools().isEmpty)
         for _ in 0..<500 where running(worker) { try await Task.sleep(for: .milliseconds(2)) }
         #expect(!exists(worker), "the removed plugin's worker was stopped and reaped")
+        await expectNoLeakedDescriptors(workers, since: descriptors)
     }
 
     @Test func quarantineIsVisibleInThePluginList() async throws {
@@ -308,9 +369,13 @@ import ToolHostJSON
             $0.isolation.quarantine = .init(threshold: 1, window: .seconds(60), coolDown: .seconds(60))
         }
         #expect(host.plugins().first?.quarantined == false)
+        let descriptors = Descriptors.all()
+        _ = try await pid(host)
+        let crashed = held(host)
         _ = await error(host, "abort")
         #expect(host.plugins().first?.quarantined == true)
         host.shutdown()
+        await expectNoLeakedDescriptors(crashed, since: descriptors)
     }
 
     /// Command lines of live processes that mention `text`.

@@ -106,6 +106,75 @@ let benchmarks: @Sendable () -> Void = {
         closure: { (_: Benchmark, peer: CatPeer) in peer.roundTrip() },
         setup: { CatPeer() })
 
+    // The fair baseline: a socketpair (the worker channel) to a second process that echoes frames of the size of
+    // an echo call, both sides waiting as a worker call one at a time does (poll for 60 us, then sleep).
+    Benchmark(
+        "5 bare socketpair round trip, worker wait policy, on the calling thread", configuration: single,
+        closure: { (_: Benchmark, peer: SocketEchoPeer) in peer.roundTrip() },
+        setup: { SocketEchoPeer() })
+
+    // The same round trip reached from a task through a dedicated spinning thread, as every call (and so every
+    // worker call) is: the bare cost of "a task asks a thread of ours to talk to another process".
+    Benchmark(
+        "5 bare socketpair round trip, worker wait policy, from a task via a spinning thread", configuration: single,
+        closure: { (_: Benchmark, state: (peer: SocketEchoPeer, thread: HandoffThread)) async in
+            await state.thread.run { state.peer.roundTrip() }
+        },
+        setup: { (peer: SocketEchoPeer(), thread: HandoffThread(spin: .microseconds(50))) })
+
+    // All of them interleaved in rounds within one benchmark, so that a noisy neighbour hits them alike: each
+    // iteration times 200 calls of each, one by one (custom metrics, ns).
+    let processMetric = BenchmarkMetric.custom("echo, process isolation (ns)", useScalingFactor: false)
+    let inProcessMetric = BenchmarkMetric.custom("echo, in-process (ns)", useScalingFactor: false)
+    let viaThreadMetric = BenchmarkMetric.custom("bare round trip, task via thread (ns)", useScalingFactor: false)
+    let directMetric = BenchmarkMetric.custom("bare round trip, calling thread (ns)", useScalingFactor: false)
+    Benchmark(
+        "5 interleaved rounds: process echo vs bare socketpair round trips, per call",
+        configuration: .init(
+            metrics: [processMetric, inProcessMetric, viaThreadMetric, directMetric],
+            units: [processMetric: .count, inProcessMetric: .count, viaThreadMetric: .count, directMetric: .count],
+            warmupIterations: 3, scalingFactor: .one, maxDuration: .seconds(8), maxIterations: 1_000),
+        closure: {
+            (
+                benchmark: Benchmark,
+                state: (process: ToolHost, inProcess: ToolHost, peer: SocketEchoPeer, thread: HandoffThread)
+            ) async in
+            func nanoseconds(_ duration: Duration) -> Int {
+                Int(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            }
+            let clock = ContinuousClock()
+            for _ in 0..<200 {
+                let elapsed = await clock.measure { blackHole(await mustCall(state.process, "probe.echo", ["a": 1])) }
+                benchmark.measurement(processMetric, nanoseconds(elapsed))
+            }
+            for _ in 0..<200 {
+                let elapsed = await clock.measure { await state.thread.run { state.peer.roundTrip() } }
+                benchmark.measurement(viaThreadMetric, nanoseconds(elapsed))
+            }
+            for _ in 0..<200 {
+                let elapsed = await clock.measure {
+                    blackHole(await mustCall(state.inProcess, "probe.echo", ["a": 1]))
+                }
+                benchmark.measurement(inProcessMetric, nanoseconds(elapsed))
+            }
+            for _ in 0..<200 {
+                let elapsed = clock.measure { state.peer.roundTrip() }
+                benchmark.measurement(directMetric, nanoseconds(elapsed))
+            }
+        },
+        setup: {
+            let process = isolatedHost("interleaved-process", .process)
+            let inProcess = isolatedHost("interleaved-inprocess", .inprocess)
+            for _ in 0..<200 {
+                _ = await mustCall(process, "probe.echo", ["a": 1])
+                _ = await mustCall(inProcess, "probe.echo", ["a": 1])
+            }
+            return (
+                process: process, inProcess: inProcess, peer: SocketEchoPeer(),
+                thread: HandoffThread(spin: .microseconds(50))
+            )
+        })
+
     Benchmark(
         "5 echo, one at a time, process isolation", configuration: single,
         closure: { (_: Benchmark, host: ToolHost) async in blackHole(await mustCall(host, "probe.echo", ["a": 1])) },

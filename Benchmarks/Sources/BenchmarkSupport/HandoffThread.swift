@@ -51,6 +51,16 @@ public final class HandoffThread: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the thread and waits until the thread has resumed us.
+    public func run(_ body: @escaping () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            submit {
+                body()
+                continuation.resume()
+            }
+        }
+    }
+
     private func submit(_ job: @escaping () -> Void) {
         pthread_mutex_lock(mutex)
         precondition(work == nil, "one job at a time")

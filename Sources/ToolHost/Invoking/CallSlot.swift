@@ -118,9 +118,11 @@ final class CallSlot: @unchecked Sendable {
     }
 }
 
-/// A flag set once when a call is cancelled or passes its deadline; read by the plugin's thread.
-final class CancellationFlag: Sendable {
+/// A flag set once when a call is cancelled or passes its deadline; read by the plugin's thread. Not final: a
+/// call's job is its own flag (`CallJob`).
+class CancellationFlag: @unchecked Sendable {
     private let flag = Atomic<Bool>(false)
+    init() {}
     var isSet: Bool { flag.load(ordering: .relaxed) }
     func set() { flag.store(true, ordering: .relaxed) }
 }

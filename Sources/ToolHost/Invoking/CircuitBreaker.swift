@@ -25,16 +25,20 @@ public final class CircuitBreaker: Sendable {
 
     let policy: Policy
     private let state = Mutex(State())
+    /// Whether `openUntil` is set, readable without the lock: every call asks, nearly always of a closed breaker.
+    private let open = Atomic<Bool>(false)
 
     init(policy: Policy) { self.policy = policy }
 
     /// When the quarantine ends, if the plugin is quarantined now.
     var quarantinedUntil: ContinuousClock.Instant? {
-        state.withLock { state in
+        guard open.load(ordering: .acquiring) else { return nil }
+        return state.withLock { state in
             guard let until = state.openUntil else { return nil }
             if until <= .now {
                 state.openUntil = nil
                 state.failures = []
+                open.store(false, ordering: .releasing)
                 return nil
             }
             return until
@@ -51,6 +55,7 @@ public final class CircuitBreaker: Sendable {
             state.failures.append(now)
             guard state.openUntil == nil, state.failures.count >= policy.threshold else { return false }
             state.openUntil = now + policy.coolDown
+            open.store(true, ordering: .releasing)
             return true
         }
     }

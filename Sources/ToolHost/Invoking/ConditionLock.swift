@@ -58,3 +58,9 @@ func monotonicNanoseconds() -> UInt64 {
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
 }
+
+/// The time since `start`, a reading of `monotonicNanoseconds()`.
+@inline(__always)
+func elapsed(since start: UInt64) -> Duration {
+    .nanoseconds(Int64(bitPattern: monotonicNanoseconds() &- start))
+}

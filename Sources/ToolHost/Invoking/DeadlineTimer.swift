@@ -4,19 +4,35 @@
     import Darwin
 #endif
 
+/// Something the deadline timer fires: a call's job (so arming a deadline allocates nothing), or a closure
+/// (`DeadlineTimer.schedule(at:_:)`).
+protocol DeadlineEntry: AnyObject, Sendable {
+    /// CLOCK_MONOTONIC nanoseconds.
+    var deadline: UInt64 { get }
+    /// The entry's position in the timer's heap, -1 when it is not in it (start at -1). Only the timer
+    /// touches it, under its lock.
+    var timerIndex: Int { get set }
+    /// Runs on the timer thread when the deadline passes, unless the entry was cancelled first.
+    func fire()
+}
+
 /// One thread that fires call deadlines, kept in an indexed min-heap so a call that ends in time removes
 /// its entry at once (memory stays bounded by the calls in flight, not by rate × timeout).
 final class DeadlineTimer: @unchecked Sendable {
     /// An armed deadline; keep it to cancel.
-    final class Entry: @unchecked Sendable {
-        fileprivate let deadline: UInt64
-        fileprivate let action: @Sendable () -> Void
-        fileprivate var index = -1  // position in the heap, -1 when not in it; guarded by the timer's lock
+    typealias Entry = any DeadlineEntry
 
-        fileprivate init(deadline: UInt64, action: @escaping @Sendable () -> Void) {
+    private final class ClosureEntry: DeadlineEntry, @unchecked Sendable {
+        let deadline: UInt64
+        var timerIndex = -1
+        let action: @Sendable () -> Void
+
+        init(deadline: UInt64, action: @escaping @Sendable () -> Void) {
             self.deadline = deadline
             self.action = action
         }
+
+        func fire() { action() }
     }
 
     private let lock = ConditionLock()
@@ -28,22 +44,27 @@ final class DeadlineTimer: @unchecked Sendable {
 
     /// Runs `action` on the timer thread at `deadline` (CLOCK_MONOTONIC ns) unless cancelled first.
     func schedule(at deadline: UInt64, _ action: @escaping @Sendable () -> Void) -> Entry {
-        let entry = Entry(deadline: deadline, action: action)
+        let entry = ClosureEntry(deadline: deadline, action: action)
+        schedule(entry)
+        return entry
+    }
+
+    /// Calls `entry.fire()` on the timer thread at its deadline unless cancelled first. An entry is armed once.
+    func schedule(_ entry: Entry) {
         lock.lock()
         if !started {
             started = true
             startThread()
         }
         push(entry)
-        if deadline < waitingUntil { lock.signal() }
+        if entry.deadline < waitingUntil { lock.signal() }
         lock.unlock()
-        return entry
     }
 
     /// Removes the entry if it has not fired. Cheap; safe to call more than once.
     func cancel(_ entry: Entry) {
         lock.lock()
-        if entry.index >= 0 { remove(at: entry.index) }
+        if entry.timerIndex >= 0 { remove(at: entry.timerIndex) }
         lock.unlock()
     }
 
@@ -66,7 +87,7 @@ final class DeadlineTimer: @unchecked Sendable {
             if first.deadline <= now {
                 remove(at: 0)
                 lock.unlock()
-                first.action()
+                first.fire()
                 lock.lock()
                 continue
             }
@@ -79,9 +100,9 @@ final class DeadlineTimer: @unchecked Sendable {
     // MARK: heap
 
     private func push(_ entry: Entry) {
-        entry.index = heap.count
+        entry.timerIndex = heap.count
         heap.append(entry)
-        siftUp(entry.index)
+        siftUp(entry.timerIndex)
     }
 
     private func remove(at index: Int) {
@@ -91,7 +112,7 @@ final class DeadlineTimer: @unchecked Sendable {
             swapAt(index, last)
         }
         heap.removeLast()
-        removed.index = -1
+        removed.timerIndex = -1
         if index < heap.count {
             siftDown(index)
             siftUp(index)
@@ -100,8 +121,8 @@ final class DeadlineTimer: @unchecked Sendable {
 
     private func swapAt(_ i: Int, _ j: Int) {
         heap.swapAt(i, j)
-        heap[i].index = i
-        heap[j].index = j
+        heap[i].timerIndex = i
+        heap[j].timerIndex = j
     }
 
     private func siftUp(_ start: Int) {

@@ -30,29 +30,24 @@ final class Executor: Sendable {
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, fullName: String, arguments: [UInt8],
         deadline: CallDeadline, priority: Int
     ) async -> InvocationOutcome {
-        let job = CallJob(
-            plugin: plugin, tool: tool, toolManifest: manifest, arguments: arguments, deadline: deadline,
-            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName)
         let scheduler = self.scheduler
+        let job = CallJob(
+            plugin: plugin, tool: tool, manifest: manifest, arguments: arguments, deadline: deadline,
+            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName,
+            scheduler: scheduler)
         return await withTaskCancellationHandler {
-            await job.reply.wait {
-                if deadline.nanoseconds != 0 {
-                    let entry = DeadlineTimer.shared.schedule(at: deadline.nanoseconds) {
-                        // Slots first, answer second: whoever the caller calls next finds the global slot free.
-                        job.cancellation.set()
-                        scheduler.abandon(job)
-                        job.reply.reply(.error(job.timeoutError))
-                    }
-                    job.reply.armTimer(entry)
-                }
+            await job.wait {
+                // Started first, deadline armed second: the plugin thread starts meanwhile. A job answered in
+                // between disarms at once.
                 if let refusal = scheduler.submit(job) {
-                    job.reply.reply(.error(refusal))
+                    job.reply(.error(refusal))
                 }
+                if job.deadline != 0 { job.armDeadline() }
             }
         } onCancel: {
             job.cancellation.set()
             scheduler.abandon(job)
-            job.reply.reply(.error(job.cancelledError))
+            job.reply(.error(job.cancelledError))
         }
     }
 
@@ -60,7 +55,7 @@ final class Executor: Sendable {
     private static func execute(_ job: CallJob, slot: CallSlot, pool: PluginThreadPool, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
-        let maxOutputBytes = min(job.toolManifest.maxOutputBytes ?? hostLimit, hostLimit)
+        let maxOutputBytes = min(job.toolMaxOutputBytes ?? hostLimit, hostLimit)
         var outcome: InvocationOutcome
         if let workers = job.plugin.workers {
             outcome = workers.run(job, maxOutputBytes: hostLimit)
@@ -86,7 +81,7 @@ final class Executor: Sendable {
         // This thread is about to be free: the caller's next call (which the reply may start at once) should
         // find it rather than start a thread of its own.
         pool.willFinish(slot)
-        job.reply.reply(outcome)
+        job.reply(outcome)
     }
 }
 
@@ -109,11 +104,11 @@ enum InProcessInvocation {
         slot.begin(
             plugin: plugin, tool: tool, deadline: deadline, cancellation: cancellation,
             maxOutputBytes: maxOutputBytes, logger: plugin.logger)
-        let started = ContinuousClock.now
+        let started = monotonicNanoseconds()
         let status = arguments.withUnsafeBytes { bytes in
             handler(UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         }
-        let duration = ContinuousClock.now - started
+        let duration = elapsed(since: started)
         slot.end()
         if slot.overflowed {
             return .error(

@@ -6,6 +6,13 @@ import Synchronization
     import Darwin
 #endif
 
+/// Work for a pool thread: a call's job, or a closure. A job is its own work item, so handing a call to the
+/// pool allocates nothing.
+protocol PoolWork: AnyObject {
+    /// Runs on a pool thread, with that thread's call slot.
+    func run(with slot: CallSlot)
+}
+
 /// Threads of the host's own on which plugin code runs, never Swift's cooperative pool.
 ///
 /// Work is handed to an idle thread if there is one, else a new thread is started: plugin code blocks, so
@@ -17,15 +24,23 @@ final class PluginThreadPool: @unchecked Sendable {
     /// Work runs with the thread's own call slot (one per thread for its life: no lock per call).
     typealias Work = (CallSlot) -> Void
 
+    private final class ClosureWork: PoolWork {
+        let work: Work
+        init(_ work: @escaping Work) { self.work = work }
+        func run(with slot: CallSlot) { work(slot) }
+    }
+
     private let lock = ConditionLock()
-    private var queue: [Work] = []
+    private var queue: [any PoolWork] = []
     private var queueHead = 0
     private var idle = 0
     private var threads = 0
     private var parked = 0
     /// Threads that answered their call and are on their way back for more: a call submitted now will be
-    /// taken by one of them, no new thread is needed.
-    private var finishing = 0
+    /// taken by one of them, no new thread is needed. Raised without the lock (`willFinish`), lowered under it
+    /// before the thread looks at the queue, so a submitter (under the lock) that counts a finishing thread
+    /// can rely on it to find the work.
+    private let finishing = Atomic<Int>(0)
     /// Idle threads polling for work (at most one: on 2 cores more would only take CPU from real work).
     private var spinning = 0
     /// Work queued and not yet taken; read without the lock by spinning threads.
@@ -56,10 +71,16 @@ final class PluginThreadPool: @unchecked Sendable {
 
     /// Runs `work` on one of the pool's threads, with that thread's call slot.
     func submit(_ work: @escaping Work) {
+        submit(ClosureWork(work))
+    }
+
+    /// Runs `work.run(with:)` on one of the pool's threads.
+    func submit(_ work: any PoolWork) {
         lock.lock()
         queue.append(work)
         let waiting = queue.count - queueHead
         pending.store(waiting, ordering: .releasing)
+        let finishing = self.finishing.load(ordering: .acquiring)
         if idle + finishing >= waiting {
             // An idle or finishing thread will take it; wake a parked one only when the others are too few.
             if waiting > idle - parked + finishing { lock.signal() }
@@ -78,7 +99,7 @@ final class PluginThreadPool: @unchecked Sendable {
         }
     }
 
-    private func takeWork() -> Work? {
+    private func takeWork() -> (any PoolWork)? {
         guard queueHead < queue.count else { return nil }
         let work = queue[queueHead]
         queueHead += 1
@@ -94,7 +115,7 @@ final class PluginThreadPool: @unchecked Sendable {
     /// be free, so the caller's next call need not start another.
     func willFinish(_ slot: CallSlot) {
         slot.finishMarks &+= 1
-        lock.withLock { finishing += 1 }
+        finishing.wrappingAdd(1, ordering: .releasing)
     }
 
     private func run() {
@@ -104,13 +125,13 @@ final class PluginThreadPool: @unchecked Sendable {
         var wasFinishing = false
         while true {
             if wasFinishing {
-                finishing -= 1
+                finishing.wrappingSubtract(1, ordering: .relaxed)
                 wasFinishing = false
             }
             if let work = takeWork() {
                 lock.unlock()
                 let before = slot.finishMarks
-                work(slot)
+                work.run(with: slot)
                 lock.lock()
                 wasFinishing = slot.finishMarks != before
                 continue
@@ -131,7 +152,7 @@ final class PluginThreadPool: @unchecked Sendable {
                     idle -= 1
                     lock.unlock()
                     let before = slot.finishMarks
-                    work(slot)
+                    work.run(with: slot)
                     lock.lock()
                     wasFinishing = slot.finishMarks != before
                     continue

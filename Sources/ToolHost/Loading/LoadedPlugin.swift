@@ -6,8 +6,9 @@ final class ConcurrencyGate: @unchecked Sendable {
     var running = 0
 }
 
-/// A tool as the library registered it.
-struct RegisteredTool: @unchecked Sendable {
+/// A tool as the library registered it. A class: every call passes it along (into its job), and copying the
+/// struct it was retained its name, gate and kind each time.
+final class RegisteredTool: @unchecked Sendable {
     let name: String
     /// Calls of this tool whose handler has not returned yet.
     let gate = ConcurrencyGate()
@@ -25,6 +26,17 @@ struct RegisteredTool: @unchecked Sendable {
     let kind: Kind
     let toolState: UnsafeMutableRawPointer?
     let threadSafe: Bool
+
+    init(
+        name: String, cName: UnsafeMutablePointer<CChar>, kind: Kind, toolState: UnsafeMutableRawPointer?,
+        threadSafe: Bool
+    ) {
+        self.name = name
+        self.cName = cName
+        self.kind = kind
+        self.toolState = toolState
+        self.threadSafe = threadSafe
+    }
 }
 
 /// A plugin library that is open and initialised. It is never closed: code of a call that passed its

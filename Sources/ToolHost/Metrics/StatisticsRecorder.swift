@@ -16,7 +16,9 @@ final class StatisticsRecorder: Sendable {
         case failure(ToolError.Code)
     }
 
-    private final class Tool: @unchecked Sendable {
+    /// One tool's figures. The pipeline looks it up once per tool (`tool(_:plugin:)`) and keeps it, so a call
+    /// records without hashing the tool's name.
+    final class Tool: @unchecked Sendable {
         let name: String
         let plugin: String
         // Guarded by the recorder's lock.
@@ -30,6 +32,9 @@ final class StatisticsRecorder: Sendable {
             lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
         // Metric handles, made once per tool and outcome.
         var counters: [String: Counter] = [:]
+        // The two outcomes of nearly every call, kept out of the dictionary (made on first use, like the others).
+        var successCounter: Counter?
+        var cachedCounter: Counter?
         let hitCounter: Counter
         let missCounter: Counter
         let timeoutCounter: Counter
@@ -56,57 +61,62 @@ final class StatisticsRecorder: Sendable {
 
     private let tools = Mutex<[String: Tool]>([:])
 
-    private func tool(_ name: String, plugin: String, _ body: (Tool) -> Void) {
+    /// The figures of a tool, made on first use.
+    func tool(_ name: String, plugin: String) -> Tool {
         tools.withLock { tools in
-            let tool: Tool
-            if let existing = tools[name] {
-                tool = existing
-            } else {
-                tool = Tool(name: name, plugin: plugin)
-                tools[name] = tool
-            }
-            body(tool)
+            if let existing = tools[name] { return existing }
+            let tool = Tool(name: name, plugin: plugin)
+            tools[name] = tool
+            return tool
         }
     }
 
     func record(tool name: String, plugin: String, outcome: Outcome, duration: Duration, retries: Int) {
-        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-        var counter: Counter?
-        var timeouts: Counter?
-        var timer: Metrics.Timer?
-        tool(name, plugin: plugin) { tool in
+        record(tool(name, plugin: plugin), outcome: outcome, duration: duration, retries: retries)
+    }
+
+    func record(_ tool: Tool, outcome: Outcome, duration: Duration, retries: Int) {
+        let (seconds, attoseconds) = duration.components  // one 128-bit division, not four
+        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let microseconds = nanoseconds / 1_000
+        let (counter, timedOut) = tools.withLock { _ -> (Counter, Bool) in
             tool.calls += 1
             tool.retries += retries
             _ = tool.histogram.record(UInt64(max(1, microseconds)))
             switch outcome {
             case .success(let cached):
                 tool.successes += 1
-                counter = tool.counter(cached ? "cached" : "success")
+                if cached {
+                    if tool.cachedCounter == nil { tool.cachedCounter = tool.counter("cached") }
+                    return (tool.cachedCounter!, false)
+                }
+                if tool.successCounter == nil { tool.successCounter = tool.counter("success") }
+                return (tool.successCounter!, false)
             case .failure(let code):
                 tool.errors[code.rawValue, default: 0] += 1
-                counter = tool.counter(code.rawValue)
-                if code == .timeout { timeouts = tool.timeoutCounter }
+                return (tool.counter(code.rawValue), code == .timeout)
             }
-            timer = tool.timer
         }
-        counter?.increment()
-        timeouts?.increment()
-        timer?.recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        counter.increment()
+        if timedOut { tool.timeoutCounter.increment() }
+        tool.timer.recordNanoseconds(nanoseconds)
     }
 
     func recordCache(tool name: String, plugin: String, hit: Bool) {
-        var counter: Counter?
-        tool(name, plugin: plugin) { tool in
+        recordCache(tool(name, plugin: plugin), hit: hit)
+    }
+
+    func recordCache(_ tool: Tool, hit: Bool) {
+        let counter = tools.withLock { _ -> Counter in
             if hit {
                 tool.hits += 1
-                counter = tool.hitCounter
+                return tool.hitCounter
             } else {
                 tool.misses += 1
-                counter = tool.missCounter
+                return tool.missCounter
             }
         }
-        counter?.increment()
+        counter.increment()
     }
 
     func snapshot() -> [ToolStatistics] {

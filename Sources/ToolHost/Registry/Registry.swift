@@ -6,13 +6,23 @@ import ToolHostJSON
     import Glibc
 #endif
 
-/// A tool the registry can route calls to.
-struct ToolEntry: Sendable {
+/// A tool the registry can route calls to. A class: every call takes one from the registry, and copying the
+/// manifest and schema out each time would cost a retain per field.
+final class ToolEntry: Sendable {
     /// `<plugin>.<tool>`.
     let fullName: String
     let record: PluginRecord
     let manifest: ToolManifest
     let schema: JSONSchema
+    /// Lookups the pipeline made for this tool once and keeps.
+    let resolved = ResolvedTool()
+
+    init(fullName: String, record: PluginRecord, manifest: ToolManifest, schema: JSONSchema) {
+        self.fullName = fullName
+        self.record = record
+        self.manifest = manifest
+        self.schema = schema
+    }
 }
 
 /// A plugin directory that could not be listed, and why.

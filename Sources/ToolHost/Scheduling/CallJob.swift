@@ -1,22 +1,30 @@
+import Synchronization
+
 /// One attempt at a call, from the moment it is submitted until its caller is answered.
 ///
 /// Three parties may answer it (the plugin thread when the handler returns, the deadline timer, the
-/// caller's cancellation); the first one wins and the others are ignored.
-final class CallJob: @unchecked Sendable {
+/// caller's cancellation); the first one wins and the others are ignored. The job is also its own
+/// cancellation flag, deadline timer entry and pool work item, so a call allocates one object for all four.
+final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Sendable {
     enum Phase {
         case new, queued, running, abandoned, done
     }
 
     let plugin: LoadedPlugin
     let tool: RegisteredTool
-    let toolManifest: ToolManifest
+    /// The manifest's `maxConcurrency` and `maxOutputBytes` for the tool (the rest of the manifest is not needed).
+    let toolMaxConcurrency: Int?
+    let toolMaxOutputBytes: Int?
     let arguments: [UInt8]
+    let callDeadline: CallDeadline
     /// CLOCK_MONOTONIC nanoseconds, 0 for none.
     let deadline: UInt64
-    let callDeadline: CallDeadline
+    /// Guarded by the deadline timer's lock.
+    var timerIndex = -1
+    /// Told when the deadline passes, to give back the job's global slot.
+    let scheduler: Scheduler
     let priority: Int
     let sequence: UInt64
-    let cancellation = CancellationFlag()
     /// `<plugin>.<tool>` and how the deadline was set, for the messages of a timeout or cancellation.
     let fullName: String
 
@@ -25,23 +33,97 @@ final class CallJob: @unchecked Sendable {
     /// Guarded by the scheduler's lock: whether the job still holds one of the global slots.
     var holdsGlobalSlot = false
 
-    /// The caller's answer: given once, by the handler's thread, the deadline timer or a cancellation.
-    let reply = OneShot<InvocationOutcome>()
+    /// The caller's answer: given once, by the handler's thread, the deadline timer or a cancellation, to a
+    /// caller that may not be waiting yet.
+    private struct Answer {
+        var continuation: UnsafeContinuation<InvocationOutcome, Never>?
+        var early: InvocationOutcome?
+        var answered = false
+        var timerArmed = false
+    }
+    private let answer = Mutex(Answer())
 
     init(
-        plugin: LoadedPlugin, tool: RegisteredTool, toolManifest: ToolManifest, arguments: [UInt8],
-        deadline: CallDeadline,
-        priority: Int, sequence: UInt64, fullName: String
+        plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
+        deadline: CallDeadline, priority: Int, sequence: UInt64, fullName: String, scheduler: Scheduler
     ) {
         self.fullName = fullName
         self.callDeadline = deadline
+        self.deadline = deadline.nanoseconds
         self.plugin = plugin
         self.tool = tool
-        self.toolManifest = toolManifest
+        self.toolMaxConcurrency = manifest.maxConcurrency
+        self.toolMaxOutputBytes = manifest.maxOutputBytes
         self.arguments = arguments
-        self.deadline = deadline.nanoseconds
         self.priority = priority
         self.sequence = sequence
+        self.scheduler = scheduler
+    }
+
+    /// The flag the plugin's `is_cancelled` reads (the job itself).
+    var cancellation: CancellationFlag { self }
+
+    /// Waits for the answer; `start` runs once the caller's continuation is attached (submit the job there).
+    func wait(_ start: () -> Void) async -> InvocationOutcome {
+        // Unsafe (not checked): `answer` resumes it exactly once, and a checked one costs an allocation.
+        await withUnsafeContinuation { continuation in
+            let early = answer.withLock { state -> InvocationOutcome? in
+                if let early = state.early { return early }
+                state.continuation = continuation
+                return nil
+            }
+            if let early {
+                continuation.resume(returning: early)
+            } else {
+                start()
+            }
+        }
+    }
+
+    /// Arms the deadline (the timer calls `fire()`), or disarms it at once if the job was answered meanwhile.
+    func armDeadline() {
+        DeadlineTimer.shared.schedule(self)
+        let answered = answer.withLock { state -> Bool in
+            if state.answered { return true }
+            state.timerArmed = true
+            return false
+        }
+        if answered { DeadlineTimer.shared.cancel(self) }
+    }
+
+    /// Answers the caller unless someone already did.
+    /// - Returns: whether this answer was the one delivered.
+    @discardableResult
+    func reply(_ outcome: InvocationOutcome) -> Bool {
+        let (continuation, armed, won) = answer.withLock {
+            state -> (UnsafeContinuation<InvocationOutcome, Never>?, Bool, Bool) in
+            if state.answered { return (nil, false, false) }
+            state.answered = true
+            let continuation = state.continuation
+            state.continuation = nil
+            if continuation == nil { state.early = outcome }
+            let armed = state.timerArmed
+            state.timerArmed = false
+            return (continuation, armed, true)
+        }
+        // The caller first, the timer's lock second: if the deadline fires in between, `fire()` finds the job
+        // answered and does nothing that matters.
+        continuation?.resume(returning: outcome)
+        if armed { DeadlineTimer.shared.cancel(self) }
+        return won
+    }
+
+    /// Runs the job on a pool thread.
+    func run(with slot: CallSlot) {
+        scheduler.execute(self, slot)
+    }
+
+    /// The deadline passed (on the timer thread): the caller is answered with a timeout, the plugin told to stop.
+    func fire() {
+        // Slots first, answer second: whoever the caller calls next finds the global slot free.
+        set()
+        scheduler.abandon(self)
+        reply(.error(timeoutError))
     }
 
     var timeoutError: ToolError {

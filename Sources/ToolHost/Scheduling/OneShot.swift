@@ -4,7 +4,7 @@ import Synchronization
 /// deadline timer, a cancellation), to a caller that may not be waiting yet.
 final class OneShot<Value: Sendable>: Sendable {
     private struct State {
-        var continuation: CheckedContinuation<Value, Never>?
+        var continuation: UnsafeContinuation<Value, Never>?
         var early: Value?
         var answered = false
         var timer: DeadlineTimer.Entry?
@@ -15,7 +15,8 @@ final class OneShot<Value: Sendable>: Sendable {
 
     /// Waits for the reply; `arm` runs once the continuation is attached (start the work there).
     func wait(_ arm: () -> Void) async -> Value {
-        await withCheckedContinuation { continuation in
+        // Unsafe (not checked): the state below resumes it exactly once, and a checked one costs an allocation.
+        await withUnsafeContinuation { continuation in
             let early: Value? = state.withLock { state in
                 if let early = state.early { return early }
                 state.continuation = continuation
@@ -46,7 +47,7 @@ final class OneShot<Value: Sendable>: Sendable {
     @discardableResult
     func reply(_ value: Value) -> Bool {
         let (continuation, timer, won) = state.withLock {
-            state -> (CheckedContinuation<Value, Never>?, DeadlineTimer.Entry?, Bool) in
+            state -> (UnsafeContinuation<Value, Never>?, DeadlineTimer.Entry?, Bool) in
             if state.answered { return (nil, nil, false) }
             state.answered = true
             let continuation = state.continuation

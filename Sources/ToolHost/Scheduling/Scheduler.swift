@@ -29,7 +29,7 @@ final class Scheduler: @unchecked Sendable {
     private let state = Mutex(State())
     private let limits: Limits
     private let pool: PluginThreadPool
-    private let execute: @Sendable (CallJob, CallSlot) -> Void
+    let execute: @Sendable (CallJob, CallSlot) -> Void
 
     /// - Parameter execute: runs a job on a pool thread; must call `completed(_:)` when the handler returns.
     init(limits: Limits, pool: PluginThreadPool, execute: @escaping @Sendable (CallJob, CallSlot) -> Void) {
@@ -55,7 +55,7 @@ final class Scheduler: @unchecked Sendable {
 
     func toolLimit(_ job: CallJob) -> Int {
         guard job.tool.threadSafe else { return 1 }
-        var limit = min(job.toolManifest.maxConcurrency ?? limits.defaultToolConcurrency, pluginLimit(job))
+        var limit = min(job.toolMaxConcurrency ?? limits.defaultToolConcurrency, pluginLimit(job))
         if !limits.policies.isEmpty, let cap = limits.policies[job.plugin.manifest.name]?.toolMaxConcurrency {
             limit = min(limit, cap)
         }
@@ -139,8 +139,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private func dispatch(_ job: CallJob) {
-        let execute = self.execute
-        pool.submit { (slot: CallSlot) in execute(job, slot) }
+        pool.submit(job)  // runs `execute(job, slot)` (CallJob.run(with:))
     }
 
     /// Starts every queued job that fits, in queue order.

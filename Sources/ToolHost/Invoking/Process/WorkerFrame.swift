@@ -19,12 +19,24 @@ enum WorkerFrame: Equatable {
 
     // MARK: encoding
 
+    /// The whole frame, length prefix included.
     func encoded() -> [UInt8] {
+        var frame: [UInt8] = []
+        encode(into: &frame)
+        return frame
+    }
+
+    /// Appends the whole frame, length prefix included, to `buffer` (one copy of each part, no temporaries).
+    func encode(into buffer: inout [UInt8]) {
         var writer = ByteWriter()
+        swap(&writer.data, &buffer)
+        defer { swap(&writer.data, &buffer) }
+        let start = writer.data.count
+        writer.u32(0)  // the length, filled in below
         switch self {
         case .call(let tool, let arguments, let deadline, let spin):
             writer.u8(1)
-            writer.bytes(Array(tool.utf8))
+            writer.string(tool)
             writer.bytes(arguments)
             writer.u64(deadline)
             writer.u8(spin ? 1 : 0)
@@ -32,27 +44,25 @@ enum WorkerFrame: Equatable {
             writer.u8(2)
             writer.u32(UInt32(tools.count))
             for tool in tools {
-                writer.bytes(Array(tool.name.utf8))
+                writer.string(tool.name)
                 writer.u8(tool.threadSafe ? 1 : 0)
             }
         case .failedToLoad(let message):
             writer.u8(3)
-            writer.bytes(Array(message.utf8))
+            writer.string(message)
         case .result(let status, let output, let message):
             writer.u8(4)
             writer.u32(UInt32(bitPattern: status))
             writer.bytes(output)
             writer.u8(message == nil ? 0 : 1)
-            writer.bytes(Array((message ?? "").utf8))
+            writer.string(message ?? "")
         }
-        var frame = ByteWriter()
-        frame.u32(UInt32(writer.data.count))
-        frame.data.append(contentsOf: writer.data)
-        return frame.data
+        let length = UInt32(writer.data.count - start - 4).littleEndian
+        writer.data.withUnsafeMutableBytes { $0.storeBytes(of: length, toByteOffset: start, as: UInt32.self) }
     }
 
     /// Decodes one payload (without its length prefix).
-    init?(payload: [UInt8]) {
+    init?(payload: ArraySlice<UInt8>) {
         var reader = ByteReader(payload)
         guard let kind = reader.u8() else { return nil }
         switch kind {
@@ -98,22 +108,31 @@ struct ByteWriter {
         u32(UInt32(value.count))
         data.append(contentsOf: value)
     }
+    mutating func string(_ value: String) {
+        u32(UInt32(value.utf8.count))
+        data.append(contentsOf: value.utf8)
+    }
 }
 
 struct ByteReader {
-    private let data: [UInt8]
-    private var position = 0
-    init(_ data: [UInt8]) { self.data = data }
-    var atEnd: Bool { position == data.count }
+    private let data: ArraySlice<UInt8>
+    private var position: Int
+    private let end: Int
+    init(_ data: ArraySlice<UInt8>) {
+        self.data = data
+        position = data.startIndex
+        end = data.endIndex
+    }
+    var atEnd: Bool { position == end }
 
     mutating func u8() -> UInt8? {
-        guard position < data.count else { return nil }
+        guard position < end else { return nil }
         defer { position += 1 }
         return data[position]
     }
 
     mutating func u32() -> UInt32? {
-        guard position + 4 <= data.count else { return nil }
+        guard position + 4 <= end else { return nil }
         var value: UInt32 = 0
         for index in (0..<4).reversed() { value = value << 8 | UInt32(data[position + index]) }
         position += 4
@@ -121,7 +140,7 @@ struct ByteReader {
     }
 
     mutating func u64() -> UInt64? {
-        guard position + 8 <= data.count else { return nil }
+        guard position + 8 <= end else { return nil }
         var value: UInt64 = 0
         for index in (0..<8).reversed() { value = value << 8 | UInt64(data[position + index]) }
         position += 8
@@ -129,7 +148,7 @@ struct ByteReader {
     }
 
     mutating func bytes() -> [UInt8]? {
-        guard let count = u32().map(Int.init), position + count <= data.count else { return nil }
+        guard let count = u32().map(Int.init), position + count <= end else { return nil }
         defer { position += count }
         return Array(data[position..<position + count])
     }

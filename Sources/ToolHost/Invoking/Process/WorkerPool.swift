@@ -29,6 +29,8 @@ final class WorkerPool: Sendable {
     var idleCount: Int { idle.withLock { $0.count } }
     /// Pids of the idle workers.
     var idlePids: [pid_t] { idle.withLock { $0.map(\.pid) } }
+    /// The descriptors the host holds for its idle workers (for the fault suite's leak checks).
+    var idleDescriptors: [Int32] { idle.withLock { $0.flatMap(\.descriptors) } }
 
     /// Runs a job in a worker. Blocking: called on a host pool thread.
     func run(_ job: CallJob, maxOutputBytes: Int) -> InvocationOutcome {
@@ -44,7 +46,7 @@ final class WorkerPool: Sendable {
                 return .error(error)
             }
         }
-        let fullName = pluginName + "." + job.tool.name
+        let fullName = job.fullName
         // Spinning pays when calls come one at a time; with several in flight it only takes CPU from them.
         let concurrent = busy.wrappingAdd(1, ordering: .relaxed).newValue
         defer { busy.wrappingSubtract(1, ordering: .relaxed) }

@@ -30,9 +30,12 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     let pid: pid_t
-    private var channel: WorkerChannel
+    private let channel: WorkerChannel
     private let maxPayload: Int
     private var reaped = false
+
+    /// The descriptors the host holds for this worker: its end of the channel and the pidfd (until reaped).
+    var descriptors: [Int32] { reaped ? [] : [channel.fd, channel.peerExit].filter { $0 >= 0 } }
 
     private init(pid: pid_t, fd: Int32, maxPayload: Int) {
         self.pid = pid
