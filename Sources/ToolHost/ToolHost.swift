@@ -373,10 +373,13 @@ public final class ToolHost: Sendable {
         }
     }
 
-    private func deadline(for entry: ToolEntry, timeout: Duration?, started: UInt64) -> CallDeadline {
+    private func deadline(
+        for entry: ToolEntry, timeout: Duration?, started: UInt64, toolClockStart: UInt64? = nil
+    ) -> CallDeadline {
         CallDeadline(
             hostDefault: configuration.defaultTimeout, toolTimeoutMs: entry.manifest.timeoutMs,
-            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout, now: started)
+            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout, now: started,
+            toolClockStart: toolClockStart)
     }
 
     /// The operator's caps on the tool's plugin, if any.
@@ -388,13 +391,16 @@ public final class ToolHost: Sendable {
     private func execute(
         _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        let deadline = deadline(for: entry, timeout: timeout, started: started)
+        var deadline = deadline(for: entry, timeout: timeout, started: started)
         // A loaded plugin without an async call (a frame per call); else load it (once, shared).
         let plugin: LoadedPlugin
         if case .loaded(let ready) = entry.record.state {
             plugin = ready
         } else {
             plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
+            // The tool's timeoutMs bounds the tool's work, not the plugin's first load.
+            deadline = self.deadline(
+                for: entry, timeout: timeout, started: started, toolClockStart: monotonicNanoseconds())
         }
         guard let tool = entry.resolved.tool(in: plugin, named: entry.manifest.name) else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")

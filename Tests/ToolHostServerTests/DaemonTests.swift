@@ -95,7 +95,8 @@ import ToolHostJSON
     @Test func aFullQueueIs429WithRetryAfter() async throws {
         let server = try await Server(["--max-concurrent-calls", "1", "--max-queued-calls", "0"])
         do {
-            async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#).status
+            // Long enough that a loaded machine still gets a refused call in while it holds the slot.
+            async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":10000}"#).status
             // Wait until the slow call holds the only slot.
             var refused: (status: Int, body: JSONValue?, headers: [AnyHashable: Any])?
             let deadline = ContinuousClock.now + .seconds(10)

@@ -43,7 +43,7 @@ import ToolHostJSON
         }
         _ = try await host.call("probe.order_log", arguments: [:])  // loaded before the clock matters
         let blocker = Task {
-            await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 1500], priority: 10))
+            await host.call(ToolCall(tool: "probe.order", arguments: ["tag": "block", "ms": 4000], priority: 10))
         }
         try await Fixtures.waitUntil("a call is running") { host.load.running > 0 }
         // Queued first, with an explicit priority 0; then one that gives none and so gets the manifest's 9.
@@ -91,18 +91,39 @@ import ToolHostJSON
             $0.limits.maxConcurrentCalls = 1
             $0.limits.maxQueuedCalls = 2
         }
-        let running = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 300])) }
+        // A blocker that runs until it is cancelled (a fixed pause could end before a loaded machine queues the rest).
+        let running = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 60_000])) }
         try await Fixtures.waitUntil("a call is running") { host.load.running > 0 }
         let queued = (0..<2).map { _ in Task { await host.call(ToolCall(tool: "probe.echo")) } }
         try await waitForQueue(host, 2)
         let refused = await host.call(ToolCall(tool: "probe.echo"))
         guard case .failure(let error) = refused else {
             Issue.record("expected overloaded, got \(refused)")
+            running.cancel()
             return
         }
         #expect(error.code == .overloaded)
+        running.cancel()
         _ = await running.value
         for task in queued { #expect((try? await task.value.get()) != nil, "queued calls still run") }
+    }
+
+    @Test func aSlowFirstLoadDoesNotEatTheToolsTimeoutButTheCallersTimeoutStillHolds() async throws {
+        // init takes 400 ms; the tool's timeoutMs is 200 ms.
+        let manifest = policy(["echo": ["timeoutMs": 200]])
+        let (host, _) = try await Fixtures.probeHost(defines: ["INIT_SLEEP_MS=400"], manifest: manifest, isolated: true)
+        let first = try await host.call("probe.echo", arguments: ["cold": true])
+        #expect(first.json == ["cold": true], "the load is not the tool's work")
+
+        // A caller's own timeout counts from the start of the call, load included.
+        let (other, _) = try await Fixtures.probeHost(
+            defines: ["INIT_SLEEP_MS=400"], manifest: manifest, isolated: true)
+        let capped = await other.call(ToolCall(tool: "probe.echo", timeout: .milliseconds(100)))
+        guard case .failure(let error) = capped else {
+            Issue.record("expected the caller's 100 ms to expire during the 400 ms load, got \(capped)")
+            return
+        }
+        #expect(error.code == .timeout && error.message.contains("the call's timeout"))
     }
 
     @Test func timeoutIsPromptAndThePluginSeesCancellation() async throws {

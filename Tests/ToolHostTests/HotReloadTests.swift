@@ -51,7 +51,7 @@ import ToolHostJSON
         #expect(host.plugins().first { $0.name == "probe" }?.state == .loaded)
         let result = try await host.call("probe.echo", arguments: ["hot": true])
         #expect(result.json == ["hot": true])
-        #expect(counter.value >= 1)
+        try await Fixtures.waitUntil("observers are told") { counter.value >= 1 }
     }
 
     @Test func aReplacedPluginServesNewCallsWhileTheOldOneFinishesItsCall() async throws {
@@ -76,7 +76,8 @@ import ToolHostJSON
         try await Fixtures.waitUntil("version 2 is listed") {
             host.tools().first { $0.name == "probe.count" }?.pluginVersion == "2.0.0"
         }
-        #expect(counter.value > notified)
+        // Observers are told just after the new tools are published.
+        try await Fixtures.waitUntil("observers are told") { counter.value > notified }
         // New calls reach the new library (its counter starts at zero)...
         #expect(try await host.call("probe.count_read", arguments: [:]).json["executions"] == 0)
         // ...and the call already running finished on the old one, whole.
@@ -103,14 +104,16 @@ import ToolHostJSON
         try await Fixtures.waitUntil("version 1 has a worker") { !host.workerPids(plugin: "probe").isEmpty }
         let oldWorkers = host.workerPids(plugin: "probe")
 
-        let slow = Task { try await host.call("probe.sleep", arguments: ["ms": 600]) }
-        try await Fixtures.waitUntil("the slow call holds the worker") { host.workerPids(plugin: "probe").isEmpty }
+        let slow = Task { try await host.call("probe.sleep", arguments: ["ms": 3000]) }
+        try await Fixtures.waitUntil("the slow call holds the worker") {
+            Set(host.workerPids(plugin: "probe")).isDisjoint(with: oldWorkers)
+        }
         try deploy(
             plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "2.0.0", overrides: isolated),
             library: try await Fixtures.compile(defines: ["PLUGIN_VERSION=\"2.0.0\""]))
         try await Fixtures.waitUntil("version 2 is listed") { host.plugins().first?.version == "2.0.0" }
         // The old worker finishes its call whole, then stops; version 2 has workers of its own.
-        #expect(try await slow.value.json == ["slept": 600, "cancelled": false])
+        #expect(try await slow.value.json == ["slept": 3000, "cancelled": false])
         try await Fixtures.waitUntil("the old worker is gone") {
             oldWorkers.allSatisfy { !FileManager.default.fileExists(atPath: "/proc/\($0)") }
         }
@@ -170,7 +173,7 @@ import ToolHostJSON
         let notified = counter.value
         try FileManager.default.removeItem(atPath: plugins + "/probe")
         try await Fixtures.waitUntil("probe is gone") { host.tools().isEmpty }
-        #expect(counter.value > notified)
+        try await Fixtures.waitUntil("observers are told") { counter.value > notified }
         let error = await #expect(throws: ToolError.self) { _ = try await host.call("probe.echo", arguments: [:]) }
         #expect(error?.code == .notFound)
         #expect(try await slow.value.json == ["slept": 400, "cancelled": false])

@@ -9,30 +9,33 @@ struct CallDeadline: Sendable, CustomStringConvertible {
     let limit: Duration
     let source: Source
 
-    /// The smallest of the per-call timeout, the operator's cap for the plugin, the tool's `timeoutMs` and the
+    /// The earliest of the per-call timeout, the operator's cap for the plugin, the tool's `timeoutMs` and the
     /// host default.
+    /// - Parameters:
+    ///   - now: when the call started (the caller's timeout and the host default count from here).
+    ///   - toolClockStart: when the tool's `timeoutMs` and the operator's cap start counting: the call's start,
+    ///     or, for the first call of a plugin, the end of its load (a cold load does not eat the tool's time; the
+    ///     caller's own timeout still bounds it).
     init(
         hostDefault: Duration, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
-        now: UInt64 = monotonicNanoseconds()
+        now: UInt64 = monotonicNanoseconds(), toolClockStart: UInt64? = nil
     ) {
-        var limit = hostDefault
-        var source = Source.hostDefault
-        if let ms = toolTimeoutMs, Duration.milliseconds(ms) < limit {
-            limit = .milliseconds(ms)
-            source = .tool
+        let toolStart = toolClockStart ?? now
+        var best = (at: now &+ Self.nanoseconds(hostDefault), limit: hostDefault, source: Source.hostDefault)
+        func consider(_ limit: Duration, from start: UInt64, _ source: Source) {
+            let at = start &+ Self.nanoseconds(limit)
+            if at < best.at { best = (at, limit, source) }
         }
-        if let ms = operatorTimeoutMs, Duration.milliseconds(ms) < limit {
-            limit = .milliseconds(ms)
-            source = .operatorCap
-        }
-        if let callTimeout, callTimeout < limit {
-            limit = callTimeout
-            source = .call
-        }
-        let span = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
-        self.limit = limit
-        self.source = source
-        self.nanoseconds = now &+ UInt64(max(0, span))
+        if let ms = toolTimeoutMs { consider(.milliseconds(ms), from: toolStart, .tool) }
+        if let ms = operatorTimeoutMs { consider(.milliseconds(ms), from: toolStart, .operatorCap) }
+        if let callTimeout { consider(callTimeout, from: now, .call) }
+        self.limit = best.limit
+        self.source = best.source
+        self.nanoseconds = best.at
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        UInt64(max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))
     }
 
     /// "100 ms (the call's timeout)".
