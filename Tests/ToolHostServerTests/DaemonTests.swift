@@ -261,8 +261,8 @@ import ToolHostJSON
 
     @Test func sigtermDrainsACallInFlightAndExitsZero() async throws {
         let server = try await Server(["--grace-seconds", "10"])
-        async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":1500}"#).status
-        try await server.waitForCallsInFlight(1)
+        async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#).status
+        try await server.waitForSleepToStart()
         server.process.terminate()
         #expect(try await slow == 200)
         #expect(await awaitExit(server.process, within: 15) == 0)
@@ -274,7 +274,7 @@ import ToolHostJSON
         let slow = Task {
             try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#).status
         }
-        try await server.waitForCallsInFlight(1)
+        try await server.waitForSleepToStart()
         let signalled = ContinuousClock.now
         server.process.terminate()
         let status = await awaitExit(server.process, within: 15)
@@ -286,15 +286,16 @@ import ToolHostJSON
 }
 
 extension RESTTests.Server {
-    /// Waits (bounded) until `/metrics` shows this many calls running on plugin threads.
-    func waitForCallsInFlight(_ count: Int, within seconds: Double = 20) async throws {
+    /// Waits (bounded) until the server's probe plugin has started a `probe.sleep` (a count that only grows, so
+    /// no poll can miss it, unlike a gauge of calls in flight).
+    func waitForSleepToStart(within seconds: Double = 20) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
-            let text = try await self.text("/metrics")
-            if text.contains("toolhost_calls_in_flight \(count).0\n") { return }
+            let read = try await request("POST", "/v1/tools/probe.sleep_read/call", body: "{}")
+            if let started = read.body?["started"]?.intValue, started > 0 { return }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw ServerFixtureError("\(count) calls were never in flight; stderr: \(stderr)")
+        throw ServerFixtureError("probe.sleep never started; stderr: \(stderr)")
     }
 
     /// GET a text endpoint.
