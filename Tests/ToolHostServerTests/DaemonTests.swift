@@ -95,23 +95,20 @@ import ToolHostJSON
     @Test func aFullQueueIs429WithRetryAfter() async throws {
         let server = try await Server(["--max-concurrent-calls", "1", "--max-queued-calls", "0"])
         do {
-            // Long enough that a loaded machine still gets a refused call in while it holds the slot.
-            async let slow = server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":10000}"#).status
-            // Wait until the slow call holds the only slot.
-            var refused: (status: Int, body: JSONValue?, headers: [AnyHashable: Any])?
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline {
-                let attempt = try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":0}"#)
-                if attempt.status == 429 {
-                    refused = attempt
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(20))
+            let slow = Task {
+                try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#).status
             }
-            let response = try #require(refused)
+            // Once the slow call holds the only slot (and the queue holds none), the next call is refused at once.
+            var response = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}")
+            let deadline = ContinuousClock.now + .seconds(10)
+            while response.status != 429, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+                response = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}")
+            }
+            #expect(response.status == 429)
             #expect(response.body?["error"]?["code"] == "overloaded")
             #expect(response.headers["Retry-After"] as? String == "1")
-            #expect(try await slow == 200)
+            #expect(try await slow.value == 200)
         } catch {
             await server.stop()
             throw error
