@@ -99,11 +99,12 @@ import ToolHostJSON
                 try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#).status
             }
             // Once the slow call holds the only slot (and the queue holds none), the next call is refused at once.
-            var response = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}")
+            // (Not probe.echo: it is deterministic here, and a cache hit never waits for a slot.)
+            var response = try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":0}"#)
             let deadline = ContinuousClock.now + .seconds(10)
             while response.status != 429, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
-                response = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}")
+                response = try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":0}"#)
             }
             #expect(response.status == 429)
             #expect(response.body?["error"]?["code"] == "overloaded")
