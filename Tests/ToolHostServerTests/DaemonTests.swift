@@ -95,8 +95,14 @@ import ToolHostJSON
     @Test func aFullQueueIs429WithRetryAfter() async throws {
         let server = try await Server(["--max-concurrent-calls", "1", "--max-queued-calls", "0"])
         do {
+            // The slow call retries while one of the probes below holds the slot (it would be refused too).
             let slow = Task {
-                try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#).status
+                var status = 429
+                while status == 429 {
+                    status = try await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":3000}"#)
+                        .status
+                }
+                return status
             }
             // Once the slow call holds the only slot (and the queue holds none), the next call is refused at once.
             // (Not probe.echo: it is deterministic here, and a cache hit never waits for a slot.)
