@@ -6,39 +6,49 @@ struct CallDeadline: Sendable, CustomStringConvertible {
 
     /// CLOCK_MONOTONIC nanoseconds; 0 means none.
     let nanoseconds: UInt64
-    let limit: Duration
+    /// The timeout that set the deadline, in nanoseconds.
+    let limitNanoseconds: Int64
     let source: Source
+
+    /// The timeout that set the deadline.
+    var limit: Duration { .nanoseconds(limitNanoseconds) }
 
     /// The smallest of the per-call timeout, the operator's cap for the plugin, the tool's `timeoutMs` and the
     /// host default.
+    ///
+    /// In integer nanoseconds (the host default converted once, by the caller): a call reads no `Duration`
+    /// components, each a 128-bit division.
     init(
-        hostDefault: Duration, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
+        hostDefaultNanoseconds: Int64, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
         now: UInt64 = monotonicNanoseconds()
     ) {
-        var limit = hostDefault
+        var limit = hostDefaultNanoseconds
         var source = Source.hostDefault
-        if let ms = toolTimeoutMs, Duration.milliseconds(ms) < limit {
-            limit = .milliseconds(ms)
+        if let ms = toolTimeoutMs, Int64(ms) * 1_000_000 < limit {
+            limit = Int64(ms) * 1_000_000
             source = .tool
         }
-        if let ms = operatorTimeoutMs, Duration.milliseconds(ms) < limit {
-            limit = .milliseconds(ms)
+        if let ms = operatorTimeoutMs, Int64(ms) * 1_000_000 < limit {
+            limit = Int64(ms) * 1_000_000
             source = .operatorCap
         }
-        if let callTimeout, callTimeout < limit {
-            limit = callTimeout
+        if let callTimeout, callTimeout < .nanoseconds(limit) {
+            limit = Self.nanoseconds(callTimeout)
             source = .call
         }
-        let span = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
-        self.limit = limit
+        self.limitNanoseconds = limit
         self.source = source
-        self.nanoseconds = now &+ UInt64(max(0, span))
+        self.nanoseconds = now &+ UInt64(max(0, limit))
+    }
+
+    /// A duration in whole nanoseconds (rounded towards zero).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     /// "100 ms (the call's timeout)".
     var description: String {
-        let milliseconds =
-            Double(limit.components.seconds) * 1000 + Double(limit.components.attoseconds) / 1_000_000_000_000_000
+        let milliseconds = Double(limitNanoseconds) / 1_000_000
         let shown = milliseconds == milliseconds.rounded() ? "\(Int64(milliseconds)) ms" : "\(milliseconds) ms"
         let origin =
             switch source {
