@@ -16,6 +16,8 @@ public final class ToolHost: Sendable {
     let statistics = StatisticsRecorder()
     let changeObservers = ToolChangeObservers()
     let logger: Logger
+    /// `configuration.defaultTimeout` in nanoseconds, converted once rather than on every call.
+    private let defaultTimeoutNanoseconds: Int64
     private let flights = Mutex<[CacheKey: Flight]>([:])
 
     /// Identical cacheable calls in flight share one execution.
@@ -30,6 +32,7 @@ public final class ToolHost: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "toolhost")) {
         self.configuration = configuration
         self.logger = logger
+        self.defaultTimeoutNanoseconds = CallDeadline.nanoseconds(configuration.defaultTimeout)
         self.cache = ResultCache(maxBytes: configuration.cache.maxBytes)
         self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
         self.loader = PluginLoader(
@@ -254,9 +257,27 @@ public final class ToolHost: Sendable {
         return ToolError(.notFound, message)
     }
 
+    /// Validates the arguments and runs the call: straight to the plugin when the tool is not cached, else
+    /// through the cache and single flight (`runCached`).
+    ///
+    /// Inlined, as are `attempts` and `Executor.run`: an uncached call is one async frame (`call`) down to the
+    /// continuation the plugin thread resumes, not four.
+    @inline(__always)
     private func run(
         _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
+        try validate(arguments, of: entry)
+        let canonical = arguments.canonical()
+        // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
+        guard configuration.cache.enabled && entry.manifest.deterministic else {
+            return try await attempts(
+                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+        }
+        return try await runCached(
+            entry, arguments: arguments, canonical: canonical, priority: priority, timeout: timeout, started: started)
+    }
+
+    private func validate(_ arguments: JSONValue, of entry: ToolEntry) throws(ToolError) {
         let violations = entry.schema.validate(arguments)
         if !violations.isEmpty {
             // Each message already starts with the offending value's JSON pointer.
@@ -267,12 +288,14 @@ public final class ToolHost: Sendable {
                     + list.map(\.message).joined(separator: "; "),
                 violations: list)
         }
-        let canonical = arguments.canonical()
-        // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
-        guard configuration.cache.enabled && entry.manifest.deterministic else {
-            return try await execute(
-                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
-        }
+    }
+
+    /// A deterministic tool's call with the cache on: a hit, a shared execution, or an execution whose result is
+    /// stored.
+    private func runCached(
+        _ entry: ToolEntry, arguments: JSONValue, canonical: [UInt8], priority: Int?, timeout: Duration?,
+        started: UInt64
+    ) async throws(ToolError) -> ToolResult {
         var ttl =
             entry.manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
             ?? configuration.cache.defaultTTL
@@ -377,7 +400,7 @@ public final class ToolHost: Sendable {
         for entry: ToolEntry, timeout: Duration?, started: UInt64, toolClockStart: UInt64? = nil
     ) -> CallDeadline {
         CallDeadline(
-            hostDefault: configuration.defaultTimeout, toolTimeoutMs: entry.manifest.timeoutMs,
+            hostDefaultNanoseconds: defaultTimeoutNanoseconds, toolTimeoutMs: entry.manifest.timeoutMs,
             operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout, now: started,
             toolClockStart: toolClockStart)
     }
@@ -387,8 +410,16 @@ public final class ToolHost: Sendable {
         configuration.pluginPolicies.isEmpty ? nil : configuration.pluginPolicies[entry.record.manifest.name]
     }
 
-    /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
+    /// `attempts`, not inlined (the cached paths).
     private func execute(
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
+    ) async throws(ToolError) -> ToolResult {
+        try await attempts(entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+    }
+
+    /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
+    @inline(__always)
+    private func attempts(
         _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
         var deadline = deadline(for: entry, timeout: timeout, started: started)
@@ -423,7 +454,7 @@ public final class ToolHost: Sendable {
                 plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName, arguments: canonical,
                 deadline: deadline, priority: priority ?? entry.manifest.priority)
             switch outcome {
-            case .success(let output, let duration):
+            case .success(let output):
                 guard JSONValue.isValid(utf8: output) else {
                     throw ToolError(
                         .pluginError,
@@ -433,7 +464,7 @@ public final class ToolHost: Sendable {
                 }
                 return ToolResult(
                     tool: entry.fullName, output: output, cached: false, shared: false,
-                    duration: max(duration, elapsed(since: started)), originalDuration: nil, attempts: attempt)
+                    duration: elapsed(since: started), originalDuration: nil, attempts: attempt)
             case .error(let error):
                 if error.code == .timeout || error.code == .pluginCrashed, plugin.breaker.recordFailure() {
                     logger.error(
@@ -441,7 +472,7 @@ public final class ToolHost: Sendable {
                         metadata: ["plugin.name": "\(plugin.manifest.name)", "error": "\(error.message)"])
                 }
                 throw error
-            case .failure(let status, let message, _):
+            case .failure(let status, let message):
                 let said = message.map { ": \($0)" } ?? ""
                 switch status {
                 case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue):

@@ -297,27 +297,37 @@ struct JSONParser {
         }
         let base = keyStack.count
         var seen: Set<JSONObject.HashKey>? = nil
+        var members = 0
+        // The first key stays out of `keyStack` until a second one comes: an object of one member (most tool
+        // results) is checked without touching the stack, so without allocating it.
+        var firstKey = ""
         while true {
             skipWhitespace()
             guard peek() == quote else {
                 throw unexpected(
-                    keyStack.count == base
+                    members == 0
                         ? "expected '\"' to begin an object key or '}'"
                         : "expected '\"' to begin an object key after ','"
                 )
             }
             let keyOffset = pos
             let key = try scanString(build: true)
-            let n = keyStack.count - base
-            if n >= JSONObject.indexThreshold {
-                if seen == nil { seen = Set(keyStack[base...].map(JSONObject.HashKey.init)) }
-                if !seen!.insert(JSONObject.HashKey(key)).inserted { throw duplicate(key, at: keyOffset) }
+            if members == 0 {
+                firstKey = key
             } else {
-                for i in base..<keyStack.count where JSONText.equal(keyStack[i], key) {
-                    throw duplicate(key, at: keyOffset)
+                if members == 1 { keyStack.append(firstKey) }
+                let n = keyStack.count - base
+                if n >= JSONObject.indexThreshold {
+                    if seen == nil { seen = Set(keyStack[base...].map(JSONObject.HashKey.init)) }
+                    if !seen!.insert(JSONObject.HashKey(key)).inserted { throw duplicate(key, at: keyOffset) }
+                } else {
+                    for i in base..<keyStack.count where JSONText.equal(keyStack[i], key) {
+                        throw duplicate(key, at: keyOffset)
+                    }
                 }
+                keyStack.append(key)
             }
-            keyStack.append(key)
+            members += 1
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw unexpected("expected ':' after object key") }
             pos += 1
@@ -332,7 +342,7 @@ struct JSONParser {
             pos -= 1
             throw unexpected("expected ',' or '}' after object member")
         }
-        keyStack.removeSubrange(base...)
+        if keyStack.count > base { keyStack.removeSubrange(base...) }
         depth -= 1
     }
 

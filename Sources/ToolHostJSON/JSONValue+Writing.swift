@@ -58,7 +58,16 @@ enum JSONWriter {
         case .object(let o):
             out.append(UInt8(ascii: "{"))
             if canonical {
-                let sorted = o.entries.sorted { JSONText.less($0.key, $1.key) }
+                // Sorted only when out of order: most objects (one key, or keys a client already sorted) are
+                // written without allocating a sorted copy.
+                let entries = o.entries
+                var inOrder = true
+                var index = 1
+                while inOrder && index < entries.count {
+                    inOrder = JSONText.less(entries[index - 1].key, entries[index].key)
+                    index += 1
+                }
+                let sorted = inOrder ? entries : entries.sorted { JSONText.less($0.key, $1.key) }
                 for (i, entry) in sorted.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
                     writeString(entry.key, into: &out)

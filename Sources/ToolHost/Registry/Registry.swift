@@ -50,8 +50,16 @@ final class Registry: Sendable {
         var rejectedIdentity: [String: String] = [:]
     }
 
+    /// The snapshot, and the entry the last lookup found: a caller that calls one tool again and again compares
+    /// the name instead of hashing it (replaced with the snapshot).
+    private struct Current {
+        var snapshot = Snapshot()
+        var lastName = ""
+        var lastEntry: ToolEntry?
+    }
+
     let pluginsDirectory: String
-    private let current = Mutex(Snapshot())
+    private let current = Mutex(Current())
     /// One rescan at a time (rescans may open libraries; they run on host threads).
     private let rescanning = ConditionLock()
 
@@ -59,10 +67,18 @@ final class Registry: Sendable {
         self.pluginsDirectory = pluginsDirectory
     }
 
-    var snapshot: Snapshot { current.withLock { $0 } }
+    var snapshot: Snapshot { current.withLock { $0.snapshot } }
 
     func tool(named name: String) -> ToolEntry? {
-        current.withLock { $0.tools[name] }
+        current.withLock { current in
+            if let last = current.lastEntry, current.lastName == name { return last }
+            let entry = current.snapshot.tools[name]
+            if let entry {
+                current.lastName = name
+                current.lastEntry = entry
+            }
+            return entry
+        }
     }
 
     /// Reads every plugin directory again. A plugin whose manifest and library did not change keeps its record
@@ -97,7 +113,7 @@ final class Registry: Sendable {
                             hint: "create it, or point --plugins (or TOOLHOST_PLUGINS) at the directory holding the "
                                 + "plugin folders")
                     ]))
-            current.withLock { $0 = next }
+            current.withLock { $0 = Current(snapshot: next) }
             return next
         }
         var seenNames: [String: String] = [:]
@@ -154,7 +170,7 @@ final class Registry: Sendable {
                 next.tools[fullName] = ToolEntry(fullName: fullName, record: record, manifest: tool, schema: schema)
             }
         }
-        current.withLock { $0 = next }
+        current.withLock { $0 = Current(snapshot: next) }
         return next
     }
 

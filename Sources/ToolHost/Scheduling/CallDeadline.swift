@@ -6,42 +6,53 @@ struct CallDeadline: Sendable, CustomStringConvertible {
 
     /// CLOCK_MONOTONIC nanoseconds; 0 means none.
     let nanoseconds: UInt64
-    let limit: Duration
+    /// The timeout that set the deadline, in nanoseconds.
+    let limitNanoseconds: Int64
     let source: Source
 
+    /// The timeout that set the deadline.
+    var limit: Duration { .nanoseconds(limitNanoseconds) }
+
     /// The earliest of the per-call timeout, the operator's cap for the plugin, the tool's `timeoutMs` and the
-    /// host default.
+    /// host default, in integer nanoseconds (the host default converted once, by the caller: a call reads no
+    /// `Duration` components, each a 128-bit division).
     /// - Parameters:
     ///   - now: when the call started (the caller's timeout and the host default count from here).
     ///   - toolClockStart: when the tool's `timeoutMs` and the operator's cap start counting: the call's start,
     ///     or, for the first call of a plugin, the end of its load (a cold load does not eat the tool's time; the
     ///     caller's own timeout still bounds it).
     init(
-        hostDefault: Duration, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
+        hostDefaultNanoseconds: Int64, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
         now: UInt64 = monotonicNanoseconds(), toolClockStart: UInt64? = nil
     ) {
         let toolStart = toolClockStart ?? now
-        var best = (at: now &+ Self.nanoseconds(hostDefault), limit: hostDefault, source: Source.hostDefault)
-        func consider(_ limit: Duration, from start: UInt64, _ source: Source) {
-            let at = start &+ Self.nanoseconds(limit)
-            if at < best.at { best = (at, limit, source) }
+        var at = now &+ UInt64(max(0, hostDefaultNanoseconds))
+        var limit = hostDefaultNanoseconds
+        var source = Source.hostDefault
+        func consider(_ nanoseconds: Int64, from start: UInt64, _ candidate: Source) {
+            let candidateAt = start &+ UInt64(max(0, nanoseconds))
+            if candidateAt < at {
+                at = candidateAt
+                limit = nanoseconds
+                source = candidate
+            }
         }
-        if let ms = toolTimeoutMs { consider(.milliseconds(ms), from: toolStart, .tool) }
-        if let ms = operatorTimeoutMs { consider(.milliseconds(ms), from: toolStart, .operatorCap) }
-        if let callTimeout { consider(callTimeout, from: now, .call) }
-        self.limit = best.limit
-        self.source = best.source
-        self.nanoseconds = best.at
+        if let ms = toolTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .tool) }
+        if let ms = operatorTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .operatorCap) }
+        if let callTimeout { consider(Self.nanoseconds(callTimeout), from: now, .call) }
+        self.limitNanoseconds = limit
+        self.source = source
+        self.nanoseconds = at
     }
 
-    private static func nanoseconds(_ duration: Duration) -> UInt64 {
-        UInt64(max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))
+    /// A duration in whole nanoseconds (rounded towards zero).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     /// "100 ms (the call's timeout)".
     var description: String {
-        let milliseconds =
-            Double(limit.components.seconds) * 1000 + Double(limit.components.attoseconds) / 1_000_000_000_000_000
+        let milliseconds = Double(limitNanoseconds) / 1_000_000
         let shown = milliseconds == milliseconds.rounded() ? "\(Int64(milliseconds)) ms" : "\(milliseconds) ms"
         let origin =
             switch source {

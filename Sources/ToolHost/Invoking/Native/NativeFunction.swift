@@ -80,7 +80,6 @@ final class NativeFunction: @unchecked Sendable {
     /// Converts, calls and converts back. Runs on a plugin thread.
     /// - Parameter arguments: the arguments object as JSON (already checked against the generated schema).
     func invoke(arguments: [UInt8], maxOutputBytes: Int) -> InvocationOutcome {
-        let started = ContinuousClock.now
         let object: JSONObject
         do {
             guard case .object(let parsed) = try JSONValue.parse(arguments) else {
@@ -137,7 +136,6 @@ final class NativeFunction: @unchecked Sendable {
             ffi_call(
                 cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), returnSlot.baseAddress, values)
         }
-        let duration = ContinuousClock.now - started
         let output = withUnsafeBytes(of: &result) { encodeResult($0) }
         switch output {
         case .success(let bytes):
@@ -146,7 +144,7 @@ final class NativeFunction: @unchecked Sendable {
                     ToolError(
                         .pluginError, "'\(name)' returned \(bytes.count) bytes, over the limit of \(maxOutputBytes)"))
             }
-            return .success(bytes, duration: duration)
+            return .success(bytes)
         case .failure(let error):
             return .error(error)
         }

@@ -47,8 +47,8 @@ public enum WorkerMain {
                     cancellation: CancellationFlag(), maxOutputBytes: maxOutputBytes, slot: slot)
                 let frame: WorkerFrame
                 switch outcome {
-                case .success(let output, _): frame = .result(status: 0, output: output, message: nil)
-                case .failure(let status, let message, _): frame = .result(status: status, output: [], message: message)
+                case .success(let output): frame = .result(status: 0, output: output, message: nil)
+                case .failure(let status, let message): frame = .result(status: status, output: [], message: message)
                 case .error(let error): frame = .result(status: -1, output: [], message: error.message)
                 }
                 guard channel.write(frame) else { return 0 }

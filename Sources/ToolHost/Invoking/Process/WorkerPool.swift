@@ -34,7 +34,6 @@ final class WorkerPool: Sendable {
 
     /// Runs a job in a worker. Blocking: called on a host pool thread.
     func run(_ job: CallJob, maxOutputBytes: Int) -> InvocationOutcome {
-        let started = ContinuousClock.now
         let worker: WorkerProcess
         if let warm = idle.withLock({ $0.popLast() }) {
             worker = warm
@@ -54,12 +53,11 @@ final class WorkerPool: Sendable {
         switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline, spin: spin) {
         case .result(let status, let output, let message):
             keep(worker)
-            let duration = ContinuousClock.now - started
-            if status == 0 { return .success(output, duration: duration) }
+            if status == 0 { return .success(output) }
             if status == -1 {
                 return .error(ToolError(.pluginError, message ?? "tool '\(fullName)' failed in its worker"))
             }
-            return .failure(status: status, message: message, duration: duration)
+            return .failure(status: status, message: message)
         case .timedOut:
             return .error(job.timeoutError)
         case .crashed(let how):
