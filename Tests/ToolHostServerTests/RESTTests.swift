@@ -99,6 +99,7 @@ import ToolHostJSON
             #expect(invalid.body?["error"]?["violations"]?[0]?["path"] == "/n")
             let malformed = try await server.request("POST", "/v1/tools/probe.echo/call", body: "{nope")
             #expect(malformed.status == 400)
+            #expect(malformed.body?["error"]?["message"]?.stringValue?.contains("not valid JSON") == true)
             let notObject = try await server.request("POST", "/v1/tools/probe.echo/call", body: "[1]")
             #expect(notObject.status == 400)
             let tooBig = try await server.request(
