@@ -134,20 +134,24 @@ final class Registry: Sendable {
                     .pluginUnavailable, "the new manifest is invalid, the previous version goes on serving: \(problem)")
                 record = old
             }
-            if record !== old, let load, let old {
-                if previous.rejectedIdentity[directory] == record.identity, let error = previous.rejected[directory] {
-                    next.rejected[directory] = error
-                    next.rejectedIdentity[directory] = record.identity
-                    record = old
-                } else if let error = load(record) {
-                    next.rejected[directory] = ToolError(
-                        error.code,
-                        "the new version failed to load, the previous version goes on serving: \(error.message)")
-                    next.rejectedIdentity[directory] = record.identity
-                    record = old
+            if record !== old, let load {
+                if let old {
+                    // A new generation of a serving plugin replaces it only once it has loaded.
+                    if previous.rejectedIdentity[directory] == record.identity, let error = previous.rejected[directory]
+                    {
+                        next.rejected[directory] = error
+                        next.rejectedIdentity[directory] = record.identity
+                        record = old
+                    } else if let error = load(record) {
+                        next.rejected[directory] = ToolError(
+                            error.code,
+                            "the new version failed to load, the previous version goes on serving: \(error.message)")
+                        next.rejectedIdentity[directory] = record.identity
+                        record = old
+                    }
+                } else {
+                    _ = load(record)  // a new plugin is published even when it failed: its state says why
                 }
-            } else if record !== old, let load {
-                _ = load(record)  // a new plugin is published even when it failed: its state says why
             }
             if let other = seenNames[record.manifest.name] {
                 next.problems.append(
