@@ -7,17 +7,7 @@ import ToolHostJSON
     /// Builds probe.c with `defines` into a file of its own.
     private func compileProbe(_ defines: [String]) throws -> String {
         let output = ServerFixtures.temporaryDirectory("toolhost-hot-lib") + "/libprobe.so"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        process.arguments =
-            [
-                "-std=c11", "-shared", "-fPIC", "-fvisibility=hidden", "-I",
-                ServerFixtures.root + "/plugin-sdk/include",
-                ServerFixtures.probeSource, "-o", output, "-lpthread",
-            ] + defines.map { "-D" + $0 }
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ServerFixtureError("cc failed for \(defines)") }
+        try ServerFixtures.compilePlugin(ServerFixtures.probeSource, to: output, defines: defines)
         return output
     }
 
@@ -122,31 +112,5 @@ import ToolHostJSON
         let finished = try await child.response(to: slow)
         #expect(finished["result"]?["structuredContent"] == ["slept": 800, "cancelled": false])
         #expect(await child.stop() == 0)
-    }
-
-    @Test func serveTellsAnOpenMCPStreamAndServesTheNewToolOverREST() async throws {
-        let plugins = ServerFixtures.temporaryDirectory("toolhost-hot-plugins")
-        let server = try await RESTTests.Server(plugins: plugins)
-        do {
-            let session = try await MCPHTTPTests.startSession(port: server.port)
-            let stream = try SSEConnection(
-                port: server.port, method: "GET", path: "/mcp",
-                headers: ["Accept": "text/event-stream", "Mcp-Session-Id": session])
-            try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
-            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}").status == 404)
-
-            try deploy(plugins, library: try compileProbe([]), version: "1.0.0")
-            try await stream.wait(for: "list_changed") { connection in
-                connection.events.contains { $0["method"]?.stringValue == "notifications/tools/list_changed" }
-            }
-            let call = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"hot":1}"#)
-            #expect(call.status == 200)
-            #expect(call.body == ["hot": 1])
-            stream.cancel()
-        } catch {
-            await server.stop()
-            throw error
-        }
-        #expect(await server.stop() == 0)
     }
 }

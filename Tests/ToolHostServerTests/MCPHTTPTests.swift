@@ -313,6 +313,7 @@ import ToolHostJSON
                 port: server.port, method: "GET", path: "/mcp",
                 headers: ["Accept": "text/event-stream", "Mcp-Session-Id": session])
             try await stream.wait(for: "the stream to open") { $0.text.contains(": stream open") }
+            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: "{}").status == 404)
             // The documented deploy: the library first, then the manifest renamed into place.
             let probe = try ServerFixtures.probePlugins() + "/probe"
             let directory = plugins + "/probe"
@@ -327,6 +328,10 @@ import ToolHostJSON
                 port: server.port, Self.call(2, "tools/call", ["name": "probe.echo", "arguments": ["b": 2]]),
                 session: session)
             #expect(called.json?["result"]?["structuredContent"] == ["b": 2])
+            // And over REST, the same pipeline.
+            let rest = try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"hot":1}"#)
+            #expect(rest.status == 200)
+            #expect(rest.body == ["hot": 1])
             stream.cancel()
         } catch {
             Issue.record("\(error); server stderr: \(server.stderr)")

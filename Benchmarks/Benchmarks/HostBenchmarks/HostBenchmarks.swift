@@ -12,20 +12,8 @@ import ToolHostJSON
 let workerBinary = ProbeFixture.root + "/.build/release/toolhost"
 
 /// `libfaults.so` (Tests/ToolHostTests/Fixtures/faults.c), built once.
-let faultsLibrary: String = {
-    let output = ProbeFixture.scratch + "/libfaults.so"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-        "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-I",
-        ProbeFixture.root + "/plugin-sdk/include",
-        ProbeFixture.root + "/Tests/ToolHostTests/Fixtures/faults.c", "-o", output, "-lpthread",
-    ]
-    try! process.run()
-    process.waitUntilExit()
-    precondition(process.terminationStatus == 0, "cc failed to build faults.c")
-    return output
-}()
+let faultsLibrary = ProbeFixture.compilePlugin(
+    ProbeFixture.root + "/Tests/ToolHostTests/Fixtures/faults.c", to: ProbeFixture.scratch + "/libfaults.so")
 
 let faultTools = [
     "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",

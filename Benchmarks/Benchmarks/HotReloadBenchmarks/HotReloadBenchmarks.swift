@@ -24,18 +24,9 @@ func watchedHost(_ label: String) -> (ToolHost, String, PluginDirectoryWatcher) 
 
 /// The probe library built with `PLUGIN_VERSION` set, so a replacement is a real new library.
 func probeLibrary(version: String) -> String {
-    let output = ProbeFixture.scratch + "/libprobe-\(version).so"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-        "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-I",
-        ProbeFixture.root + "/plugin-sdk/include", ProbeFixture.source, "-o", output, "-lpthread",
-        "-DPLUGIN_VERSION=\"\(version)\"",
-    ]
-    try! process.run()
-    process.waitUntilExit()
-    precondition(process.terminationStatus == 0, "cc failed to build probe.c")
-    return output
+    ProbeFixture.compilePlugin(
+        ProbeFixture.source, to: ProbeFixture.scratch + "/libprobe-\(version).so",
+        defines: ["PLUGIN_VERSION=\"\(version)\""])
 }
 
 /// Copies the library into `<plugins>/probe` and writes the manifest beside it under a temporary name.

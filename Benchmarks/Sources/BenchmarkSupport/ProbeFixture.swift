@@ -38,23 +38,30 @@ public enum ProbeFixture {
     }()
 
     /// `libprobe.so`, built once.
-    public static let library: String = {
-        let output = scratch + "/libprobe.so"
+    public static let library: String = compilePlugin(source, to: scratch + "/libprobe.so")
+
+    /// Builds a fixture plugin as the tests do (`cc -O2 -shared` against `plugin-sdk/include`); stops the run if
+    /// it fails.
+    /// - Parameter defines: `-D` definitions (the probe's variants: `PLUGIN_VERSION="2.0.0"`, ...).
+    /// - Returns: `output`.
+    public static func compilePlugin(_ source: String, to output: String, defines: [String] = []) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
-            source, "-o", output, "-lpthread",
-        ]
+        process.arguments =
+            [
+                "cc", "-std=c11", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
+                source, "-o", output, "-lpthread",
+            ] + defines.map { "-D" + $0 }
         do {
             try process.run()
         } catch {
             fatalError("cannot run cc: \(error)")
         }
         process.waitUntilExit()
-        precondition(process.terminationStatus == 0, "cc failed to build probe.c (status \(process.terminationStatus))")
+        precondition(
+            process.terminationStatus == 0, "cc failed to build \(source) (status \(process.terminationStatus))")
         return output
-    }()
+    }
 
     /// The manifest text: every probe tool; `echo` deterministic and cached for an hour when `cachedEcho`.
     public static func manifest(cachedEcho: Bool) -> String {

@@ -51,13 +51,7 @@ enum ServerFixtures {
             let plugins = temporaryDirectory("toolhost-server-plugins")
             let directory = plugins + "/probe"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let status = try runToCompletion(
-                "/usr/bin/cc",
-                [
-                    "-std=c11", "-Wall", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
-                    probeSource, "-o", directory + "/libprobe.so", "-lpthread",
-                ])
-            guard status == 0 else { throw ServerFixtureError("cc failed for probe.c (status \(status))") }
+            try compilePlugin(probeSource, to: directory + "/libprobe.so")
             let deterministic: Set<String> = ["echo"]
             let tools = try probeToolNames().map { name -> JSONValue in
                 var tool: JSONObject = [
@@ -93,14 +87,7 @@ enum ServerFixtures {
             let files = FileManager.default
             try files.copyItem(atPath: probe, toPath: plugins + "/probe")
             try files.createDirectory(atPath: plugins + "/faults", withIntermediateDirectories: true)
-            let status = try runToCompletion(
-                "/usr/bin/cc",
-                [
-                    "-std=c11", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
-                    root + "/Tests/ToolHostTests/Fixtures/faults.c", "-o", plugins + "/faults/libfaults.so",
-                    "-lpthread",
-                ])
-            guard status == 0 else { throw ServerFixtureError("cc failed for faults.c (status \(status))") }
+            try compilePlugin(root + "/Tests/ToolHostTests/Fixtures/faults.c", to: plugins + "/faults/libfaults.so")
             let faults: JSONValue = [
                 "name": "faults", "version": "1.0.0", "abi": ["major": 1, "minor": 1],
                 "library": ["file": "libfaults.so"], "isolation": "process",
@@ -124,6 +111,20 @@ enum ServerFixtures {
             try Data(broken.serialized()).write(to: URL(fileURLWithPath: plugins + "/broken/manifest.json"))
             built = plugins
             return plugins
+        }
+    }
+
+    /// Builds a fixture plugin the way a third party would: `cc` against `plugin-sdk/include`.
+    /// - Parameter defines: `-D` definitions (the probe's variants: `PLUGIN_VERSION="2.0.0"`, ...).
+    static func compilePlugin(_ source: String, to output: String, defines: [String] = []) throws {
+        let status = try runToCompletion(
+            "/usr/bin/cc",
+            [
+                "-std=c11", "-Wall", "-shared", "-fPIC", "-fvisibility=hidden", "-I", root + "/plugin-sdk/include",
+                source, "-o", output, "-lpthread",
+            ] + defines.map { "-D" + $0 })
+        guard status == 0 else {
+            throw ServerFixtureError("cc failed for \(source) \(defines) (status \(status))")
         }
     }
 
