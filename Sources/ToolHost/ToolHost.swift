@@ -46,7 +46,7 @@ public final class ToolHost: Sendable {
                 defaultPluginConcurrency: configuration.limits.defaultPluginConcurrency,
                 defaultToolConcurrency: configuration.limits.defaultToolConcurrency,
                 policies: configuration.pluginPolicies),
-            maxOutputBytes: configuration.maxOutputBytes)
+            maxOutputBytes: configuration.maxOutputBytes, awakeWait: configuration.limits.awakeWait)
         registry.rescan()
     }
 

@@ -220,6 +220,76 @@ import ToolHostJSON
         Issue.record("the plugin never saw is_cancelled")
     }
 
+    // MARK: waiting awake (Limits.awakeWait)
+
+    @Test func aLoneFastCallIsAnsweredWhileItsCallerWaitsAwake() async throws {
+        let (host, _) = try await Fixtures.probeHost { $0.limits.awakeWait = .milliseconds(1) }
+        _ = try await host.call("probe.echo", arguments: [:])
+        for index in 0..<200 {
+            #expect(
+                try await host.call("probe.echo", arguments: ["n": .init(integerLiteral: Int64(index))]).json["n"]
+                    == .init(integerLiteral: Int64(index)))
+        }
+        // One call at a time, each handed to the thread that answered the last one: most are answered before their
+        // caller suspends (a call the plugin thread missed, on a loaded machine, suspends and is answered as usual).
+        #expect(host.executor.awakeAnswers.load(ordering: .relaxed) > 0)
+        #expect(host.executor.scheduler.unansweredCount == 0)
+    }
+
+    @Test func aCallThatIsNotAloneNeverWaitsAwake() async throws {
+        let (host, _) = try await Fixtures.probeHost(isolated: true) { $0.limits.awakeWait = .milliseconds(1) }
+        _ = try await host.call("probe.echo", arguments: [:])
+        let blocker = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 60_000])) }
+        try await Fixtures.waitUntil("the blocker is running") { host.load.running > 0 }
+        try await Fixtures.waitUntil("the blocker's caller has stopped waiting awake") {
+            try await host.call("probe.sleep_read", arguments: [:]).json["started"] == 1
+        }
+        let before = host.executor.awakeAnswers.load(ordering: .relaxed)
+        for _ in 0..<50 {
+            #expect(try await host.call("probe.echo", arguments: ["x": 1]).json == ["x": 1])
+        }
+        #expect(
+            host.executor.awakeAnswers.load(ordering: .relaxed) == before,
+            "with another call unanswered, every caller suspends (no busy wait under load)")
+        blocker.cancel()
+        _ = await blocker.value
+        // Alone again: the caller may wait awake.
+        try await Fixtures.waitUntil("a lone call is answered awake") {
+            _ = try await host.call("probe.echo", arguments: [:])
+            return host.executor.awakeAnswers.load(ordering: .relaxed) > before
+        }
+    }
+
+    @Test func everyCallIsCountedUntilItsCallerIsAnswered() async throws {
+        // The count that tells a lone call must come back to zero whatever ended each call: success, a timeout
+        // while queued and while running, a refusal, a cancellation, a plugin's error.
+        let (host, _) = try await Fixtures.probeHost(isolated: true) {
+            $0.limits.maxConcurrentCalls = 1
+            $0.limits.maxQueuedCalls = 1
+        }
+        let scheduler = host.executor.scheduler
+        let blocker = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 60_000])) }
+        try await Fixtures.waitUntil("the blocker is running") { host.load.running > 0 }
+        #expect(scheduler.unansweredCount == 1)
+        let timedOutInQueue = await host.call(ToolCall(tool: "probe.echo", timeout: .milliseconds(50)))
+        #expect({ if case .failure(let e) = timedOutInQueue { e.code == .timeout } else { false } }())
+        let queued = Task { await host.call(ToolCall(tool: "probe.echo", arguments: ["q": 1])) }
+        try await waitForQueue(host, 1)
+        let refused = await host.call(ToolCall(tool: "probe.echo"))
+        #expect({ if case .failure(let e) = refused { e.code == .overloaded } else { false } }())
+        #expect(scheduler.unansweredCount == 2, "the blocker and the queued call")
+        blocker.cancel()
+        let cancelled = await blocker.value
+        #expect({ if case .failure(let e) = cancelled { e.code == .cancelled } else { false } }())
+        #expect((try? await queued.value.get().json) == ["q": 1])
+        let timedOut = await host.call(
+            ToolCall(tool: "probe.sleep", arguments: ["ms": 10_000], timeout: .milliseconds(50)))
+        #expect({ if case .failure(let e) = timedOut { e.code == .timeout } else { false } }())
+        let failed = await host.call(ToolCall(tool: "probe.fail"))
+        #expect({ if case .failure(let e) = failed { e.code == .pluginError } else { false } }())
+        #expect(scheduler.unansweredCount == 0)
+    }
+
     @Test func transientErrorsAreRetriedUpToTheDeclaredAttempts() async throws {
         let manifest = policy(["flaky": ["deterministic": true, "retries": ["maxAttempts": 3, "initialBackoffMs": 1]]])
         let (host, _) = try await Fixtures.probeHost(manifest: manifest, isolated: true)

@@ -162,20 +162,32 @@ let benchmarks: @Sendable () -> Void = {
             setup: { HandoffThread(spin: spin) })
     }
 
-    // The same three, interleaved in rounds within one benchmark so that a noisy neighbour hits them alike:
-    // each iteration times 200 pipeline calls, then 200 hops of each handoff, one by one (custom metrics, ns).
+    // The same, interleaved in rounds within one benchmark so that a noisy neighbour hits them alike: each
+    // iteration times 200 calls of each kind, one by one (custom metrics, ns). `pipeline` is the host as
+    // configured by default (a call that runs alone waits awake for a fast answer, `Limits.awakeWait`);
+    // `pipeline, caller suspends` sets `awakeWait` to zero. The spinning and parked handoffs suspend the caller
+    // as a `CheckedContinuation` does; the awake handoff polls for the answer as the default pipeline does.
     let pipelineMetric = BenchmarkMetric.custom("pipeline echo, cache off (ns)", useScalingFactor: false)
+    let suspendingMetric = BenchmarkMetric.custom("pipeline echo, caller suspends (ns)", useScalingFactor: false)
     let spinMetric = BenchmarkMetric.custom("bare handoff, spin 50 us (ns)", useScalingFactor: false)
     let parkedMetric = BenchmarkMetric.custom("bare handoff, parked (ns)", useScalingFactor: false)
+    let awakeMetric = BenchmarkMetric.custom("bare handoff, caller polls (ns)", useScalingFactor: false)
+    let interleavedMetrics = [pipelineMetric, suspendingMetric, spinMetric, parkedMetric, awakeMetric]
+    struct Interleaved {
+        let host: ToolHost
+        let suspending: ToolHost
+        let spinning: HandoffThread
+        let parked: HandoffThread
+        let awake: HandoffThread
+    }
     Benchmark(
         "3 interleaved rounds: pipeline vs bare handoffs, per call",
         configuration: .init(
-            metrics: [pipelineMetric, spinMetric, parkedMetric],
-            units: [pipelineMetric: .count, spinMetric: .count, parkedMetric: .count], warmupIterations: 5,
+            metrics: interleavedMetrics,
+            units: Dictionary(uniqueKeysWithValues: interleavedMetrics.map { ($0, .count) }), warmupIterations: 5,
             scalingFactor: .one,
             maxDuration: .seconds(6), maxIterations: 1_000),
-        closure: {
-            (benchmark: Benchmark, state: (host: ToolHost, spinning: HandoffThread, parked: HandoffThread)) async in
+        closure: { (benchmark: Benchmark, state: Interleaved) async in
             func nanoseconds(_ duration: Duration) -> Int {
                 Int(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
             }
@@ -185,6 +197,12 @@ let benchmarks: @Sendable () -> Void = {
                 benchmark.measurement(pipelineMetric, nanoseconds(elapsed))
             }
             for _ in 0..<200 {
+                let elapsed = await clock.measure {
+                    blackHole(await mustCall(state.suspending, "probe.echo", echoArguments))
+                }
+                benchmark.measurement(suspendingMetric, nanoseconds(elapsed))
+            }
+            for _ in 0..<200 {
                 let elapsed = await clock.measure { await state.spinning.hop() }
                 benchmark.measurement(spinMetric, nanoseconds(elapsed))
             }
@@ -192,11 +210,22 @@ let benchmarks: @Sendable () -> Void = {
                 let elapsed = await clock.measure { await state.parked.hop() }
                 benchmark.measurement(parkedMetric, nanoseconds(elapsed))
             }
+            for _ in 0..<200 {
+                let elapsed = clock.measure { state.awake.hopAwake() }
+                benchmark.measurement(awakeMetric, nanoseconds(elapsed))
+            }
         },
         setup: {
-            let host = ProbeFixture.host("interleaved", cachedEcho: false)
-            for _ in 0..<1_000 { _ = await mustCall(host, "probe.echo", echoArguments) }
-            return (host: host, spinning: HandoffThread(spin: .microseconds(50)), parked: HandoffThread(spin: .zero))
+            let state = Interleaved(
+                host: ProbeFixture.host("interleaved", cachedEcho: false),
+                suspending: ProbeFixture.host("interleaved-suspending", cachedEcho: false, awakeWait: .zero),
+                spinning: HandoffThread(spin: .microseconds(50)), parked: HandoffThread(spin: .zero),
+                awake: HandoffThread(spin: .microseconds(50)))
+            for _ in 0..<1_000 {
+                _ = await mustCall(state.host, "probe.echo", echoArguments)
+                _ = await mustCall(state.suspending, "probe.echo", echoArguments)
+            }
+            return state
         })
 
     // MARK: 4. makespan

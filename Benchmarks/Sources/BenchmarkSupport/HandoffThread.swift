@@ -51,6 +51,19 @@ public final class HandoffThread: @unchecked Sendable {
         }
     }
 
+    /// Hands an empty job to the thread and polls (yielding the CPU between polls) until the thread has run it,
+    /// without suspending: the bare form of a caller that waits awake for its answer (`Limits.awakeWait`).
+    /// Blocks the calling thread, briefly; for the comparison only.
+    public func hopAwake() {
+        let done = Flag()
+        submit { done.value.store(true, ordering: .releasing) }
+        while !done.value.load(ordering: .acquiring) { sched_yield() }
+    }
+
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
     /// Runs `body` on the thread and waits until the thread has resumed us.
     public func run(_ body: @escaping () -> Void) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

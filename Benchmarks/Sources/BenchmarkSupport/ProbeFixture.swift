@@ -83,7 +83,8 @@ public enum ProbeFixture {
     /// - Parameters:
     ///   - label: names the directories.
     ///   - cachedEcho: declare `echo` deterministic with a cache TTL, and enable the cache.
-    public static func host(_ label: String, cachedEcho: Bool) -> ToolHost {
+    /// - Parameter awakeWait: `Limits.awakeWait`; nil keeps the host's default.
+    public static func host(_ label: String, cachedEcho: Bool, awakeWait: Duration? = nil) -> ToolHost {
         let base = scratch + "/" + label
         let plugin = base + "/plugins/probe"
         let files = FileManager.default
@@ -94,6 +95,7 @@ public enum ProbeFixture {
         try! Data(manifest(cachedEcho: cachedEcho).utf8).write(to: URL(fileURLWithPath: plugin + "/manifest.json"))
         var configuration = ToolHost.Configuration(pluginsDirectory: base + "/plugins", libraryStore: base + "/store")
         configuration.cache.enabled = cachedEcho
+        if let awakeWait { configuration.limits.awakeWait = awakeWait }
         let host = ToolHost(configuration: configuration)
         precondition(host.tools().count == tools.count, "probe manifest not listed: \(host.problems())")
         return host

@@ -76,47 +76,56 @@ func measure(_ scenario: String, _ count: Int) async -> Duration {
 }
 
 /// Interleaved rounds of sequential pipeline calls and bare handoffs; prints per-call percentiles of each.
+/// `pipeline` is the host as configured by default (a lone call waits awake for a fast answer), `pipeline-suspend`
+/// a host with `awakeWait` zero (the caller always suspends); `handoff-spin` and `handoff-park` suspend the caller,
+/// `handoff-awake` polls for the answer like `pipeline` does.
 @concurrent
 func compare(rounds: Int) async {
     let perRound = 2_000
     let host = ProbeFixture.host("profile-compare", cachedEcho: false)
+    let suspending = ProbeFixture.host("profile-compare-suspend", cachedEcho: false, awakeWait: .zero)
     let spinning = HandoffThread(spin: .microseconds(50))
     let parked = HandoffThread(spin: .zero)
-    for _ in 0..<1_000 {
-        await call(host, echo)
-        await spinning.hop()
-        await parked.hop()
+    let awake = HandoffThread(spin: .microseconds(50))
+    let names = ["pipeline", "pipeline-suspend", "handoff-spin", "handoff-park", "handoff-awake"]
+    func once(_ name: String) async {
+        switch name {
+        case "pipeline": await call(host, echo)
+        case "pipeline-suspend": await call(suspending, echo)
+        case "handoff-spin": await spinning.hop()
+        case "handoff-park": await parked.hop()
+        default: awake.hopAwake()
+        }
     }
-    var samples: [String: [Int64]] = ["pipeline": [], "handoff-spin": [], "handoff-park": []]
+    for _ in 0..<1_000 {
+        for name in names { await once(name) }
+    }
+    var samples: [String: [Int64]] = [:]
     func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
     for _ in 0..<rounds {
-        for name in ["pipeline", "handoff-spin", "handoff-park"] {
+        for name in names {
             var round: [Int64] = []
             round.reserveCapacity(perRound)
             for _ in 0..<perRound {
                 let start = ContinuousClock.now
-                switch name {
-                case "pipeline": await call(host, echo)
-                case "handoff-spin": await spinning.hop()
-                default: await parked.hop()
-                }
+                await once(name)
                 round.append(nanoseconds(ContinuousClock.now - start))
             }
-            samples[name]!.append(contentsOf: round)
+            samples[name, default: []].append(contentsOf: round)
         }
     }
     func percentile(_ sorted: [Int64], _ p: Double) -> Double {
         Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1_000
     }
     var medians: [String: Double] = [:]
-    for name in ["pipeline", "handoff-spin", "handoff-park"] {
+    for name in names {
         let sorted = samples[name]!.sorted()
         let mean = Double(sorted.reduce(0, +)) / Double(sorted.count) / 1_000
         medians[name] = percentile(sorted, 0.5)
         print(
-            name.padding(toLength: 14, withPad: " ", startingAt: 0)
+            name.padding(toLength: 17, withPad: " ", startingAt: 0)
                 + String(
                     format: " n=%d  p25 %.2f  p50 %.2f  p90 %.2f  p99 %.2f  mean %.2f µs", sorted.count,
                     percentile(sorted, 0.25), percentile(sorted, 0.5), percentile(sorted, 0.9),
@@ -125,9 +134,10 @@ func compare(rounds: Int) async {
     print(
         String(
             format:
-                "pipeline p50 / handoff-spin p50 = %.2f, pipeline p50 / handoff-park p50 = %.2f; %d toolhost-call threads",
-            medians["pipeline"]! / medians["handoff-spin"]!, medians["pipeline"]! / medians["handoff-park"]!,
-            threadCount(named: "toolhost-call")))
+                "p50 ratios: pipeline / handoff-spin %.2f, pipeline / handoff-awake %.2f, "
+                + "pipeline-suspend / handoff-spin %.2f; %d toolhost-call threads",
+            medians["pipeline"]! / medians["handoff-spin"]!, medians["pipeline"]! / medians["handoff-awake"]!,
+            medians["pipeline-suspend"]! / medians["handoff-spin"]!, threadCount(named: "toolhost-call")))
 }
 
 if scenario == "compare" {

@@ -9,11 +9,23 @@ final class Executor: Sendable {
     let scheduler: Scheduler
     let pool: PluginThreadPool
     let maxOutputBytes: Int
+    /// How long a call that runs alone waits awake for its answer before it suspends (`run`); 0: never.
+    let awakeWaitNanoseconds: UInt64
+    /// The longest awake wait used, whatever the configuration asks: the caller's thread is one of the
+    /// cooperative pool's few.
+    static let maxAwakeWait = Duration.milliseconds(1)
+    /// Calls answered while their caller waited awake (for tests).
+    let awakeAnswers = Atomic<Int>(0)
     private let sequence = Atomic<UInt64>(0)
 
-    init(limits: Scheduler.Limits, maxOutputBytes: Int, pool: PluginThreadPool = PluginThreadPool()) {
+    init(
+        limits: Scheduler.Limits, maxOutputBytes: Int, awakeWait: Duration = .zero,
+        pool: PluginThreadPool = PluginThreadPool()
+    ) {
         self.pool = pool
         self.maxOutputBytes = maxOutputBytes
+        self.awakeWaitNanoseconds = UInt64(
+            max(0, CallDeadline.nanoseconds(min(awakeWait, Executor.maxAwakeWait))))
         let box = SchedulerBox()
         let scheduler = Scheduler(limits: limits, pool: pool) { job, slot in
             Executor.execute(job, slot: slot, pool: pool, maxOutputBytes: maxOutputBytes)
@@ -23,7 +35,16 @@ final class Executor: Sendable {
         self.scheduler = scheduler
     }
 
+    /// After a call of a tool was not answered within the awake wait, this many of its calls suspend at once.
+    static let awakeRetryInterval = 16
+
     /// Runs the tool once.
+    ///
+    /// The job is submitted first. A call that is alone (no other call waiting for its answer) and taken by a
+    /// plugin thread that is awake then waits awake for up to `awakeWaitNanoseconds` (`Limits.awakeWait`): a fast tool answers in a
+    /// few microseconds, and the call returns without suspending, arming a deadline or installing a
+    /// cancellation handler. Otherwise (or if no answer came in time) the deadline is armed and the task
+    /// suspends until the handler returns, the deadline passes or the task is cancelled.
     /// - Parameters:
     ///   - deadline: when the call must be answered, and why then.
     @inline(__always)  // into the pipeline's frame: one async frame fewer per call
@@ -36,13 +57,26 @@ final class Executor: Sendable {
             plugin: plugin, tool: tool, manifest: manifest, arguments: arguments, deadline: deadline,
             priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName,
             scheduler: scheduler)
+        if Task.isCancelled { return .error(job.cancelledError) }
+        let alone = scheduler.enter()
+        switch scheduler.submit(job) {
+        case .refused(let error):
+            job.reply(.error(error))
+        case .started(let awake) where alone && awake && awakeWaitNanoseconds > 0:
+            if tool.awakeWaitBackoff.load(ordering: .relaxed) > 0 {
+                tool.awakeWaitBackoff.wrappingSubtract(1, ordering: .relaxed)
+            } else if let outcome = job.waitAwake(nanoseconds: awakeWaitNanoseconds) {
+                awakeAnswers.wrappingAdd(1, ordering: .relaxed)
+                return outcome
+            } else {
+                tool.awakeWaitBackoff.store(Executor.awakeRetryInterval, ordering: .relaxed)
+            }
+        case .started, .queued:
+            break
+        }
         return await withTaskCancellationHandler {
             await job.wait {
-                // Started first, deadline armed second: the plugin thread starts meanwhile. A job answered in
-                // between disarms at once.
-                if let refusal = scheduler.submit(job) {
-                    job.reply(.error(refusal))
-                }
+                // Started first, deadline armed second. A job answered in between disarms at once.
                 if job.deadline != 0 { job.armDeadline() }
             }
         } onCancel: {

@@ -75,7 +75,10 @@ final class PluginThreadPool: @unchecked Sendable {
     }
 
     /// Runs `work.run(with:)` on one of the pool's threads.
-    func submit(_ work: any PoolWork) {
+    /// - Returns: whether a thread that is awake (polling for work, or just finishing a call) will take it, so
+    ///   it starts within a microsecond or so; false when a parked thread had to be woken or a new one started.
+    @discardableResult
+    func submit(_ work: any PoolWork) -> Bool {
         lock.lock()
         queue.append(work)
         let waiting = queue.count - queueHead
@@ -83,13 +86,15 @@ final class PluginThreadPool: @unchecked Sendable {
         let finishing = self.finishing.load(ordering: .acquiring)
         if idle + finishing >= waiting {
             // An idle or finishing thread will take it; wake a parked one only when the others are too few.
-            if waiting > idle - parked + finishing { lock.signal() }
+            let awake = idle - parked + finishing
+            if waiting > awake { lock.signal() }
             lock.unlock()
-            return
+            return waiting <= awake
         }
         threads += 1
         lock.unlock()
         startThread()
+        return false
     }
 
     private func startThread() {

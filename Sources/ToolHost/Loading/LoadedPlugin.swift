@@ -1,5 +1,6 @@
 import CToolHost
 import Logging
+import Synchronization
 
 /// A count of running calls, guarded by the scheduler's lock.
 final class ConcurrencyGate: @unchecked Sendable {
@@ -26,6 +27,10 @@ final class RegisteredTool: @unchecked Sendable {
     let kind: Kind
     let toolState: UnsafeMutableRawPointer?
     let threadSafe: Bool
+    /// Calls left before a caller waits awake for this tool's answer again (`Executor`): set when a call was not
+    /// answered within the awake wait, so a slow tool costs that wait on at most one call in
+    /// `Executor.awakeRetryInterval`.
+    let awakeWaitBackoff = Atomic<Int>(0)
 
     init(
         name: String, cName: UnsafeMutablePointer<CChar>, kind: Kind, toolState: UnsafeMutableRawPointer?,

@@ -1,5 +1,11 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One attempt at a call, from the moment it is submitted until its caller is answered.
 ///
 /// Three parties may answer it (the plugin thread when the handler returns, the deadline timer, the
@@ -42,6 +48,8 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
         var timerArmed = false
     }
     private let answer = Mutex(Answer())
+    /// Set (after `answer`) once the caller has been answered; what `waitAwake` polls.
+    private let settled = Atomic<Bool>(false)
 
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
@@ -81,6 +89,27 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
         }
     }
 
+    /// Waits for the answer without suspending, for at most `nanoseconds` and never past the deadline: polls,
+    /// and yields the CPU between polls (on a busy machine the plugin thread may be waiting for this very core).
+    ///
+    /// For a call that is alone and handed to an awake plugin thread, whose answer usually comes within a few
+    /// microseconds: suspending would cost more (the plugin thread's resume wakes a parked cooperative-pool
+    /// thread, ~30 µs on the other core) than this bounded wait.
+    /// - Returns: the answer, or nil if none came in time or the task was cancelled (then `wait`).
+    func waitAwake(nanoseconds: UInt64) -> InvocationOutcome? {
+        var until = monotonicNanoseconds() &+ nanoseconds
+        if deadline != 0 && deadline < until { until = deadline }
+        while !settled.load(ordering: .acquiring) {
+            if monotonicNanoseconds() >= until || Task.isCancelled { return nil }
+            sched_yield()
+        }
+        return answer.withLock { state in
+            let early = state.early
+            state.early = nil
+            return early
+        }
+    }
+
     /// Arms the deadline (the timer calls `fire()`), or disarms it at once if the job was answered meanwhile.
     func armDeadline() {
         DeadlineTimer.shared.schedule(self)
@@ -106,6 +135,10 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
             let armed = state.timerArmed
             state.timerArmed = false
             return (continuation, armed, true)
+        }
+        if won {
+            scheduler.answered()
+            settled.store(true, ordering: .releasing)
         }
         // The caller first, the timer's lock second: if the deadline fires in between, `fire()` finds the job
         // answered and does nothing that matters.

@@ -27,6 +27,9 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private let state = Mutex(State())
+    /// Calls submitted whose callers have not been answered yet (a call answered by a timeout while its handler
+    /// still runs is not counted). Read without a lock to tell a call that runs alone.
+    private let unanswered = Atomic<Int>(0)
     private let limits: Limits
     private let pool: PluginThreadPool
     let execute: @Sendable (CallJob, CallSlot) -> Void
@@ -75,9 +78,32 @@ final class Scheduler: @unchecked Sendable {
         job.holdsGlobalSlot = true
     }
 
+    /// Counts a call about to be submitted until its caller is answered (`answered()`).
+    /// - Returns: whether no other call is waiting for its answer.
+    func enter() -> Bool {
+        unanswered.wrappingAdd(1, ordering: .relaxed).oldValue == 0
+    }
+
+    /// Calls whose callers are waiting for their answer (for tests).
+    var unansweredCount: Int { unanswered.load(ordering: .relaxed) }
+
+    /// A call's caller was answered (by its handler, its deadline, a cancellation or a refusal).
+    func answered() {
+        unanswered.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// What `submit` did with a job.
+    enum Admission {
+        /// Handed to the pool; `awake` when a thread that is awake takes it (no wake-up, no new thread).
+        case started(awake: Bool)
+        /// Waiting for a slot (or its caller had already stopped waiting).
+        case queued
+        /// `overloaded`: the wait queue is full; the job was neither started nor queued.
+        case refused(ToolError)
+    }
+
     /// Starts the job now, or queues it.
-    /// - Returns: `overloaded` when the queue is full (the job was neither started nor queued).
-    func submit(_ job: CallJob) -> ToolError? {
+    func submit(_ job: CallJob) -> Admission {
         let (startNow, refused) = state.withLock { state -> (Bool, Bool) in
             // Its caller may have stopped waiting before it got here.
             if job.phase == .abandoned { return (false, false) }
@@ -91,13 +117,13 @@ final class Scheduler: @unchecked Sendable {
             return (false, false)
         }
         if refused {
-            return ToolError(
-                .overloaded,
-                "the host's wait queue is full (\(limits.maxQueuedCalls) calls waiting, \(limits.maxConcurrentCalls) "
-                    + "running): retry later or raise maxQueuedCalls")
+            return .refused(
+                ToolError(
+                    .overloaded,
+                    "the host's wait queue is full (\(limits.maxQueuedCalls) calls waiting, "
+                        + "\(limits.maxConcurrentCalls) running): retry later or raise maxQueuedCalls"))
         }
-        if startNow { dispatch(job) }
-        return nil
+        return startNow ? .started(awake: dispatch(job)) : .queued
     }
 
     /// The job's handler returned: frees its slots and starts whoever may run now.
@@ -138,7 +164,8 @@ final class Scheduler: @unchecked Sendable {
         for job in started { dispatch(job) }
     }
 
-    private func dispatch(_ job: CallJob) {
+    @discardableResult
+    private func dispatch(_ job: CallJob) -> Bool {
         pool.submit(job)  // runs `execute(job, slot)` (CallJob.run(with:))
     }
 

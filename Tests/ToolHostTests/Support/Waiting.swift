@@ -20,4 +20,21 @@ extension Fixtures {
         }
         return true
     }
+
+    /// `waitUntil` for a condition that must itself call the host (a call, a read of a plugin's counters).
+    @discardableResult
+    static func waitUntil(
+        _ what: String, within limit: Duration = .seconds(20), _ condition: () async throws -> Bool
+    ) async throws -> Bool {
+        let clock = ContinuousClock()
+        let end = clock.now + limit
+        while try await !condition() {
+            guard clock.now < end else {
+                Issue.record("timed out waiting until \(what)")
+                return false
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
 }
