@@ -59,6 +59,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Calls of one tool at once where its manifest says nothing (default 64).")
     var defaultToolConcurrency: Int?
 
+    @Option(
+        name: .customLong("awake-wait-us"),
+        help: "How long a lone call waits awake for a fast answer before it suspends, 0...1000 µs (default 20).")
+    var awakeWaitMicroseconds: Int?
+
     @Option(name: .long, help: "The most bytes of results the cache holds (default 67108864).")
     var cacheMaxBytes: Int?
 
@@ -73,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("--max-queued-calls", maxQueuedCalls.map(String.init)),
             ("--default-plugin-concurrency", defaultPluginConcurrency.map(String.init)),
             ("--default-tool-concurrency", defaultToolConcurrency.map(String.init)),
+            ("--awake-wait-us", awakeWaitMicroseconds.map(String.init)),
             ("--cache-max-bytes", cacheMaxBytes.map(String.init)),
         ]
         return flags.compactMap { flag, value in value.map { (flag, $0) } }

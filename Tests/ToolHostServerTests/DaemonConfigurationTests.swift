@@ -9,7 +9,7 @@ import ToolHostServer
         {
           "listen": "127.0.0.1:9000", "pluginsDirectory": "/srv/plugins", "graceSeconds": 3,
           "defaultTimeoutMs": 5000, "isolation": "process", "logLevel": "debug",
-          "limits": {"maxConcurrentCalls": 8, "maxQueuedCalls": 16},
+          "limits": {"maxConcurrentCalls": 8, "maxQueuedCalls": 16, "awakeWaitMicroseconds": 0},
           "cache": {"maxBytes": 1024},
           "pluginOverrides": {"textkit": {"timeoutMs": 250, "maxConcurrency": 2, "isolation": "inprocess"}}
         }
@@ -28,6 +28,9 @@ import ToolHostServer
         #expect(settings.pluginPolicies["textkit"] == .init(timeoutMs: 250, maxConcurrency: 2))
         let host = settings.hostConfiguration(allowedSystemLibraries: [])
         #expect(host.limits.maxQueuedCalls == 16)
+        #expect(host.limits.awakeWait == .zero, "0: a lone call always suspends")
+        #expect(
+            DaemonConfiguration().hostConfiguration(allowedSystemLibraries: []).limits.awakeWait == .microseconds(20))
         #expect(host.defaultTimeout == .seconds(5))
         #expect(host.isolation.mode == .process)
         #expect(host.isolation.overrides["textkit"] == .inprocess)
@@ -53,6 +56,10 @@ import ToolHostServer
         (#"{"cache": {"maxbytes": 1}}"#, "'cache.maxbytes' is not a known key"),
         (#"{"limits": 4}"#, "'limits' must be an object"),
         (#"{"limits": {"maxQueuedCalls": -1}}"#, "'limits.maxQueuedCalls' must be an integer ≥ 0"),
+        (
+            #"{"limits": {"awakeWaitMicroseconds": 5000}}"#,
+            "'limits.awakeWaitMicroseconds' must be an integer in 0...1000"
+        ),
         (#"{"graceSeconds": "10s"}"#, "'graceSeconds' must be a number of seconds"),
         (#"{"isolation": "vm"}"#, "'isolation' must be inprocess or process"),
         (#"{"pluginOverrides": {"a": {"maxConcurrency": 0}}}"#, "'pluginOverrides.a.maxConcurrency' must be"),
@@ -75,5 +82,8 @@ import ToolHostServer
         #expect {
             try settings.apply(flags: [("--listen", "8080")])
         } throws: { "\($0)".contains("--listen") }
+        #expect {
+            try settings.apply(flags: [("--awake-wait-us", "-1")])
+        } throws: { "\($0)".contains("--awake-wait-us") && "\($0)".contains("0...1000") }
     }
 }

@@ -8,7 +8,7 @@ extension DaemonConfiguration {
     enum Kind {
         case text(WritableKeyPath<DaemonConfiguration, String>)
         case optionalText(WritableKeyPath<DaemonConfiguration, String?>)
-        case integer(WritableKeyPath<DaemonConfiguration, Int>, minimum: Int)
+        case integer(WritableKeyPath<DaemonConfiguration, Int>, minimum: Int, maximum: Int = .max)
         case seconds(WritableKeyPath<DaemonConfiguration, Double>)
         case isolation
         case logLevel
@@ -56,6 +56,9 @@ extension DaemonConfiguration {
             Setting(
                 key: "limits.defaultToolConcurrency", environment: "TOOLHOST_DEFAULT_TOOL_CONCURRENCY",
                 flag: "--default-tool-concurrency", kind: .integer(\.defaultToolConcurrency, minimum: 1)),
+            Setting(
+                key: "limits.awakeWaitMicroseconds", environment: "TOOLHOST_AWAKE_WAIT_US", flag: "--awake-wait-us",
+                kind: .integer(\.awakeWaitMicroseconds, minimum: 0, maximum: 1000)),
             Setting(
                 key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
                 kind: .integer(\.cacheMaxBytes, minimum: 0)),
@@ -168,13 +171,20 @@ extension DaemonConfiguration {
         case .text, .optionalText, .isolation, .logLevel:
             guard let text = value.stringValue else { throw wrong("a string") }
             try set(setting, text: text, source: source, key: setting.key)
-        case .integer(_, let minimum):
-            guard case .int = value, let number = value.intValue else { throw wrong("an integer ≥ \(minimum)") }
+        case .integer(_, let minimum, let maximum):
+            guard case .int = value, let number = value.intValue else {
+                throw wrong(Self.integerRange(minimum, maximum))
+            }
             try set(setting, text: String(number), source: source, key: setting.key)
         case .seconds:
             guard let number = value.doubleValue else { throw wrong("a number of seconds ≥ 0") }
             try set(setting, text: String(number), source: source, key: setting.key)
         }
+    }
+
+    /// "an integer ≥ 1", "an integer in 0...1000".
+    private static func integerRange(_ minimum: Int, _ maximum: Int) -> String {
+        maximum == .max ? "an integer ≥ \(minimum)" : "an integer in \(minimum)...\(maximum)"
     }
 
     /// Parses and checks one value written as text (environment, flags; the file's values after their type check).
@@ -192,8 +202,10 @@ extension DaemonConfiguration {
         case .optionalText(let path):
             guard !text.isEmpty else { throw invalid("a non-empty string") }
             self[keyPath: path] = text
-        case .integer(let path, let minimum):
-            guard let number = Int(text), number >= minimum else { throw invalid("an integer ≥ \(minimum)") }
+        case .integer(let path, let minimum, let maximum):
+            guard let number = Int(text), number >= minimum, number <= maximum else {
+                throw invalid(Self.integerRange(minimum, maximum))
+            }
             self[keyPath: path] = number
         case .seconds(let path):
             guard let number = Double(text), number >= 0, number.isFinite else {

@@ -31,6 +31,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var defaultPluginConcurrency = 64
     /// Calls of one thread-safe tool at once, where its manifest says nothing.
     public var defaultToolConcurrency = 64
+    /// How long a call that runs alone waits awake for a fast answer before it suspends, in microseconds
+    /// (0...1000; 0: always suspend). See `ToolHost.Configuration.Limits.awakeWait`.
+    public var awakeWaitMicroseconds = 20
     /// The most bytes of results the cache holds.
     public var cacheMaxBytes = 64 << 20
     /// Caps on plugins' manifest policies, by plugin name: the smaller of the cap and the manifest wins.
@@ -55,6 +58,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         configuration.limits.maxQueuedCalls = maxQueuedCalls
         configuration.limits.defaultPluginConcurrency = defaultPluginConcurrency
         configuration.limits.defaultToolConcurrency = defaultToolConcurrency
+        configuration.limits.awakeWait = .microseconds(awakeWaitMicroseconds)
         configuration.cache.maxBytes = cacheMaxBytes
         configuration.isolation.mode = isolation
         configuration.isolation.overrides = isolationOverrides
