@@ -6,7 +6,8 @@ import ToolHostJSON
 // Runs one benchmark scenario in a tight loop with no harness around it, for profilers (perf, callgrind):
 //   ProfileDriver <scenario> [calls]
 // scenarios: inflight (echo, 64 in flight, cache off), hits (cache hits, 64 in flight), single (echo one at a
-// time, cache off), hit (cache hit one at a time), handoff-spin, handoff-park, handoff-spin-rrN (N spinning
+// time, cache off), single-gauge / single-serial (one at a time, a thread-safe tool / its twin that is not),
+// hit (cache hit one at a time), handoff-spin, handoff-park, handoff-spin-rrN (N spinning
 // threads used in turn), and
 //   ProfileDriver compare [rounds]
 // which interleaves rounds of 2000 sequential pipeline calls (cache off) with rounds of 2000 bare handoffs of both
@@ -47,6 +48,14 @@ func measure(_ scenario: String, _ count: Int) async -> Duration {
         elapsed = await clock.measure {
             await inFlight(count) { task in await call(host, cached ? ["a": .init(integerLiteral: Int64(task))] : echo)
             }
+        }
+    case "single-gauge", "single-serial":
+        // One call at a time of a thread-safe tool and of its twin that is not thread-safe (a limit of 1).
+        let host = ProbeFixture.host("profile-\(scenario)", cachedEcho: false)
+        let tool = scenario == "single-serial" ? "probe.serial" : "probe.gauge"
+        for _ in 0..<1_000 { _ = try? await host.call(tool, arguments: ["ms": 0]) }
+        elapsed = await clock.measure {
+            for _ in 0..<count { _ = try? await host.call(tool, arguments: ["ms": 0]) }
         }
     case "single", "hit":
         let host = ProbeFixture.host("profile-\(scenario)", cachedEcho: scenario == "hit")

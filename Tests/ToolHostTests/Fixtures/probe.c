@@ -36,6 +36,7 @@ __attribute__((used)) static const char probe_instance[] = FIXTURE_INSTANCE;
 #endif
 
 static void sleep_ms(long ms) {
+    if (ms <= 0) return;
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {}
 }
