@@ -428,7 +428,12 @@ public final class ToolHost: Sendable {
         if case .loaded(let ready) = entry.record.state {
             plugin = ready
         } else {
-            plugin = try await entry.record.loaded(using: loader, pool: executor.pool)
+            // The caller's own timeout and the host default bound the wait for the load (not the tool's timeoutMs).
+            let loadDeadline = CallDeadline(
+                hostDefaultNanoseconds: defaultTimeoutNanoseconds, toolTimeoutMs: nil, callTimeout: timeout,
+                now: started)
+            plugin = try await entry.record.loaded(
+                using: loader, pool: executor.pool, deadline: loadDeadline, tool: entry.fullName)
             // The tool's timeoutMs bounds the tool's work, not the plugin's first load.
             deadline = self.deadline(
                 for: entry, timeout: timeout, started: started, toolClockStart: monotonicNanoseconds())

@@ -126,6 +126,43 @@ import ToolHostJSON
         #expect(error.code == .timeout && error.message.contains("the call's timeout"))
     }
 
+    @Test func aCallerStopsWaitingForASlowLoadAtItsDeadlineOrWhenCancelled() async throws {
+        // init takes 5 s; every caller below stops waiting long before that, and the load is not lost.
+        let (host, _) = try await Fixtures.probeHost(defines: ["INIT_SLEEP_MS=5000"], isolated: true)
+        let clock = ContinuousClock()
+        let start = clock.now
+
+        // Cancelled before it starts: answered at once, and the load it started goes on.
+        let early = await Task { () async -> Result<ToolResult, ToolError> in
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await host.call(ToolCall(tool: "probe.echo", arguments: ["n": 1]))
+        }.value
+        #expect({ if case .failure(let e) = early { e.code == .cancelled } else { false } }(), "\(early)")
+        #expect(host.plugins().first?.state == .loading)
+
+        // A caller's timeout passes during the load: a timeout at once, saying why.
+        let timedOut = await host.call(ToolCall(tool: "probe.echo", timeout: .milliseconds(100)))
+        guard case .failure(let error) = timedOut else {
+            Issue.record("expected a timeout during the load, got \(timedOut)")
+            return
+        }
+        #expect(error.code == .timeout)
+        #expect(error.message.contains("100 ms (the call's timeout)") && error.message.contains("still loading"))
+
+        // A caller cancelled while it waits for the load.
+        let waiting = Task { await host.call(ToolCall(tool: "probe.echo", arguments: ["n": 2])) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        let cancelled = await waiting.value
+        #expect({ if case .failure(let e) = cancelled { e.code == .cancelled } else { false } }(), "\(cancelled)")
+        #expect(clock.now - start < .seconds(4), "nobody above waited for the 5 s load")
+
+        // The load went on: a caller that waits gets its answer.
+        let served = try await host.call("probe.echo", arguments: ["n": 3])
+        #expect(served.json == ["n": 3])
+        #expect(host.plugins().first?.state == .loaded)
+    }
+
     @Test func timeoutIsPromptAndThePluginSeesCancellation() async throws {
         let (host, _) = try await Fixtures.probeHost(isolated: true)
         _ = try await host.call("probe.echo", arguments: [:])  // the load is not what this test times

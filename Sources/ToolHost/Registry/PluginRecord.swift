@@ -21,7 +21,8 @@ final class PluginRecord: Sendable {
 
     private struct Mutable {
         var state = State.listed
-        var waiters: [CheckedContinuation<Result<LoadedPlugin, ToolError>, Never>] = []
+        /// Callers waiting for the load; each may stop waiting first (its deadline, its cancellation).
+        var waiters: [OneShot<Result<LoadedPlugin, ToolError>>] = []
     }
     private let mutable = Mutex(Mutable())
 
@@ -63,7 +64,15 @@ final class PluginRecord: Sendable {
     var state: State { mutable.withLock { $0.state } }
 
     /// The loaded plugin, loading it first if needed (on a host thread, never the cooperative pool).
-    func loaded(using loader: PluginLoader, pool: PluginThreadPool) async throws(ToolError) -> LoadedPlugin {
+    ///
+    /// A caller that must wait for the load stops waiting at `deadline` (a `timeout`) or when its task is
+    /// cancelled (`cancelled`); the load itself cannot be interrupted and goes on for later calls.
+    /// - Parameters:
+    ///   - deadline: when the caller stops waiting (0: never); `timeout` describes the error then.
+    ///   - tool: `<plugin>.<tool>`, for the messages.
+    func loaded(
+        using loader: PluginLoader, pool: PluginThreadPool, deadline: CallDeadline, tool: String
+    ) async throws(ToolError) -> LoadedPlugin {
         enum Step {
             case ready(LoadedPlugin)
             case failed(ToolError)
@@ -86,26 +95,47 @@ final class PluginRecord: Sendable {
         case .failed(let error): throw error
         case .wait, .load: break
         }
-        let result: Result<LoadedPlugin, ToolError> = await withCheckedContinuation { continuation in
-            let stillLoading = mutable.withLock { state -> Bool in
-                switch state.state {
-                case .loading:
-                    state.waiters.append(continuation)
-                    return true
-                default: return false
+        // Started whatever happens to this caller (a cancelled one must not leave the plugin loading forever).
+        if case .load = fast { pool.submit { self.finish(self.load(using: loader)) } }
+        let reply = OneShot<Result<LoadedPlugin, ToolError>>()
+        let name = manifest.name
+        let result = await withTaskCancellationHandler {
+            await reply.wait {
+                let finished: State? = mutable.withLock { state in
+                    if case .loading = state.state {
+                        state.waiters.append(reply)
+                        return nil
+                    }
+                    return state.state
+                }
+                switch finished {
+                case .loaded(let plugin)?: reply.reply(.success(plugin))
+                case .failed(let error)?: reply.reply(.failure(error))
+                case .listed?, .loading?: reply.reply(.failure(ToolError(.internal, "plugin state lost")))
+                case nil: break
+                }
+                if deadline.nanoseconds != 0 {
+                    reply.armTimer(
+                        DeadlineTimer.shared.schedule(at: deadline.nanoseconds) { [weak self] in
+                            let error = ToolError(
+                                .timeout,
+                                "tool '\(tool)' did not finish within \(deadline): its plugin '\(name)' was still "
+                                    + "loading (init had not returned); the load goes on, and calls after it use it")
+                            if reply.reply(.failure(error)) { self?.stopWaiting(reply) }
+                        })
                 }
             }
-            if !stillLoading {
-                switch state {
-                case .loaded(let plugin): continuation.resume(returning: .success(plugin))
-                case .failed(let error): continuation.resume(returning: .failure(error))
-                default: continuation.resume(returning: .failure(ToolError(.internal, "plugin state lost")))
-                }
-            }
-            guard case .load = fast else { return }
-            pool.submit { self.finish(self.load(using: loader)) }
+        } onCancel: { [weak self] in
+            let error = ToolError(
+                .cancelled, "the call of '\(tool)' was cancelled by its caller while plugin '\(name)' was loading")
+            if reply.reply(.failure(error)) { self?.stopWaiting(reply) }
         }
         return try result.get()
+    }
+
+    /// A caller that stopped waiting for the load leaves the list (a load that hangs keeps no memory per call).
+    private func stopWaiting(_ reply: OneShot<Result<LoadedPlugin, ToolError>>) {
+        mutable.withLock { state in state.waiters.removeAll { $0 === reply } }
     }
 
     private func finish(_ result: Result<LoadedPlugin, ToolError>) {
@@ -118,6 +148,6 @@ final class PluginRecord: Sendable {
             state.waiters = []
             return waiters
         }
-        for waiter in waiters { waiter.resume(returning: result) }
+        for waiter in waiters { waiter.reply(result) }
     }
 }
