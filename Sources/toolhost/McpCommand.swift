@@ -21,6 +21,32 @@ struct McpCommand: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var watch: WatchOptions
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A JSON config file, the one `toolhost serve` reads (default: $TOOLHOST_CONFIG). Its limits, timeouts, "
+                + "cache, isolation and pluginOverrides apply; listen, tokenFile, maxBodyBytes and graceSeconds "
+                + "are HTTP settings, checked and unused here. Flags beat TOOLHOST_* variables, which beat the file.",
+            valueName: "file"))
+    var config: String?
+
+    /// The settings: defaults (a quiet log: stderr belongs to the agent that spawned us), then the file, then the
+    /// environment, then the flags, refused like `serve` refuses them.
+    private func resolve() throws(DaemonConfigurationError) -> DaemonConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = DaemonConfiguration()
+        settings.logLevel = "warning"
+        if let file = config ?? environment["TOOLHOST_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            try settings.apply(file: file)
+        }
+        try settings.apply(environment: environment)
+        let flags: [(String, String?)] = [
+            ("--plugins", host.plugins), ("--log-level", host.logLevel), ("--isolation", host.isolation),
+        ]
+        try settings.apply(flags: flags.compactMap { flag, value in value.map { (flag, $0) } })
+        return settings
+    }
+
     func run() async throws {
         // Keep the protocol on private duplicates of stdin and stdout, then point fd 1 at stderr and fd 0 at
         // /dev/null, so plugin code can neither write into the stream nor read from it.
@@ -35,7 +61,16 @@ struct McpCommand: AsyncParsableCommand {
             throw ExitCode(10)
         }
         close(devNull)
-        let toolHost = host.makeHost()
+        let settings: DaemonConfiguration
+        do {
+            settings = try resolve()
+        } catch {
+            printError("toolhost: mcp: \(error)")
+            throw ExitCode(64)
+        }
+        let toolHost = host.makeHost(
+            configuration: settings.hostConfiguration(allowedSystemLibraries: host.systemLibraryAllowlist),
+            logLevel: settings.logLevel)
         defer { toolHost.shutdown() }
         let watcher = watch.start(toolHost)
         defer { watcher?.stop() }

@@ -67,8 +67,9 @@ struct HostOptions: ParsableArguments {
     }
 
     /// Sets up logging to stderr (executables bootstrap; libraries only accept a Logger).
-    func makeLogger() -> Logger {
-        let raw = logLevel ?? ProcessInfo.processInfo.environment["TOOLHOST_LOG_LEVEL"] ?? "warning"
+    /// - Parameter resolved: the level already read from every source; nil: `--log-level`, else the environment.
+    func makeLogger(level resolved: String? = nil) -> Logger {
+        let raw = resolved ?? logLevel ?? ProcessInfo.processInfo.environment["TOOLHOST_LOG_LEVEL"] ?? "warning"
         let level = Logger.Level(rawValue: raw.lowercased()) ?? .warning
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -91,6 +92,11 @@ struct HostOptions: ParsableArguments {
             configuration.isolation.mode = parsed
         }
         return ToolHost(configuration: configuration, logger: logger)
+    }
+
+    /// A host with a configuration resolved elsewhere (`toolhost mcp` reads the config file too).
+    func makeHost(configuration: ToolHost.Configuration, logLevel: String) -> ToolHost {
+        ToolHost(configuration: configuration, logger: makeLogger(level: logLevel))
     }
 }
 

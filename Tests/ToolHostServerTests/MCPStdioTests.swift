@@ -85,6 +85,31 @@ import ToolHostJSON
         await child.stop()
     }
 
+    @Test func theConfigFileAppliesToo() async throws {
+        // The same file `serve` reads: its HTTP settings are accepted and unused, its caps apply.
+        let config = try DaemonTests.writeConfig(
+            #"{"listen": "127.0.0.1:9", "pluginOverrides": {"probe": {"timeoutMs": 300}}}"#)
+        let child = try MCPChild(plugins: try ServerFixtures.probePlugins(), extraArguments: ["--config", config])
+        _ = try await initialize(child)
+        let response = try await child.call("tools/call", ["name": "probe.sleep", "arguments": ["ms": 20000]])
+        #expect(response["result"]?["isError"] == true)
+        let text = try #require(response["result"]?["content"]?[0]?["text"]?.stringValue)
+        #expect(text.hasPrefix("timeout: ") && text.contains("the operator's timeoutMs for its plugin"), "\(text)")
+        await child.stop()
+    }
+
+    @Test func aBadConfigFileStopsItNamingTheKey() async throws {
+        let config = try DaemonTests.writeConfig(#"{"limits": {"maxQueuedCalls": "many"}}"#)
+        let child = try MCPChild(plugins: try ServerFixtures.probePlugins(), extraArguments: ["--config", config])
+        #expect(await child.stop() == 64)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !child.stderr.contains("maxQueuedCalls") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(child.stderr.contains("'limits.maxQueuedCalls' must be an integer"), "stderr: \(child.stderr)")
+        #expect(child.stderr.contains(config))
+    }
+
     @Test func protocolFailuresAreJSONRPCErrors() async throws {
         let child = try start()
         _ = try await initialize(child)
