@@ -9,8 +9,9 @@ struct CheckCommand: AsyncParsableCommand {
         discussion: """
             Checks the manifest against plugin-sdk/manifest.schema.json, each tool's input schema, the library's \
             sha256 and ELF header, then loads it: the entry symbol, the ABI version, init, and that the library \
-            registers exactly the tools the manifest declares. Prints every problem with a fix; exits 0 only \
-            when there is none.
+            registers exactly the tools the manifest declares. It loads it in a worker process first (`toolhost \
+            worker`), so an init that crashes or hangs is reported as a problem, then in this process for the \
+            details. Prints every problem with a fix; exits 0 only when there is none.
             """)
 
     @Argument(help: "The plugin directory (the folder holding manifest.json).")
@@ -21,7 +22,8 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = host.makeLogger()
         let report = await PluginCheck.run(
-            directory: directory, logger: logger, allowedSystemLibraries: host.systemLibraryAllowlist)
+            directory: directory, logger: logger, allowedSystemLibraries: host.systemLibraryAllowlist,
+            workerExecutable: ToolHost.Configuration.Isolation.currentExecutable)
         for problem in report.problems {
             print("error: \(problem)")
         }

@@ -150,6 +150,17 @@ import ToolHostJSON
         #expect(bad.stdout.contains("fix:"))
     }
 
+    @Test func checkReportsAnInitThatCrashesInsteadOfCrashing() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let crashing = try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(),
+            libraryFrom: try await Fixtures.compile(defines: ["INIT_CRASHES"]))
+        let result = try await toolhost(["check", crashing])
+        #expect(result.status == 1, "a report, not a crash of check itself: \(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("signal 11") && result.stdout.contains("its init crashed"), "\(result.stdout)")
+        #expect(result.stdout.contains("1 problem in"))
+    }
+
     @Test func checkExplainsTypedToolMistakes() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         func install(_ folder: String, _ manifest: JSONValue) throws -> String {

@@ -10,15 +10,19 @@ public enum PluginCheck {
         public var summary: String
     }
 
-    /// Checks the manifest, then loads the library for real (in this process, on a host thread).
+    /// Checks the manifest, then loads the library for real: first in a worker process (when `workerExecutable` is
+    /// given), so that an init that crashes or hangs is reported instead of taking the check down with it; then in
+    /// this process, on a host thread, for the details of each tool.
     /// - Parameters:
     ///   - directory: the plugin directory.
     ///   - logger: receives the plugin's own log lines.
     ///   - libraryStore: where the private copy goes (default: `LibraryStore.defaultDirectory`).
     ///   - allowedSystemLibraries: the system libraries a manifest-only plugin may open.
+    ///   - workerExecutable: the `toolhost` binary that runs `toolhost worker`; nil: load in this process only.
     public static func run(
         directory: String, logger: Logger, libraryStore: String? = nil,
-        allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries
+        allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries,
+        workerExecutable: String? = nil
     ) async -> Report {
         let manifest: PluginManifest
         do {
@@ -26,19 +30,29 @@ public enum PluginCheck {
         } catch {
             return Report(problems: error.problems.map { "\(error.file): \($0)" }, summary: "")
         }
-        let loader = PluginLoader(
-            store: LibraryStore(directory: libraryStore ?? LibraryStore.defaultDirectory), logger: logger,
-            allowedSystemLibraries: allowedSystemLibraries)
-        let reply = OneShot<Result<LoadedPlugin, ToolError>>()
-        let result = await reply.wait {
-            PluginThreadPool(name: "toolhost-check", idleTimeout: .seconds(1), spin: .zero).submit {
-                do throws(ToolError) {
-                    reply.reply(.success(try loader.load(manifest: manifest, directory: directory)))
-                } catch {
-                    reply.reply(.failure(error))
-                }
+        let store = LibraryStore(directory: libraryStore ?? LibraryStore.defaultDirectory)
+        if let workerExecutable {
+            var isolation = ToolHost.Configuration.Isolation()
+            isolation.mode = .process
+            isolation.workerExecutable = workerExecutable
+            let trial = await load(
+                manifest, directory: directory,
+                with: PluginLoader(
+                    store: store, logger: logger, allowedSystemLibraries: allowedSystemLibraries, isolation: isolation))
+            switch trial {
+            case .success(let plugin):
+                plugin.workers?.shutdown()
+            case .failure(let error):
+                // "plugin 'x' (process isolation): a worker died while loading the plugin (killed by signal 11…)".
+                let prefix = "plugin '\(manifest.name)' (process isolation): "
+                let message =
+                    error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message
+                return Report(problems: [message], summary: "")
             }
         }
+        let result = await load(
+            manifest, directory: directory,
+            with: PluginLoader(store: store, logger: logger, allowedSystemLibraries: allowedSystemLibraries))
         switch result {
         case .success(let plugin):
             let tools = plugin.tools.values.sorted { $0.name < $1.name }.map { tool in
@@ -56,6 +70,22 @@ public enum PluginCheck {
                     + tools.joined(separator: ", "))
         case .failure(let error):
             return Report(problems: [error.message], summary: "")
+        }
+    }
+
+    /// Loads the plugin on a thread of its own (the load blocks; never on the cooperative pool).
+    private static func load(
+        _ manifest: PluginManifest, directory: String, with loader: PluginLoader
+    ) async -> Result<LoadedPlugin, ToolError> {
+        let reply = OneShot<Result<LoadedPlugin, ToolError>>()
+        return await reply.wait {
+            PluginThreadPool(name: "toolhost-check", idleTimeout: .seconds(1), spin: .zero).submit {
+                do throws(ToolError) {
+                    reply.reply(.success(try loader.load(manifest: manifest, directory: directory)))
+                } catch {
+                    reply.reply(.failure(error))
+                }
+            }
         }
     }
 }

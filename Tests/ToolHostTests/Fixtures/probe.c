@@ -5,7 +5,8 @@
  *   cc -shared -fPIC -fvisibility=hidden -I plugin-sdk/include probe.c -o libprobe.so [-D...]
  *
  * Variants (-D): PLUGIN_NAME="x", PLUGIN_VERSION="1.0.0", ABI_MAJOR=n, ABI_MINOR=n, NO_ENTRY,
- * INIT_FAILS, INIT_SLEEP_MS=n (a slow first load), REGISTER_TWICE, EXTRA_TOOL, NULL_DESCRIPTOR.
+ * INIT_FAILS, INIT_CRASHES (a SIGSEGV in init), INIT_SLEEP_MS=n (a slow first load), REGISTER_TWICE, EXTRA_TOOL,
+ * NULL_DESCRIPTOR.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -312,6 +313,9 @@ static int32_t probe_init(const toolhost_host_api *host, const toolhost_registra
     return TOOLHOST_ERR_FAILED;
 #else
     (void)host;
+#ifdef INIT_CRASHES
+    *(volatile int *)(uintptr_t)8 = 1;
+#endif
 #ifdef INIT_SLEEP_MS
     sleep_ms(INIT_SLEEP_MS);
 #endif
