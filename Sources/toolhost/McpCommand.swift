@@ -33,17 +33,14 @@ struct McpCommand: AsyncParsableCommand {
     /// The settings: defaults (a quiet log: stderr belongs to the agent that spawned us), then the file, then the
     /// environment, then the flags, refused like `serve` refuses them.
     private func resolve() throws(DaemonConfigurationError) -> DaemonConfiguration {
-        let environment = ProcessInfo.processInfo.environment
         var settings = DaemonConfiguration()
         settings.logLevel = "warning"
-        if let file = config ?? environment["TOOLHOST_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            try settings.apply(file: file)
-        }
-        try settings.apply(environment: environment)
         let flags: [(String, String?)] = [
             ("--plugins", host.plugins), ("--log-level", host.logLevel), ("--isolation", host.isolation),
         ]
-        try settings.apply(flags: flags.compactMap { flag, value in value.map { (flag, $0) } })
+        try settings.apply(
+            configFile: config, environment: ProcessInfo.processInfo.environment,
+            flags: flags.compactMap { flag, value in value.map { (flag, $0) } })
         return settings
     }
 

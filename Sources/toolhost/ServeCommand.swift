@@ -86,13 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Defaults, then the file, then the environment, then the flags.
     private func resolve() throws(DaemonConfigurationError) -> DaemonConfiguration {
-        let environment = ProcessInfo.processInfo.environment
         var settings = DaemonConfiguration()
-        if let file = config ?? environment["TOOLHOST_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            try settings.apply(file: file)
-        }
-        try settings.apply(environment: environment)
-        try settings.apply(flags: givenFlags)
+        try settings.apply(configFile: config, environment: ProcessInfo.processInfo.environment, flags: givenFlags)
         return settings
     }
 

@@ -72,6 +72,23 @@ extension DaemonConfiguration {
 
     // MARK: sources
 
+    /// Applies every source in order of precedence: the config file (`configFile`, else `$TOOLHOST_CONFIG`), then
+    /// the environment, then the flags, each over the one before.
+    /// - Parameters:
+    ///   - configFile: `--config`, if given.
+    ///   - environment: the process environment.
+    ///   - flags: the flags the user gave, by name, as text.
+    /// - Throws: `DaemonConfigurationError` naming the source and the key.
+    public mutating func apply(
+        configFile: String?, environment: [String: String], flags: [(flag: String, value: String)]
+    ) throws(DaemonConfigurationError) {
+        if let file = configFile ?? environment["TOOLHOST_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            try apply(file: file)
+        }
+        try apply(environment: environment)
+        try apply(flags: flags)
+    }
+
     /// Applies a JSON config file. Every key must be known and of the right type.
     /// - Parameter path: the file.
     /// - Throws: `DaemonConfigurationError` naming the file and the key.
