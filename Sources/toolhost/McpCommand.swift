@@ -30,20 +30,6 @@ struct McpCommand: AsyncParsableCommand {
             valueName: "file"))
     var config: String?
 
-    /// The settings: defaults (a quiet log: stderr belongs to the agent that spawned us), then the file, then the
-    /// environment, then the flags, refused like `serve` refuses them.
-    private func resolve() throws(DaemonConfigurationError) -> DaemonConfiguration {
-        var settings = DaemonConfiguration()
-        settings.logLevel = "warning"
-        let flags: [(String, String?)] = [
-            ("--plugins", host.plugins), ("--log-level", host.logLevel), ("--isolation", host.isolation),
-        ]
-        try settings.apply(
-            configFile: config, environment: ProcessInfo.processInfo.environment,
-            flags: flags.compactMap { flag, value in value.map { (flag, $0) } })
-        return settings
-    }
-
     func run() async throws {
         // Keep the protocol on private duplicates of stdin and stdout, then point fd 1 at stderr and fd 0 at
         // /dev/null, so plugin code can neither write into the stream nor read from it.
@@ -58,13 +44,12 @@ struct McpCommand: AsyncParsableCommand {
             throw ExitCode(10)
         }
         close(devNull)
-        let settings: DaemonConfiguration
-        do {
-            settings = try resolve()
-        } catch {
-            printError("toolhost: mcp: \(error)")
-            throw ExitCode(64)
-        }
+        // A quiet log by default: stderr belongs to the agent that spawned us.
+        var quiet = DaemonConfiguration()
+        quiet.logLevel = "warning"
+        let settings = try daemonSettings(
+            "mcp", base: quiet, configFile: config,
+            flags: [("--plugins", host.plugins), ("--log-level", host.logLevel), ("--isolation", host.isolation)])
         let toolHost = host.makeHost(
             configuration: settings.hostConfiguration(allowedSystemLibraries: host.systemLibraryAllowlist),
             logLevel: settings.logLevel)

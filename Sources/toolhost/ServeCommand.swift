@@ -67,9 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The most bytes of results the cache holds (default 67108864).")
     var cacheMaxBytes: Int?
 
-    /// The flags the user gave, by name, as text (checked like every other source).
-    private var givenFlags: [(flag: String, value: String)] {
-        let flags: [(String, String?)] = [
+    /// The flags, by name, as text (checked like every other source); nil: not given.
+    private var givenFlags: [(String, String?)] {
+        [
             ("--listen", listen), ("--plugins", host.plugins), ("--token-file", tokenFile),
             ("--max-body-bytes", maxBodyBytes.map(String.init)), ("--grace-seconds", graceSeconds.map { "\($0)" }),
             ("--log-level", host.logLevel), ("--isolation", host.isolation),
@@ -81,24 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
             ("--awake-wait-us", awakeWaitMicroseconds.map(String.init)),
             ("--cache-max-bytes", cacheMaxBytes.map(String.init)),
         ]
-        return flags.compactMap { flag, value in value.map { (flag, $0) } }
-    }
-
-    /// Defaults, then the file, then the environment, then the flags.
-    private func resolve() throws(DaemonConfigurationError) -> DaemonConfiguration {
-        var settings = DaemonConfiguration()
-        try settings.apply(configFile: config, environment: ProcessInfo.processInfo.environment, flags: givenFlags)
-        return settings
     }
 
     func run() async throws {
-        let settings: DaemonConfiguration
-        do {
-            settings = try resolve()
-        } catch {
-            printError("toolhost: serve: \(error)")
-            throw ExitCode(64)
-        }
+        let settings = try daemonSettings("serve", configFile: config, flags: givenFlags)
         guard let (address, port) = DaemonConfiguration.parseListen(settings.listen) else {
             printError("toolhost: serve: the listen address must be HOST:PORT, not '\(settings.listen)'")
             throw ExitCode(64)

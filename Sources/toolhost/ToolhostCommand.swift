@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ToolHost
+import ToolHostServer
 
 @main
 struct ToolhostCommand: AsyncParsableCommand {
@@ -115,6 +116,27 @@ extension ToolError.Code {
         default: 10
         }
     }
+}
+
+/// The daemon settings of `serve` and `mcp`: `base`, then the config file, the environment and the flags. A bad
+/// setting is printed naming its source and key, and the command exits 64.
+/// - Parameters:
+///   - command: the subcommand, for the message.
+///   - flags: the flags the user gave, by name; nil values were not given.
+func daemonSettings(
+    _ command: String, base: DaemonConfiguration = DaemonConfiguration(), configFile: String?,
+    flags: [(String, String?)]
+) throws -> DaemonConfiguration {
+    var settings = base
+    do {
+        try settings.apply(
+            configFile: configFile, environment: ProcessInfo.processInfo.environment,
+            flags: flags.compactMap { flag, value in value.map { (flag, $0) } })
+    } catch {
+        printError("toolhost: \(command): \(error)")
+        throw ExitCode(64)
+    }
+    return settings
 }
 
 /// Writes to stderr without buffering surprises.
