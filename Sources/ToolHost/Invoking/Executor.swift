@@ -14,6 +14,8 @@ final class Executor: Sendable {
     /// The longest awake wait used, whatever the configuration asks: the caller's thread is one of the
     /// cooperative pool's few.
     static let maxAwakeWait = Duration.milliseconds(1)
+    /// After a call of a tool was not answered within the awake wait, this many of its calls suspend at once.
+    static let awakeRetryInterval = 16
     /// Calls answered while their caller waited awake (for tests).
     let awakeAnswers = Atomic<Int>(0)
     private let sequence = Atomic<UInt64>(0)
@@ -35,16 +37,13 @@ final class Executor: Sendable {
         self.scheduler = scheduler
     }
 
-    /// After a call of a tool was not answered within the awake wait, this many of its calls suspend at once.
-    static let awakeRetryInterval = 16
-
     /// Runs the tool once.
     ///
     /// The job is submitted first. A call that is alone (no other call waiting for its answer) and taken by a
-    /// plugin thread that is awake then waits awake for up to `awakeWaitNanoseconds` (`Limits.awakeWait`): a fast tool answers in a
-    /// few microseconds, and the call returns without suspending, arming a deadline or installing a
-    /// cancellation handler. Otherwise (or if no answer came in time) the deadline is armed and the task
-    /// suspends until the handler returns, the deadline passes or the task is cancelled.
+    /// plugin thread that is awake then waits awake for up to `awakeWaitNanoseconds` (`Limits.awakeWait`): a
+    /// fast tool answers in a few microseconds, and the call returns without suspending, arming a deadline or
+    /// installing a cancellation handler. Otherwise (or if no answer came in time) the deadline is armed and
+    /// the task suspends until the handler returns, the deadline passes or the task is cancelled.
     /// - Parameters:
     ///   - deadline: when the call must be answered, and why then.
     @inline(__always)  // into the pipeline's frame: one async frame fewer per call
@@ -68,7 +67,7 @@ final class Executor: Sendable {
             } else if let outcome = job.waitAwake(nanoseconds: awakeWaitNanoseconds) {
                 awakeAnswers.wrappingAdd(1, ordering: .relaxed)
                 return outcome
-            } else {
+            } else if !Task.isCancelled {
                 tool.awakeWaitBackoff.store(Executor.awakeRetryInterval, ordering: .relaxed)
             }
         case .started, .queued:
