@@ -262,7 +262,7 @@ import ToolHostJSON
     @Test func aLoneFastCallIsAnsweredWhileItsCallerWaitsAwake() async throws {
         let (host, _) = try await Fixtures.probeHost { $0.limits.awakeWait = .milliseconds(1) }
         _ = try await host.call("probe.echo", arguments: [:])
-        for index in 0..<200 {
+        for index in 0..<2000 {
             #expect(
                 try await host.call("probe.echo", arguments: ["n": .init(integerLiteral: Int64(index))]).json["n"]
                     == .init(integerLiteral: Int64(index)))
