@@ -80,14 +80,48 @@ extension ToolHost {
             public var toolMaxConcurrency: Int?
             /// Caps the cache TTL of each deterministic tool; 0: the plugin's results are never cached.
             public var cacheTTLSeconds: Double?
+            /// Caps on single tools, by tool name (without the plugin's name), under the plugin's own caps: for each
+            /// field the smallest of the tool's cap, the plugin's cap and the manifest wins.
+            public var tools: [String: ToolPolicy]
 
             public init(
                 timeoutMs: Int? = nil, maxConcurrency: Int? = nil, toolMaxConcurrency: Int? = nil,
-                cacheTTLSeconds: Double? = nil
+                cacheTTLSeconds: Double? = nil, tools: [String: ToolPolicy] = [:]
             ) {
                 self.timeoutMs = timeoutMs
                 self.maxConcurrency = maxConcurrency
                 self.toolMaxConcurrency = toolMaxConcurrency
+                self.cacheTTLSeconds = cacheTTLSeconds
+                self.tools = tools
+            }
+
+            /// The caps that apply to one of the plugin's tools: the plugin's, lowered by the tool's own.
+            public func caps(forTool name: String) -> ToolPolicy {
+                let own = tools[name]
+                func smaller<T: Comparable>(_ a: T?, _ b: T?) -> T? {
+                    guard let a else { return b }
+                    guard let b else { return a }
+                    return min(a, b)
+                }
+                return ToolPolicy(
+                    timeoutMs: smaller(timeoutMs, own?.timeoutMs),
+                    maxConcurrency: smaller(toolMaxConcurrency, own?.maxConcurrency),
+                    cacheTTLSeconds: smaller(cacheTTLSeconds, own?.cacheTTLSeconds))
+            }
+        }
+
+        /// An operator's caps on one tool (`PluginPolicy.tools`); like the plugin's, they only ever lower.
+        public struct ToolPolicy: Sendable, Hashable {
+            /// Caps the tool's timeout.
+            public var timeoutMs: Int?
+            /// Caps the tool's calls at once.
+            public var maxConcurrency: Int?
+            /// Caps the tool's cache TTL; 0: its results are never cached.
+            public var cacheTTLSeconds: Double?
+
+            public init(timeoutMs: Int? = nil, maxConcurrency: Int? = nil, cacheTTLSeconds: Double? = nil) {
+                self.timeoutMs = timeoutMs
+                self.maxConcurrency = maxConcurrency
                 self.cacheTTLSeconds = cacheTTLSeconds
             }
         }

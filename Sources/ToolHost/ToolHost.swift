@@ -48,6 +48,25 @@ public final class ToolHost: Sendable {
                 policies: configuration.pluginPolicies),
             maxOutputBytes: configuration.maxOutputBytes, awakeWait: configuration.limits.awakeWait)
         registry.rescan()
+        warnAboutUnknownTools(in: registry.snapshot.plugins)
+    }
+
+    /// Logs each tool named by an operator's cap (`PluginPolicy.tools`) that the plugin does not declare: a
+    /// misspelt name would otherwise cap nothing, silently.
+    private func warnAboutUnknownTools(in records: [PluginRecord]) {
+        guard !configuration.pluginPolicies.isEmpty else { return }
+        for record in records {
+            guard let policy = configuration.pluginPolicies[record.manifest.name] else { continue }
+            let declared = Set(record.manifest.tools.map(\.name))
+            for tool in policy.tools.keys.sorted() where !declared.contains(tool) {
+                logger.warning(
+                    "an operator's cap names a tool the plugin does not declare; it caps nothing",
+                    metadata: [
+                        "plugin.name": "\(record.manifest.name)", "tool": "\(tool)",
+                        "declared": "\(declared.sorted().joined(separator: ", "))",
+                    ])
+            }
+        }
     }
 
     // MARK: listing
@@ -75,7 +94,9 @@ public final class ToolHost: Sendable {
                 replaced ? "plugin replaced" : "plugin removed",
                 metadata: ["plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)"])
         }
-        for record in after.plugins where !before.plugins.contains(where: { $0 === record }) {
+        let added = after.plugins.filter { record in !before.plugins.contains { $0 === record } }
+        warnAboutUnknownTools(in: added)
+        for record in added {
             var metadata: Logger.Metadata = [
                 "plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)",
                 "tools": "\(record.manifest.tools.count)",
@@ -299,7 +320,9 @@ public final class ToolHost: Sendable {
         var ttl =
             entry.manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
             ?? configuration.cache.defaultTTL
-        if let cap = policy(of: entry)?.cacheTTLSeconds { ttl = min(ttl, .milliseconds(Int64(cap * 1000))) }
+        if let cap = pluginPolicy(of: entry)?.caps(forTool: entry.manifest.name).cacheTTLSeconds {
+            ttl = min(ttl, .milliseconds(Int64(cap * 1000)))
+        }
         let cacheable =
             ttl > .zero
             && !containsName(arguments, configuration.cache.nonCacheableParams, entry.manifest.cache.nonCacheableParams)
@@ -399,14 +422,15 @@ public final class ToolHost: Sendable {
     private func deadline(
         for entry: ToolEntry, timeout: Duration?, started: UInt64, toolClockStart: UInt64? = nil
     ) -> CallDeadline {
-        CallDeadline(
+        let plugin = pluginPolicy(of: entry)
+        return CallDeadline(
             hostDefaultNanoseconds: defaultTimeoutNanoseconds, toolTimeoutMs: entry.manifest.timeoutMs,
-            operatorTimeoutMs: policy(of: entry)?.timeoutMs, callTimeout: timeout, now: started,
-            toolClockStart: toolClockStart)
+            operatorTimeoutMs: plugin?.timeoutMs, operatorToolTimeoutMs: plugin?.tools[entry.manifest.name]?.timeoutMs,
+            callTimeout: timeout, now: started, toolClockStart: toolClockStart)
     }
 
-    /// The operator's caps on the tool's plugin, if any.
-    private func policy(of entry: ToolEntry) -> Configuration.PluginPolicy? {
+    /// The operator's caps on the tool's plugin (and, in `tools`, on single tools), if any.
+    private func pluginPolicy(of entry: ToolEntry) -> Configuration.PluginPolicy? {
         configuration.pluginPolicies.isEmpty ? nil : configuration.pluginPolicies[entry.record.manifest.name]
     }
 

@@ -11,7 +11,8 @@ import ToolHostServer
           "defaultTimeoutMs": 5000, "isolation": "process", "logLevel": "debug",
           "limits": {"maxConcurrentCalls": 8, "maxQueuedCalls": 16, "awakeWaitMicroseconds": 0},
           "cache": {"maxBytes": 1024},
-          "pluginOverrides": {"textkit": {"timeoutMs": 250, "maxConcurrency": 2, "isolation": "inprocess"}}
+          "pluginOverrides": {"textkit": {"timeoutMs": 250, "maxConcurrency": 2, "isolation": "inprocess",
+                                          "tools": {"regex": {"timeoutMs": 100, "maxConcurrency": 1, "cacheTTLSeconds": 0}}}}
         }
         """.utf8)
 
@@ -25,7 +26,11 @@ import ToolHostServer
         #expect(settings.maxQueuedCalls == 16)
         #expect(settings.defaultPluginConcurrency == 64, "not in the file: the default")
         #expect(settings.cacheMaxBytes == 1024)
-        #expect(settings.pluginPolicies["textkit"] == .init(timeoutMs: 250, maxConcurrency: 2))
+        #expect(
+            settings.pluginPolicies["textkit"]
+                == .init(
+                    timeoutMs: 250, maxConcurrency: 2,
+                    tools: ["regex": .init(timeoutMs: 100, maxConcurrency: 1, cacheTTLSeconds: 0)]))
         let host = settings.hostConfiguration(allowedSystemLibraries: [])
         #expect(host.limits.maxQueuedCalls == 16)
         #expect(host.limits.awakeWait == .zero, "0: a lone call always suspends")
@@ -63,6 +68,15 @@ import ToolHostServer
         (#"{"graceSeconds": "10s"}"#, "'graceSeconds' must be a number of seconds"),
         (#"{"isolation": "vm"}"#, "'isolation' must be inprocess or process"),
         (#"{"pluginOverrides": {"a": {"maxConcurrency": 0}}}"#, "'pluginOverrides.a.maxConcurrency' must be"),
+        (#"{"pluginOverrides": {"a": {"tools": []}}}"#, "'pluginOverrides.a.tools' must be an object"),
+        (
+            #"{"pluginOverrides": {"a": {"tools": {"t": {"timeout": 1}}}}}"#,
+            "'pluginOverrides.a.tools.t.timeout' is not a known key"
+        ),
+        (
+            #"{"pluginOverrides": {"a": {"tools": {"t": {"maxConcurrency": 0}}}}}"#,
+            "'pluginOverrides.a.tools.t.maxConcurrency' must be an integer ≥ 1"
+        ),
         ("[1]", "must hold a JSON object"),
     ])
     func aBadFileNamesTheKey(text: String, message: String) {

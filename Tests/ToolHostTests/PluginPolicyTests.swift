@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Testing
 import ToolHostJSON
 
@@ -62,5 +64,76 @@ import ToolHostJSON
         #expect(try await short.call("probe.echo", arguments: ["a": 1]).cached == true)
         try await Task.sleep(for: .milliseconds(400))
         #expect(try await short.call("probe.echo", arguments: ["a": 1]).cached == false, "past the operator's TTL")
+    }
+
+    // MARK: caps on single tools
+
+    @Test func aToolsCapLowersThatToolOnly() async throws {
+        let host = try await host([:], Policy(tools: ["sleep": .init(timeoutMs: 50)]))
+        let message = await timeoutMessage(host)
+        #expect(message?.contains("50 ms (the operator's timeoutMs for this tool)") == true, "\(message ?? "none")")
+        // Another tool of the plugin keeps the host's default.
+        let hang = try await host.call("probe.hang", arguments: ["ms": 200])
+        #expect(hang.json == ["done": true])
+    }
+
+    @Test func theSmallerOfThePluginsAndTheToolsCapWins() async throws {
+        let toolSmaller = try await host([:], Policy(timeoutMs: 4000, tools: ["sleep": .init(timeoutMs: 50)]))
+        let first = await timeoutMessage(toolSmaller)
+        #expect(first?.contains("50 ms (the operator's timeoutMs for this tool)") == true, "\(first ?? "none")")
+        let pluginSmaller = try await host([:], Policy(timeoutMs: 50, tools: ["sleep": .init(timeoutMs: 4000)]))
+        let second = await timeoutMessage(pluginSmaller)
+        #expect(second?.contains("50 ms (the operator's timeoutMs for its plugin)") == true, "\(second ?? "none")")
+        // And the manifest's own timeout, when smaller, wins over both.
+        let manifest = try await host(["sleep": ["timeoutMs": 50]], Policy(tools: ["sleep": .init(timeoutMs: 4000)]))
+        let third = await timeoutMessage(manifest)
+        #expect(third?.contains("50 ms (its timeoutMs)") == true, "\(third ?? "none")")
+    }
+
+    @Test func aToolsConcurrencyAndCacheCaps() async throws {
+        let host = try await host(
+            ["echo": ["deterministic": true, "cache": ["ttlSeconds": 3600]]],
+            Policy(tools: ["gauge": .init(maxConcurrency: 3), "echo": .init(cacheTTLSeconds: 0)]))
+        _ = await host.batch((0..<24).map { _ in ToolCall(tool: "probe.gauge", arguments: ["ms": 20]) })
+        #expect(try await host.call("probe.gauge_read", arguments: [:]).json["max"] == 3)
+        _ = try await host.call("probe.echo", arguments: ["a": 1])
+        #expect(try await host.call("probe.echo", arguments: ["a": 1]).cached == false, "the tool's TTL cap is 0")
+    }
+
+    @Test func aCapOnAToolThePluginDoesNotDeclareIsLogged() async throws {
+        let lines = LogLines()
+        let logger = Logger(label: "test") { _ in lines.handler }
+        let plugins = try await Fixtures.probeHost(isolated: true).1
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("toolhost-store"))
+        configuration.pluginPolicies["probe"] = Policy(tools: ["slep": .init(timeoutMs: 50)])
+        _ = ToolHost(configuration: configuration, logger: logger)
+        let warning = lines.all.first { $0.contains("does not declare") }
+        #expect(warning?.contains("slep") == true, "\(lines.all)")
+    }
+}
+
+/// Keeps what a logger logs, for assertions.
+private final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+
+    var handler: Handler { Handler(lines: self) }
+
+    struct Handler: LogHandler {
+        let lines: LogLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            let text =
+                "\(event.message) "
+                + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            lines.lines.withLock { $0.append(text) }
+        }
     }
 }

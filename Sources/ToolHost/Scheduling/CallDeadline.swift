@@ -1,7 +1,7 @@
 /// A call's deadline and where it came from; the description is only built when a call times out.
 struct CallDeadline: Sendable, CustomStringConvertible {
     enum Source: Sendable {
-        case hostDefault, tool, operatorCap, call
+        case hostDefault, tool, operatorCap, operatorToolCap, call
     }
 
     /// CLOCK_MONOTONIC nanoseconds; 0 means none.
@@ -13,7 +13,7 @@ struct CallDeadline: Sendable, CustomStringConvertible {
     /// The timeout that set the deadline.
     var limit: Duration { .nanoseconds(limitNanoseconds) }
 
-    /// The earliest of the per-call timeout, the operator's cap for the plugin, the tool's `timeoutMs` and the
+    /// The earliest of the per-call timeout, the operator's caps for the plugin and the tool, the tool's `timeoutMs` and the
     /// host default, in integer nanoseconds (the host default converted once, by the caller: a call reads no
     /// `Duration` components, each a 128-bit division).
     /// - Parameters:
@@ -22,8 +22,9 @@ struct CallDeadline: Sendable, CustomStringConvertible {
     ///     or, for the first call of a plugin, the end of its load (a cold load does not eat the tool's time; the
     ///     caller's own timeout still bounds it).
     init(
-        hostDefaultNanoseconds: Int64, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil, callTimeout: Duration?,
-        now: UInt64 = monotonicNanoseconds(), toolClockStart: UInt64? = nil
+        hostDefaultNanoseconds: Int64, toolTimeoutMs: Int?, operatorTimeoutMs: Int? = nil,
+        operatorToolTimeoutMs: Int? = nil, callTimeout: Duration?, now: UInt64 = monotonicNanoseconds(),
+        toolClockStart: UInt64? = nil
     ) {
         let toolStart = toolClockStart ?? now
         var at = now &+ UInt64(max(0, hostDefaultNanoseconds))
@@ -39,6 +40,7 @@ struct CallDeadline: Sendable, CustomStringConvertible {
         }
         if let ms = toolTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .tool) }
         if let ms = operatorTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .operatorCap) }
+        if let ms = operatorToolTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .operatorToolCap) }
         if let callTimeout { consider(Self.nanoseconds(callTimeout), from: now, .call) }
         self.limitNanoseconds = limit
         self.source = source
@@ -59,6 +61,7 @@ struct CallDeadline: Sendable, CustomStringConvertible {
             case .hostDefault: "the host's default timeout"
             case .tool: "its timeoutMs"
             case .operatorCap: "the operator's timeoutMs for its plugin"
+            case .operatorToolCap: "the operator's timeoutMs for this tool"
             case .call: "the call's timeout"
             }
         return "\(shown) (\(origin))"

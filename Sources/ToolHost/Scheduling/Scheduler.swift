@@ -59,7 +59,9 @@ final class Scheduler: @unchecked Sendable {
     func toolLimit(_ job: CallJob) -> Int {
         guard job.tool.threadSafe else { return 1 }
         var limit = min(job.toolMaxConcurrency ?? limits.defaultToolConcurrency, pluginLimit(job))
-        if !limits.policies.isEmpty, let cap = limits.policies[job.plugin.manifest.name]?.toolMaxConcurrency {
+        if !limits.policies.isEmpty,
+            let cap = limits.policies[job.plugin.manifest.name]?.caps(forTool: job.tool.name).maxConcurrency
+        {
             limit = min(limit, cap)
         }
         return limit

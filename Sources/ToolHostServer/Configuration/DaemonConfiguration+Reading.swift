@@ -67,8 +67,11 @@ extension DaemonConfiguration {
 
     /// The keys of `pluginOverrides.<plugin>`.
     static let pluginOverrideKeys = [
-        "timeoutMs", "maxConcurrency", "toolMaxConcurrency", "cacheTTLSeconds", "isolation",
+        "timeoutMs", "maxConcurrency", "toolMaxConcurrency", "cacheTTLSeconds", "isolation", "tools",
     ]
+
+    /// The keys of `pluginOverrides.<plugin>.tools.<tool>`.
+    static let toolOverrideKeys = ["timeoutMs", "maxConcurrency", "cacheTTLSeconds"]
 
     // MARK: sources
 
@@ -247,44 +250,81 @@ extension DaemonConfiguration {
         }
         for (plugin, overrides) in plugins {
             let prefix = "pluginOverrides.\(plugin)"
-            guard let fields = overrides.objectValue else {
-                throw DaemonConfigurationError(
-                    source: source, key: prefix, "must be an object, not \(overrides.typeName)")
-            }
             var policy = pluginPolicies[plugin] ?? .init()
-            for (field, value) in fields {
+            for (field, value) in try Self.fields(overrides, key: prefix, source: source) {
                 let key = prefix + "." + field
-                func wrong(_ expected: String) -> DaemonConfigurationError {
-                    DaemonConfigurationError(
-                        source: source, key: key,
-                        "must be \(expected), not \(value.serializedString) (\(value.typeName))")
-                }
-                func positive() throws(DaemonConfigurationError) -> Int {
-                    guard case .int = value, let number = value.intValue, number >= 1, number <= Int(Int32.max) else {
-                        throw wrong("an integer ≥ 1")
-                    }
-                    return Int(number)
-                }
                 switch field {
-                case "timeoutMs": policy.timeoutMs = try positive()
-                case "maxConcurrency": policy.maxConcurrency = try positive()
-                case "toolMaxConcurrency": policy.toolMaxConcurrency = try positive()
-                case "cacheTTLSeconds":
-                    guard let seconds = value.doubleValue, seconds >= 0, seconds.isFinite else {
-                        throw wrong("a number of seconds ≥ 0")
-                    }
-                    policy.cacheTTLSeconds = seconds
+                case "timeoutMs": policy.timeoutMs = try Self.positive(value, key: key, source: source)
+                case "maxConcurrency": policy.maxConcurrency = try Self.positive(value, key: key, source: source)
+                case "toolMaxConcurrency":
+                    policy.toolMaxConcurrency = try Self.positive(value, key: key, source: source)
+                case "cacheTTLSeconds": policy.cacheTTLSeconds = try Self.seconds(value, key: key, source: source)
                 case "isolation":
                     guard let text = value.stringValue, let mode = IsolationMode(rawValue: text) else {
-                        throw wrong("\"inprocess\" or \"process\"")
+                        throw Self.wrong(value, key: key, source: source, "\"inprocess\" or \"process\"")
                     }
                     isolationOverrides[plugin] = mode
+                case "tools":
+                    for (tool, caps) in try Self.fields(value, key: key, source: source) {
+                        let toolKey = key + "." + tool
+                        var toolPolicy = policy.tools[tool] ?? .init()
+                        for (field, value) in try Self.fields(caps, key: toolKey, source: source) {
+                            let key = toolKey + "." + field
+                            switch field {
+                            case "timeoutMs": toolPolicy.timeoutMs = try Self.positive(value, key: key, source: source)
+                            case "maxConcurrency":
+                                toolPolicy.maxConcurrency = try Self.positive(value, key: key, source: source)
+                            case "cacheTTLSeconds":
+                                toolPolicy.cacheTTLSeconds = try Self.seconds(value, key: key, source: source)
+                            default:
+                                throw unknown(key, source: source, known: Self.toolOverrideKeys)
+                            }
+                        }
+                        policy.tools[tool] = toolPolicy
+                    }
                 default:
                     throw unknown(key, source: source, known: Self.pluginOverrideKeys)
                 }
             }
             pluginPolicies[plugin] = policy
         }
+    }
+
+    /// The members of an object the config file must give at `key`.
+    private static func fields(
+        _ value: JSONValue, key: String, source: String
+    ) throws(DaemonConfigurationError) -> JSONObject {
+        guard let fields = value.objectValue else {
+            throw DaemonConfigurationError(source: source, key: key, "must be an object, not \(value.typeName)")
+        }
+        return fields
+    }
+
+    private static func wrong(
+        _ value: JSONValue, key: String, source: String, _ expected: String
+    ) -> DaemonConfigurationError {
+        DaemonConfigurationError(
+            source: source, key: key, "must be \(expected), not \(value.serializedString) (\(value.typeName))")
+    }
+
+    /// An integer cap ≥ 1.
+    private static func positive(_ value: JSONValue, key: String, source: String) throws(DaemonConfigurationError)
+        -> Int
+    {
+        guard case .int = value, let number = value.intValue, number >= 1, number <= Int(Int32.max) else {
+            throw wrong(value, key: key, source: source, "an integer ≥ 1")
+        }
+        return Int(number)
+    }
+
+    /// A number of seconds ≥ 0.
+    private static func seconds(_ value: JSONValue, key: String, source: String) throws(DaemonConfigurationError)
+        -> Double
+    {
+        guard let seconds = value.doubleValue, seconds >= 0, seconds.isFinite else {
+            throw wrong(value, key: key, source: source, "a number of seconds ≥ 0")
+        }
+        return seconds
     }
 
     /// Splits `HOST:PORT` (`[::1]:8080` too).
