@@ -162,6 +162,10 @@ public final class ToolHost: Sendable {
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
 
+    /// Calls answered while their caller waited awake, without suspending (`Limits.awakeWait`), since the host
+    /// started.
+    public var callsAnsweredAwake: Int { executor.awakeAnswers.load(ordering: .relaxed) }
+
     /// Stops the idle worker processes of every plugin in process isolation (and anything they forked).
     /// Calls still running finish first; the CLI calls this before it exits.
     public func shutdown() {

@@ -135,6 +135,7 @@ import ToolHostJSON
                 #"toolhost_plugins{state="listed"} 1"#,
                 "toolhost_calls_in_flight ", "toolhost_calls_queued 0", "toolhost_tools ",
                 "# TYPE toolhost_call_duration_seconds histogram",
+                "# TYPE toolhost_calls_answered_awake_total counter",
             ]
             for line in expected {
                 #expect(text.contains(line), "missing \(line) in:\n\(text)")

@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Prometheus
+import Synchronization
 import ToolHost
 
 /// `GET /metrics`: everything the host records through swift-metrics (calls, durations, cache, timeouts, plugin
@@ -21,6 +22,9 @@ public final class MetricsExporter: Sendable {
     private let unreadable: Prometheus.Gauge
     private let plugins: [(PluginInfo.State, Prometheus.Gauge)]
     private let residentMemory: Prometheus.Gauge
+    private let answeredAwake: Prometheus.Counter
+    /// The host's count when `answeredAwake` was last brought up to date (a counter only goes up by deltas).
+    private let answeredAwakeSeen = Mutex(0)
 
     /// Buckets of `toolhost_call_duration_seconds`: from 10 µs (a cached or trivial call) to 60 s.
     public static let callDurationBuckets: [Duration] = [
@@ -67,6 +71,9 @@ public final class MetricsExporter: Sendable {
         }
         residentMemory = registry.makeGauge(
             name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+        answeredAwake = registry.makeCounter(
+            name: "toolhost_calls_answered_awake_total",
+            help: "Calls answered while their caller waited awake, without suspending (limits.awakeWaitMicroseconds).")
     }
 
     /// Samples the gauges and renders every metric in the Prometheus text format (version 0.0.4).
@@ -83,6 +90,12 @@ public final class MetricsExporter: Sendable {
         rejectedUpdates.set(Double(list.count { $0.rejectedUpdate != nil }))
         unreadable.set(Double(host.problems().count))
         if let bytes = Self.residentMemoryBytes() { residentMemory.set(Double(bytes)) }
+        let awake = host.callsAnsweredAwake
+        let delta = answeredAwakeSeen.withLock { seen in
+            defer { seen = max(seen, awake) }
+            return awake - seen
+        }
+        if delta > 0 { answeredAwake.increment(by: Int64(delta)) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 << 10)
         registry.emit(into: &buffer)
