@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include "CToolHostShims.h"
@@ -79,4 +80,8 @@ int toolhost_shim_pidfd_open(pid_t pid) {
 #endif
     (void)pid;
     return -1;
+}
+
+int toolhost_shim_current_cpu(void) {
+    return sched_getcpu();
 }

@@ -136,9 +136,9 @@ func compare(rounds: Int) async {
         print(
             name.padding(toLength: 17, withPad: " ", startingAt: 0)
                 + String(
-                    format: " n=%d  p25 %.2f  p50 %.2f  p90 %.2f  p99 %.2f  mean %.2f µs", sorted.count,
-                    percentile(sorted, 0.25), percentile(sorted, 0.5), percentile(sorted, 0.9),
-                    percentile(sorted, 0.99), mean))
+                    format: " n=%d  p25 %.2f  p50 %.2f  p90 %.2f  p99 %.2f  mean %.2f µs  over 1 ms: %d",
+                    sorted.count, percentile(sorted, 0.25), percentile(sorted, 0.5), percentile(sorted, 0.9),
+                    percentile(sorted, 0.99), mean, sorted.count { $0 > 1_000_000 }))
     }
     print(
         String(
@@ -147,6 +147,7 @@ func compare(rounds: Int) async {
                 + "pipeline-suspend / handoff-spin %.2f; %d toolhost-call threads",
             medians["pipeline"]! / medians["handoff-spin"]!, medians["pipeline"]! / medians["handoff-awake"]!,
             medians["pipeline-suspend"]! / medians["handoff-spin"]!, threadCount(named: "toolhost-call")))
+    print("pipeline: \(host.callsAnsweredAwake) calls answered awake, \(host.awakeWaitPauses) pauses")
 }
 
 if scenario == "compare" {

@@ -9,15 +9,8 @@ final class Executor: Sendable {
     let scheduler: Scheduler
     let pool: PluginThreadPool
     let maxOutputBytes: Int
-    /// How long a call that runs alone waits awake for its answer before it suspends (`run`); 0: never.
-    let awakeWaitNanoseconds: UInt64
-    /// The longest awake wait used, whatever the configuration asks: the caller's thread is one of the
-    /// cooperative pool's few.
-    static let maxAwakeWait = Duration.milliseconds(1)
-    /// After a call of a tool was not answered within the awake wait, this many of its calls suspend at once.
-    static let awakeRetryInterval = 16
-    /// Calls answered while their caller waited awake (for tests).
-    let awakeAnswers = Atomic<Int>(0)
+    /// When a call that runs alone waits awake for its answer (`run`).
+    let awakeWaiting: AwakeWaiting
     private let sequence = Atomic<UInt64>(0)
 
     init(
@@ -26,8 +19,7 @@ final class Executor: Sendable {
     ) {
         self.pool = pool
         self.maxOutputBytes = maxOutputBytes
-        self.awakeWaitNanoseconds = UInt64(
-            max(0, CallDeadline.nanoseconds(min(awakeWait, Executor.maxAwakeWait))))
+        self.awakeWaiting = AwakeWaiting(awakeWait)
         let box = SchedulerBox()
         let scheduler = Scheduler(limits: limits, pool: pool) { job, slot in
             Executor.execute(job, slot: slot, pool: pool, maxOutputBytes: maxOutputBytes)
@@ -40,7 +32,7 @@ final class Executor: Sendable {
     /// Runs the tool once.
     ///
     /// The job is submitted first. A call that is alone (no other call waiting for its answer) and taken by a
-    /// plugin thread that is awake then waits awake for up to `awakeWaitNanoseconds` (`Limits.awakeWait`): a
+    /// plugin thread that is awake may then wait awake for its answer (`AwakeWaiting`, `Limits.awakeWait`): a
     /// fast tool answers in a few microseconds, and the call returns without suspending, arming a deadline or
     /// installing a cancellation handler. Otherwise (or if no answer came in time) the deadline is armed and
     /// the task suspends until the handler returns, the deadline passes or the task is cancelled.
@@ -61,15 +53,8 @@ final class Executor: Sendable {
         switch scheduler.submit(job) {
         case .refused(let error):
             job.reply(.error(error))
-        case .started(let awake) where alone && awake && awakeWaitNanoseconds > 0:
-            if tool.awakeWaitBackoff.load(ordering: .relaxed) > 0 {
-                tool.awakeWaitBackoff.wrappingSubtract(1, ordering: .relaxed)
-            } else if let outcome = job.waitAwake(nanoseconds: awakeWaitNanoseconds) {
-                awakeAnswers.wrappingAdd(1, ordering: .relaxed)
-                return outcome
-            } else if !Task.isCancelled {
-                tool.awakeWaitBackoff.store(Executor.awakeRetryInterval, ordering: .relaxed)
-            }
+        case .started(let awake) where alone && awake:
+            if let outcome = awakeWaiting.answer(job, tool: tool) { return outcome }
         case .started, .queued:
             break
         }
@@ -89,6 +74,7 @@ final class Executor: Sendable {
     private static func execute(_ job: CallJob, slot: CallSlot, pool: PluginThreadPool, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
+        job.markStarted()
         let maxOutputBytes = min(job.toolMaxOutputBytes ?? hostLimit, hostLimit)
         var outcome: InvocationOutcome
         if let workers = job.plugin.workers {

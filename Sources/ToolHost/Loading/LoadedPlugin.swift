@@ -27,9 +27,9 @@ final class RegisteredTool: @unchecked Sendable {
     let kind: Kind
     let toolState: UnsafeMutableRawPointer?
     let threadSafe: Bool
-    /// Calls left before a caller waits awake for this tool's answer again (`Executor`): set when a call was not
-    /// answered within the awake wait, so a slow tool costs that wait on at most one call in
-    /// `Executor.awakeRetryInterval`.
+    /// Calls left before a caller waits awake for this tool's answer again (`AwakeWaiting`): set when a call was
+    /// not answered within the awake wait, so a slow tool costs that wait on at most one call in
+    /// `AwakeWaiting.retryInterval`.
     let awakeWaitBackoff = Atomic<Int>(0)
 
     init(

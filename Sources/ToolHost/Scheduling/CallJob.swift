@@ -1,3 +1,4 @@
+import CToolHostShims
 import Synchronization
 
 #if canImport(Glibc)
@@ -50,6 +51,8 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     private let answer = Mutex(Answer())
     /// Set (after `answer`) once the caller has been answered; what `waitAwake` polls.
     private let settled = Atomic<Bool>(false)
+    /// The core the plugin thread started the job on (`markStarted`), -1 before; read by `waitAwake`.
+    private let startedOn = Atomic<Int32>(-1)
 
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
@@ -89,25 +92,75 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
         }
     }
 
-    /// Waits for the answer without suspending, for at most `nanoseconds` and never past the deadline: polls,
-    /// and yields the CPU between polls (on a busy machine the plugin thread may be waiting for this very core).
+    /// How an awake wait ended.
+    enum AwakeWait {
+        case answered(InvocationOutcome)
+        /// No answer in time, or the task was cancelled: wait for it suspended.
+        case gaveUp
+        /// The waiting thread lost its core for a while (another process wanted it): wait suspended, and do not
+        /// wait awake again soon.
+        case preempted
+    }
+
+    /// Waits for the answer without suspending, for at most `nanoseconds` and never past the deadline.
     ///
     /// For a call that is alone and handed to an awake plugin thread, whose answer usually comes within a few
     /// microseconds: suspending would cost more (the plugin thread's resume wakes a parked cooperative-pool
     /// thread, ~30 µs on the other core) than this bounded wait.
-    /// - Returns: the answer, or nil if none came in time or the task was cancelled (then `wait`).
-    func waitAwake(nanoseconds: UInt64) -> InvocationOutcome? {
-        var until = monotonicNanoseconds() &+ nanoseconds
+    ///
+    /// How it polls depends on where the plugin thread runs. On another core it spins (a `pause` between
+    /// polls, never entering the kernel). On this core (the kernel often keeps a thread it woke next to its
+    /// waker) nothing happens until this thread gives the core up, so it yields between polls. Before the job
+    /// has started, `expectedCore` (where the last job started) stands in for it.
+    ///
+    /// A thread that waits awake call after call never sleeps, so on a machine whose cores are all wanted by
+    /// other processes the kernel takes its core away for a time slice (milliseconds) now and then; a gap
+    /// between two polls says so (`preempted`), as does a plugin thread that was awake and has not started the
+    /// job by the end of the wait.
+    /// - Parameter expectedCore: the core the plugin thread is likely on (-1: unknown, then it yields).
+    func waitAwake(nanoseconds: UInt64, expectedCore: Int32) -> AwakeWait {
+        let start = monotonicNanoseconds()
+        var until = start &+ nanoseconds
         if deadline != 0 && deadline < until { until = deadline }
+        var last = start
+        var core = Int32(toolhost_shim_current_cpu())
+        var polls = 0
         while !settled.load(ordering: .acquiring) {
-            if monotonicNanoseconds() >= until || Task.isCancelled { return nil }
-            sched_yield()
+            let now = monotonicNanoseconds()
+            if now &- last > CallJob.preemptionGapNanoseconds { return .preempted }
+            last = now
+            if Task.isCancelled { return .gaveUp }
+            let plugin = startedOn.load(ordering: .relaxed)
+            // A plugin thread that was awake and has not even started the job was itself kept off its core.
+            if now >= until { return plugin >= 0 ? .gaveUp : .preempted }
+            polls &+= 1
+            if polls & 63 == 0 { core = Int32(toolhost_shim_current_cpu()) }  // this thread may have moved
+            let other = plugin >= 0 ? plugin : expectedCore
+            if other >= 0 && other != core {
+                toolhost_shim_cpu_relax()
+            } else {
+                sched_yield()
+            }
         }
-        return answer.withLock { state in
+        let outcome = answer.withLock { state in
             let early = state.early
             state.early = nil
             return early
         }
+        guard let outcome else { return .gaveUp }  // cannot happen: nobody else takes an early answer
+        return .answered(outcome)
+    }
+
+    /// The core the plugin thread started the job on, -1 if it has not.
+    var startedCore: Int32 { startedOn.load(ordering: .relaxed) }
+
+    /// A gap between two polls of `waitAwake` this long means its thread was not running (a yield or a
+    /// preemption that lasted): far more than a poll and a `sched_yield` take when the core is free.
+    static let preemptionGapNanoseconds: UInt64 = 200_000
+
+    /// The plugin thread has taken the job and is about to run it.
+    func markStarted() {
+        startedOn.store(max(0, Int32(toolhost_shim_current_cpu())), ordering: .relaxed)
     }
 
     /// Arms the deadline (the timer calls `fire()`), or disarms it at once if the job was answered meanwhile.
