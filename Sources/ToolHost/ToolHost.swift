@@ -166,10 +166,6 @@ public final class ToolHost: Sendable {
     /// started.
     public var callsAnsweredAwake: Int { executor.awakeWaiting.answers.load(ordering: .relaxed) }
 
-    /// How many times awake waits were paused (for a second each) because a waiting thread lost its core: the
-    /// machine's cores were wanted by other processes.
-    public var awakeWaitPauses: Int { executor.awakeWaiting.pauses.load(ordering: .relaxed) }
-
     /// Stops the idle worker processes of every plugin in process isolation (and anything they forked).
     /// Calls still running finish first; the CLI calls this before it exits.
     public func shutdown() {

@@ -147,7 +147,7 @@ func compare(rounds: Int) async {
                 + "pipeline-suspend / handoff-spin %.2f; %d toolhost-call threads",
             medians["pipeline"]! / medians["handoff-spin"]!, medians["pipeline"]! / medians["handoff-awake"]!,
             medians["pipeline-suspend"]! / medians["handoff-spin"]!, threadCount(named: "toolhost-call")))
-    print("pipeline: \(host.callsAnsweredAwake) calls answered awake, \(host.awakeWaitPauses) pauses")
+    print("pipeline: \(host.callsAnsweredAwake) calls answered awake")
 }
 
 if scenario == "compare" {

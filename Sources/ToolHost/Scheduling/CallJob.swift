@@ -92,16 +92,6 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
         }
     }
 
-    /// How an awake wait ended.
-    enum AwakeWait {
-        case answered(InvocationOutcome)
-        /// No answer in time, or the task was cancelled: wait for it suspended.
-        case gaveUp
-        /// The waiting thread lost its core for a while (another process wanted it): wait suspended, and do not
-        /// wait awake again soon.
-        case preempted
-    }
-
     /// Waits for the answer without suspending, for at most `nanoseconds` and never past the deadline.
     ///
     /// For a call that is alone and handed to an awake plugin thread, whose answer usually comes within a few
@@ -112,27 +102,17 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     /// polls, never entering the kernel). On this core (the kernel often keeps a thread it woke next to its
     /// waker) nothing happens until this thread gives the core up, so it yields between polls. Before the job
     /// has started, `expectedCore` (where the last job started) stands in for it.
-    ///
-    /// A thread that waits awake call after call never sleeps, so on a machine whose cores are all wanted by
-    /// other processes the kernel takes its core away for a time slice (milliseconds) now and then; a gap
-    /// between two polls says so (`preempted`), as does a plugin thread that was awake and has not started the
-    /// job by the end of the wait.
     /// - Parameter expectedCore: the core the plugin thread is likely on (-1: unknown, then it yields).
-    func waitAwake(nanoseconds: UInt64, expectedCore: Int32) -> AwakeWait {
+    /// - Returns: the answer, or nil if none came in time or the task was cancelled (then `wait`).
+    func waitAwake(nanoseconds: UInt64, expectedCore: Int32) -> InvocationOutcome? {
         let start = monotonicNanoseconds()
         var until = start &+ nanoseconds
         if deadline != 0 && deadline < until { until = deadline }
-        var last = start
         var core = Int32(toolhost_shim_current_cpu())
         var polls = 0
         while !settled.load(ordering: .acquiring) {
-            let now = monotonicNanoseconds()
-            if now &- last > CallJob.preemptionGapNanoseconds { return .preempted }
-            last = now
-            if Task.isCancelled { return .gaveUp }
+            if monotonicNanoseconds() >= until || Task.isCancelled { return nil }
             let plugin = startedOn.load(ordering: .relaxed)
-            // A plugin thread that was awake and has not even started the job was itself kept off its core.
-            if now >= until { return plugin >= 0 ? .gaveUp : .preempted }
             polls &+= 1
             if polls & 63 == 0 { core = Int32(toolhost_shim_current_cpu()) }  // this thread may have moved
             let other = plugin >= 0 ? plugin : expectedCore
@@ -142,21 +122,15 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
                 sched_yield()
             }
         }
-        let outcome = answer.withLock { state in
+        return answer.withLock { state in
             let early = state.early
             state.early = nil
             return early
         }
-        guard let outcome else { return .gaveUp }  // cannot happen: nobody else takes an early answer
-        return .answered(outcome)
     }
 
     /// The core the plugin thread started the job on, -1 if it has not.
     var startedCore: Int32 { startedOn.load(ordering: .relaxed) }
-
-    /// A gap between two polls of `waitAwake` this long means its thread was not running (a yield or a
-    /// preemption that lasted): far more than a poll and a `sched_yield` take when the core is free.
-    static let preemptionGapNanoseconds: UInt64 = 200_000
 
     /// The plugin thread has taken the job and is about to run it.
     func markStarted() {
