@@ -261,7 +261,6 @@ import ToolHostJSON
 
     @Test func aLoneFastCallIsAnsweredWhileItsCallerWaitsAwake() async throws {
         let (host, _) = try await Fixtures.probeHost { $0.limits.awakeWait = .milliseconds(1) }
-        host.executor.awakeWaiting.adaptsToLoad.store(false, ordering: .relaxed)  // whatever else the machine runs
         for index in 0..<200 {
             #expect(
                 try await host.call("probe.echo", arguments: ["n": .init(integerLiteral: Int64(index))]).json["n"]
@@ -283,17 +282,8 @@ import ToolHostJSON
         #expect(AwakeWaiting(.zero).nanoseconds == 0)
     }
 
-    @Test func theRunnableThreadsAreReadFromLoadavg() {
-        #expect(CoreContention.runnableThreads(loadavg: Array("2.52 2.26 1.85 4/83 8513\n".utf8)) == 4)
-        #expect(CoreContention.runnableThreads(loadavg: Array("0.00 0.01 0.05 12/1043 77".utf8)) == 12)
-        #expect(CoreContention.runnableThreads(loadavg: Array("garbage".utf8)) == nil)
-        // This very thread is running while it reads.
-        #expect((CoreContention.runnableThreads() ?? 0) >= 1)
-    }
-
     @Test func aCallThatIsNotAloneNeverWaitsAwake() async throws {
         let (host, _) = try await Fixtures.probeHost(isolated: true) { $0.limits.awakeWait = .milliseconds(1) }
-        host.executor.awakeWaiting.adaptsToLoad.store(false, ordering: .relaxed)
         _ = try await host.call("probe.echo", arguments: [:])
         let blocker = Task { await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 60_000])) }
         try await Fixtures.waitUntil("the blocker is running") { host.load.running > 0 }

@@ -4,10 +4,13 @@ import Synchronization
 ///
 /// A call that is alone (no other call waiting for its answer) and handed to a plugin thread that is awake
 /// waits awake for up to the configured time (`CallJob.waitAwake`): a tool that answers in a few microseconds
-/// is then answered without a thread wake-up. It does not wait when:
-/// - its tool did not answer in time on one of its last `retryInterval` calls (a slow tool);
-/// - the cores are wanted by other processes (`CoreContention`): a thread that never sleeps gets a fair share of
-///   a core there, not the quick turn a waking thread gets, so now and then it would wait a time slice.
+/// is then answered without a thread wake-up. It does not wait when its tool did not answer in time on one of
+/// its last `retryInterval` calls (a slow tool).
+///
+/// On a machine whose cores are all busy with other processes a caller that waits awake call after call never
+/// sleeps, so the kernel shares its core with them by time slices and now and then a call waits a slice
+/// (milliseconds) where a suspended caller would have been woken ahead; `Limits.awakeWait` zero turns the
+/// waits off for such machines.
 final class AwakeWaiting: Sendable {
     /// How long a caller waits awake; 0: never.
     let nanoseconds: UInt64
@@ -19,10 +22,6 @@ final class AwakeWaiting: Sendable {
 
     /// Calls answered while their caller waited awake.
     let answers = Atomic<Int>(0)
-    private let contention = CoreContention()
-    /// Whether the waits stop while the cores are wanted elsewhere (true). Tests of the waits themselves turn it
-    /// off, so that they do not depend on what else the machine runs.
-    let adaptsToLoad = Atomic<Bool>(true)
     /// The core the last job waited for started on (-1: none yet): where the next one likely runs.
     private let pluginCore = Atomic<Int32>(-1)
 
@@ -36,9 +35,6 @@ final class AwakeWaiting: Sendable {
         guard nanoseconds > 0 else { return nil }
         if tool.awakeWaitBackoff.load(ordering: .relaxed) > 0 {
             tool.awakeWaitBackoff.wrappingSubtract(1, ordering: .relaxed)
-            return nil
-        }
-        if adaptsToLoad.load(ordering: .relaxed) && contention.isContended(now: monotonicNanoseconds()) {
             return nil
         }
         let outcome = job.waitAwake(nanoseconds: nanoseconds, expectedCore: pluginCore.load(ordering: .relaxed))
