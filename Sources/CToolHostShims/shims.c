@@ -1,6 +1,5 @@
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <string.h>
 
 #include "CToolHostShims.h"
@@ -80,8 +79,4 @@ int toolhost_shim_pidfd_open(pid_t pid) {
 #endif
     (void)pid;
     return -1;
-}
-
-int toolhost_shim_current_cpu(void) {
-    return sched_getcpu();
 }

@@ -24,16 +24,3 @@ void toolhost_shim_ignore_sigpipe(void);
 
 /// A descriptor that becomes readable when process `pid` exits (pidfd_open), or -1 where unsupported.
 int toolhost_shim_pidfd_open(pid_t pid);
-
-/// The core the calling thread runs on now (sched_getcpu), -1 where unknown. A vDSO call: no system call.
-int toolhost_shim_current_cpu(void);
-
-/// Tells the CPU this thread is spinning on a value another core will write (x86 `pause`, arm64 `yield`):
-/// cheaper for the sibling hyperthread and the memory system than a tight loop. Never enters the kernel.
-static inline void toolhost_shim_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}

@@ -22,8 +22,6 @@ final class AwakeWaiting: Sendable {
 
     /// Calls answered while their caller waited awake.
     let answers = Atomic<Int>(0)
-    /// The core the last job waited for started on (-1: none yet): where the next one likely runs.
-    private let pluginCore = Atomic<Int32>(-1)
 
     init(_ wait: Duration) {
         nanoseconds = UInt64(max(0, CallDeadline.nanoseconds(min(wait, Self.longest))))
@@ -37,10 +35,7 @@ final class AwakeWaiting: Sendable {
             tool.awakeWaitBackoff.wrappingSubtract(1, ordering: .relaxed)
             return nil
         }
-        let outcome = job.waitAwake(nanoseconds: nanoseconds, expectedCore: pluginCore.load(ordering: .relaxed))
-        let core = job.startedCore
-        if core >= 0 { pluginCore.store(core, ordering: .relaxed) }
-        guard let outcome else {
+        guard let outcome = job.waitAwake(nanoseconds: nanoseconds) else {
             if !Task.isCancelled { tool.awakeWaitBackoff.store(Self.retryInterval, ordering: .relaxed) }
             return nil
         }

@@ -74,7 +74,6 @@ final class Executor: Sendable {
     private static func execute(_ job: CallJob, slot: CallSlot, pool: PluginThreadPool, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
-        job.markStarted()
         let maxOutputBytes = min(job.toolMaxOutputBytes ?? hostLimit, hostLimit)
         var outcome: InvocationOutcome
         if let workers = job.plugin.workers {

@@ -1,4 +1,3 @@
-import CToolHostShims
 import Synchronization
 
 #if canImport(Glibc)
@@ -51,8 +50,6 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     private let answer = Mutex(Answer())
     /// Set (after `answer`) once the caller has been answered; what `waitAwake` polls.
     private let settled = Atomic<Bool>(false)
-    /// The core the plugin thread started the job on (`markStarted`), -1 before; read by `waitAwake`.
-    private let startedOn = Atomic<Int32>(-1)
 
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
@@ -92,49 +89,26 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
         }
     }
 
-    /// Waits for the answer without suspending, for at most `nanoseconds` and never past the deadline.
+    /// Waits for the answer without suspending, for at most `nanoseconds` and never past the deadline: polls,
+    /// and yields the CPU between polls (the plugin thread may be waiting for this very core: the kernel often
+    /// keeps a thread it woke next to its waker).
     ///
     /// For a call that is alone and handed to an awake plugin thread, whose answer usually comes within a few
     /// microseconds: suspending would cost more (the plugin thread's resume wakes a parked cooperative-pool
     /// thread, ~30 µs on the other core) than this bounded wait.
-    ///
-    /// How it polls depends on where the plugin thread runs. On another core it spins (a `pause` between
-    /// polls, never entering the kernel). On this core (the kernel often keeps a thread it woke next to its
-    /// waker) nothing happens until this thread gives the core up, so it yields between polls. Before the job
-    /// has started, `expectedCore` (where the last job started) stands in for it.
-    /// - Parameter expectedCore: the core the plugin thread is likely on (-1: unknown, then it yields).
     /// - Returns: the answer, or nil if none came in time or the task was cancelled (then `wait`).
-    func waitAwake(nanoseconds: UInt64, expectedCore: Int32) -> InvocationOutcome? {
-        let start = monotonicNanoseconds()
-        var until = start &+ nanoseconds
+    func waitAwake(nanoseconds: UInt64) -> InvocationOutcome? {
+        var until = monotonicNanoseconds() &+ nanoseconds
         if deadline != 0 && deadline < until { until = deadline }
-        var core = Int32(toolhost_shim_current_cpu())
-        var polls = 0
         while !settled.load(ordering: .acquiring) {
             if monotonicNanoseconds() >= until || Task.isCancelled { return nil }
-            let plugin = startedOn.load(ordering: .relaxed)
-            polls &+= 1
-            if polls & 63 == 0 { core = Int32(toolhost_shim_current_cpu()) }  // this thread may have moved
-            let other = plugin >= 0 ? plugin : expectedCore
-            if other >= 0 && other != core {
-                toolhost_shim_cpu_relax()
-            } else {
-                sched_yield()
-            }
+            sched_yield()
         }
         return answer.withLock { state in
             let early = state.early
             state.early = nil
             return early
         }
-    }
-
-    /// The core the plugin thread started the job on, -1 if it has not.
-    var startedCore: Int32 { startedOn.load(ordering: .relaxed) }
-
-    /// The plugin thread has taken the job and is about to run it.
-    func markStarted() {
-        startedOn.store(max(0, Int32(toolhost_shim_current_cpu())), ordering: .relaxed)
     }
 
     /// Arms the deadline (the timer calls `fire()`), or disarms it at once if the job was answered meanwhile.
