@@ -20,7 +20,8 @@ extension ToolHost {
             /// tool that answers in a few microseconds is answered several times faster this way. Only calls
             /// taken at once by an awake plugin thread wait; a tool that did not answer in time is not waited
             /// for again on its next 16 calls. The wait ends early at the call's deadline or when the caller's
-            /// task is cancelled, and is never longer than 1 ms.
+            /// task is cancelled, and is never longer than 1 ms. On a machine whose cores are all busy with other
+            /// work, zero may be better: a thread that never sleeps now and then waits a time slice there.
             public var awakeWait: Duration = .microseconds(20)
             public init() {}
         }
