@@ -396,21 +396,11 @@ public final class ToolHost: Sendable {
         let reply = OneShot<Result<ToolResult, ToolError>>()
         let deadline = deadline(for: entry, timeout: timeout, started: started)
         let name = entry.fullName
-        let outcome = await withTaskCancellationHandler {
-            await reply.wait {
-                flight.waiters.withLock { $0.append(reply) }
-                if deadline.nanoseconds != 0 {
-                    reply.armTimer(
-                        DeadlineTimer.shared.schedule(at: deadline.nanoseconds) {
-                            reply.reply(
-                                .failure(
-                                    ToolError(.timeout, "tool '\(name)' did not finish within \(deadline)")))
-                        })
-                }
-            }
-        } onCancel: {
-            reply.reply(.failure(ToolError(.cancelled, "the call of '\(name)' was cancelled by its caller")))
-        }
+        let outcome = await reply.wait(
+            until: deadline.nanoseconds,
+            register: { flight.waiters.withLock { $0.append(reply) } },
+            timedOut: { .failure(ToolError(.timeout, "tool '\(name)' did not finish within \(deadline)")) },
+            cancelled: { .failure(ToolError(.cancelled, "the call of '\(name)' was cancelled by its caller")) })
         switch outcome {
         case .success(var result):
             result.duration = elapsed(since: started)

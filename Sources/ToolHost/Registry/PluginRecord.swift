@@ -99,8 +99,9 @@ final class PluginRecord: Sendable {
         if case .load = fast { pool.submit { self.finish(self.load(using: loader)) } }
         let reply = OneShot<Result<LoadedPlugin, ToolError>>()
         let name = manifest.name
-        let result = await withTaskCancellationHandler {
-            await reply.wait {
+        let result = await reply.wait(
+            until: deadline.nanoseconds,
+            register: {
                 let finished: State? = mutable.withLock { state in
                     if case .loading = state.state {
                         state.waiters.append(reply)
@@ -114,22 +115,21 @@ final class PluginRecord: Sendable {
                 case .listed?, .loading?: reply.reply(.failure(ToolError(.internal, "plugin state lost")))
                 case nil: break
                 }
-                if deadline.nanoseconds != 0 {
-                    reply.armTimer(
-                        DeadlineTimer.shared.schedule(at: deadline.nanoseconds) { [weak self] in
-                            let error = ToolError(
-                                .timeout,
-                                "tool '\(tool)' did not finish within \(deadline): its plugin '\(name)' was still "
-                                    + "loading (init had not returned); the load goes on, and calls after it use it")
-                            if reply.reply(.failure(error)) { self?.stopWaiting(reply) }
-                        })
-                }
-            }
-        } onCancel: { [weak self] in
-            let error = ToolError(
-                .cancelled, "the call of '\(tool)' was cancelled by its caller while plugin '\(name)' was loading")
-            if reply.reply(.failure(error)) { self?.stopWaiting(reply) }
-        }
+            },
+            timedOut: {
+                .failure(
+                    ToolError(
+                        .timeout,
+                        "tool '\(tool)' did not finish within \(deadline): its plugin '\(name)' was still loading "
+                            + "(init had not returned); the load goes on, and calls after it use it"))
+            },
+            cancelled: {
+                .failure(
+                    ToolError(
+                        .cancelled,
+                        "the call of '\(tool)' was cancelled by its caller while plugin '\(name)' was loading"))
+            },
+            gaveUp: { [weak self] in self?.stopWaiting(reply) })
         return try result.get()
     }
 

@@ -42,6 +42,32 @@ final class OneShot<Value: Sendable>: Sendable {
 
     var isAnswered: Bool { state.withLock { $0.answered } }
 
+    /// Waits for the reply, or until `deadline` or the task's cancellation, whichever comes first.
+    /// - Parameters:
+    ///   - deadline: CLOCK_MONOTONIC nanoseconds; 0: none.
+    ///   - register: runs once the caller waits: hand this one-shot to whoever will reply (or reply at once).
+    ///   - timedOut: the reply when the deadline passes first.
+    ///   - cancelled: the reply when the task is cancelled first.
+    ///   - gaveUp: runs when one of those two was the reply delivered (to forget this waiter).
+    func wait(
+        until deadline: UInt64, register: () -> Void, timedOut: @escaping @Sendable () -> Value,
+        cancelled: @escaping @Sendable () -> Value, gaveUp: @escaping @Sendable () -> Void = {}
+    ) async -> Value {
+        await withTaskCancellationHandler {
+            await wait {
+                register()
+                if deadline != 0 {
+                    armTimer(
+                        DeadlineTimer.shared.schedule(at: deadline) {
+                            if self.reply(timedOut()) { gaveUp() }
+                        })
+                }
+            }
+        } onCancel: {
+            if reply(cancelled()) { gaveUp() }
+        }
+    }
+
     /// Gives the reply unless someone already did.
     /// - Returns: whether this reply was the one delivered.
     @discardableResult
