@@ -222,6 +222,7 @@ public final class ToolHost: Sendable {
         _ name: String, arguments: JSONValue, priority: Int? = nil, timeout: Duration? = nil
     ) async throws(ToolError) -> ToolResult {
         let started = monotonicNanoseconds()
+        if priority != nil || timeout != nil { try ToolCall.checkRanges(priority: priority, timeout: timeout) }
         guard let entry = registry.tool(named: name) else {
             throw notFound(name)
         }

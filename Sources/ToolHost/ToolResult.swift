@@ -1,24 +1,5 @@
 import ToolHostJSON
 
-/// A call of a tool: what a front end hands to `ToolHost`.
-public struct ToolCall: Sendable {
-    /// `<plugin>.<tool>`.
-    public var tool: String
-    /// The arguments object.
-    public var arguments: JSONValue
-    /// Overrides the tool's priority (higher runs first when calls wait).
-    public var priority: Int?
-    /// Caps the call's deadline (the tool's `timeoutMs` and the host default still apply).
-    public var timeout: Duration?
-
-    public init(tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil) {
-        self.tool = tool
-        self.arguments = arguments
-        self.priority = priority
-        self.timeout = timeout
-    }
-}
-
 /// A successful call's result.
 public struct ToolResult: Sendable {
     /// `<plugin>.<tool>`.

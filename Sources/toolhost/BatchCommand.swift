@@ -110,28 +110,11 @@ struct BatchCommand: AsyncParsableCommand {
         } catch {
             return .malformed("the line is not valid JSON: \(error)")
         }
-        guard case .object(let object) = value else { return .malformed("the line is not a JSON object") }
-        guard let tool = object["tool"]?.stringValue else {
-            return .malformed("the line has no \"tool\" string")
+        do {
+            return .call(try ToolCall(wire: value))
+        } catch {
+            return .malformed(error.message)
         }
-        let arguments = object["arguments"] ?? .object([:])
-        guard case .object = arguments else { return .malformed("\"arguments\" must be a JSON object") }
-        var priority: Int?
-        if let raw = object["priority"] {
-            guard let number = raw.intValue else { return .malformed("\"priority\" must be an integer") }
-            priority = Int(number)
-        }
-        var timeout: Duration?
-        if let raw = object["timeoutMs"] {
-            guard let number = raw.intValue, number > 0 else {
-                return .malformed("\"timeoutMs\" must be a positive integer")
-            }
-            timeout = .milliseconds(number)
-        }
-        for key in object.keys where !["tool", "arguments", "priority", "timeoutMs"].contains(key) {
-            return .malformed("unknown field \"\(key)\" (known: tool, arguments, priority, timeoutMs)")
-        }
-        return .call(ToolCall(tool: tool, arguments: arguments, priority: priority, timeout: timeout))
     }
 
     private static func milliseconds(_ duration: Duration) -> Double {

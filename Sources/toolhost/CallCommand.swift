@@ -40,15 +40,24 @@ struct CallCommand: AsyncParsableCommand {
             printError("toolhost: invalid_arguments: the arguments are not valid JSON: \(error)")
             throw ExitCode(ToolError.Code.invalidArguments.exitCode)
         }
-        if let timeoutMs, timeoutMs <= 0 {
-            printError("toolhost: --timeout-ms must be a positive number of milliseconds")
+        let timeout: Duration?
+        let priority: Int?
+        do {
+            timeout = try timeoutMs.map { ms throws(ToolError) in
+                try ToolCall.timeout(milliseconds: Int64(ms), field: "--timeout-ms", given: "\(ms)")
+            }
+            priority = try self.priority.map { value throws(ToolError) in
+                try ToolCall.priority(Int64(value), field: "--priority", given: "\(value)")
+            }
+        } catch {
+            printError("toolhost: \(error.message)")
             throw ExitCode(64)
         }
         let toolHost = host.makeHost()
         defer { toolHost.shutdown() }
         do {
             let result = try await toolHost.call(
-                tool, arguments: parsed, priority: priority, timeout: timeoutMs.map { .milliseconds($0) })
+                tool, arguments: parsed, priority: priority, timeout: timeout)
             if pretty || isatty(1) != 0 {
                 print(result.json.prettyPrinted())
             } else {

@@ -105,8 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             server.token = token
         }
-        let loopback = address == "localhost" || address == "::1" || address.hasPrefix("127.")
-        if !loopback && server.token == nil && !insecureNoAuth {
+        if !server.listensOnLoopback && server.token == nil && !insecureNoAuth {
             printError(
                 "toolhost: serve: listening on \(address) (not loopback) needs --token-file, "
                     + "or --insecure-no-auth to serve without authentication")

@@ -75,8 +75,23 @@ import ToolHostServer
         ),
         (
             #"{"pluginOverrides": {"a": {"tools": {"t": {"maxConcurrency": 0}}}}}"#,
-            "'pluginOverrides.a.tools.t.maxConcurrency' must be an integer ≥ 1"
+            "'pluginOverrides.a.tools.t.maxConcurrency' must be an integer in 1...4096"
         ),
+        // Numbers that would overflow a deadline or a TTL are refused where they enter.
+        (#"{"defaultTimeoutMs": 9223372036855}"#, "'defaultTimeoutMs' must be an integer in 1...86400000"),
+        (
+            #"{"pluginOverrides": {"a": {"timeoutMs": 9223372036855}}}"#,
+            "'pluginOverrides.a.timeoutMs' must be an integer in 1...86400000"
+        ),
+        (
+            #"{"pluginOverrides": {"a": {"tools": {"t": {"timeoutMs": 0}}}}}"#,
+            "'pluginOverrides.a.tools.t.timeoutMs' must be an integer in 1...86400000"
+        ),
+        (
+            #"{"pluginOverrides": {"a": {"cacheTTLSeconds": 1e300}}}"#,
+            "'pluginOverrides.a.cacheTTLSeconds' must be a number of seconds in 0...31536000"
+        ),
+        (#"{"graceSeconds": 1e300}"#, "'graceSeconds' must be a number of seconds in 0...3600"),
         ("[1]", "must hold a JSON object"),
     ])
     func aBadFileNamesTheKey(text: String, message: String) {

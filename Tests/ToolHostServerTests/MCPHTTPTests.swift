@@ -368,10 +368,10 @@ import ToolHostJSON
     }
 
     @Test func jsonContentTypes() {
-        #expect(MCPHTTPTransport.isJSONMediaType("application/json"))
-        #expect(MCPHTTPTransport.isJSONMediaType("Application/JSON; charset=utf-8"))
-        #expect(!MCPHTTPTransport.isJSONMediaType("application/jsonp"))
-        #expect(!MCPHTTPTransport.isJSONMediaType("text/plain"))
+        #expect(BrowserGuardMiddleware.isJSONMediaType("application/json"))
+        #expect(BrowserGuardMiddleware.isJSONMediaType("Application/JSON; charset=utf-8"))
+        #expect(!BrowserGuardMiddleware.isJSONMediaType("application/jsonp"))
+        #expect(!BrowserGuardMiddleware.isJSONMediaType("text/plain"))
     }
 
     @Test(arguments: [
@@ -381,7 +381,7 @@ import ToolHostJSON
         ("http://127.0.0.1.evil.example", false), ("http://128.0.0.1", false), ("file://", false),
     ])
     func loopbackOrigins(origin: String, loopback: Bool) {
-        #expect(MCPHTTPTransport.isLoopbackOrigin(origin) == loopback)
+        #expect(BrowserGuardMiddleware.isLoopbackOrigin(origin) == loopback)
     }
 
     // MARK: list_changed, in process

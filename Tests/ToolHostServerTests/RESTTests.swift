@@ -65,11 +65,28 @@ import ToolHostJSON
         ) async throws -> (status: Int, body: JSONValue?, headers: [AnyHashable: Any]) {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             request.httpMethod = method
-            if let body { request.httpBody = Data(body.utf8) }
+            if let body {
+                request.httpBody = Data(body.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
             for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
             let (data, response) = try await URLSession.shared.data(for: request)
             let http = response as! HTTPURLResponse
             return (http.statusCode, try? JSONValue.parse(Array(data)), http.allHeaderFields)
+        }
+
+        /// Sends a request over a plain socket, exactly as written: no `Content-Type` unless `json`, and `Host` as
+        /// given (URLSession sets both itself).
+        /// - Returns: the response's status code.
+        func rawStatus(
+            _ method: String, _ path: String, body: String = "", host: String? = nil, json: Bool = false
+        ) async throws -> Int {
+            let connection = try SSEConnection(
+                port: port, method: method, path: path,
+                headers: json ? ["Content-Type": "application/json", "Connection": "close"] : ["Connection": "close"],
+                body: Array(body.utf8), host: host)
+            try await connection.wait(for: "the status line") { $0.status != nil }
+            return connection.status ?? 0
         }
     }
 
@@ -128,6 +145,104 @@ import ToolHostJSON
         }
         // SIGTERM: a graceful stop, exit 0.
         #expect(await server.stop() == 0)
+    }
+
+    /// Numbers a request gives are range-checked where they enter: a timeout that once overflowed the deadline
+    /// arithmetic and killed the daemon (SIGILL) is a 400 naming the field and its range, and the daemon serves on.
+    @Test(arguments: [
+        ("/v1/tools/probe.echo/call?timeoutMs=9223372036855", [:], "query parameter timeoutMs"),
+        ("/v1/tools/probe.echo/call", ["X-Toolhost-Timeout-Ms": "9223372036855"], "header X-Toolhost-Timeout-Ms"),
+        ("/v1/tools/probe.echo/call?timeoutMs=0", [:], "query parameter timeoutMs"),
+        ("/v1/tools/probe.echo/call?timeoutMs=soon", [:], "query parameter timeoutMs"),
+        ("/v1/tools/probe.echo/call?priority=100000", [:], "query parameter priority"),
+        ("/v1/tools/probe.echo/call", ["X-Toolhost-Priority": "-1001"], "header X-Toolhost-Priority"),
+    ])
+    func outOfRangeNumbersAreRefusedAndTheDaemonLives(path: String, headers: [String: String], field: String)
+        async throws
+    {
+        let server = try await Server()
+        do {
+            let refused = try await server.request("POST", path, body: "{}", headers: headers)
+            #expect(refused.status == 400)
+            #expect(refused.body?["error"]?["code"] == "invalid_arguments")
+            let message = refused.body?["error"]?["message"]?.stringValue ?? ""
+            #expect(message.hasPrefix(field + " must be an integer in "), "\(message)")
+            #expect(try await server.request("GET", "/healthz").status == 200)
+            #expect(try await server.request("POST", "/v1/tools/probe.echo/call", body: #"{"a":1}"#).body == ["a": 1])
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+    }
+
+    @Test func aBatchItemOutOfRangeIsRefusedNamingItsIndexAndField() async throws {
+        let server = try await Server()
+        do {
+            for (item, expected) in [
+                (
+                    #"{"tool":"probe.echo","timeoutMs":9223372036855}"#,
+                    "call 1: timeoutMs must be an integer in 1...86400000"
+                ),
+                (#"{"tool":"probe.echo","priority":1e9}"#, "call 1: priority must be an integer in -1000...1000"),
+                (#"{"tool":"probe.echo","timeout":5}"#, "call 1: unknown field \"timeout\""),
+            ] {
+                let body = #"[{"tool":"probe.echo"},"# + item + "]"
+                let refused = try await server.request("POST", "/v1/batch", body: body)
+                #expect(refused.status == 400)
+                #expect(refused.body?["error"]?["message"]?.stringValue?.hasPrefix(expected) == true, "\(item)")
+            }
+            // The undocumented {"calls": [...]} wrapper is gone: one shape, an array.
+            #expect(try await server.request("POST", "/v1/batch", body: #"{"calls":[]}"#).status == 400)
+            #expect(try await server.request("GET", "/healthz").status == 200)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+    }
+
+    /// A web page must not be able to use the daemon through a visitor's browser: not by a "simple" cross-origin
+    /// post (no CORS preflight), not from a foreign origin, not through DNS rebinding, on any endpoint.
+    @Test func browserPagesAreRefusedOnEveryEndpoint() async throws {
+        let server = try await Server()
+        do {
+            let call = "/v1/tools/probe.echo/call"
+            // Simple requests: text/plain, a form, or no Content-Type at all.
+            for contentType in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+                let simple = try await server.request("POST", call, body: "{}", headers: ["Content-Type": contentType])
+                #expect(simple.status == 415, "\(contentType)")
+            }
+            #expect(try await server.rawStatus("POST", call, body: "{}") == 415)
+            #expect(try await server.rawStatus("POST", "/v1/batch", body: "[]") == 415)
+            #expect(try await server.rawStatus("POST", "/mcp", body: "{}") == 415)
+            // A foreign origin, on every endpoint.
+            for (method, path) in [
+                ("POST", call), ("POST", "/v1/batch"), ("GET", "/v1/plugins"), ("GET", "/v1/tools"),
+                ("DELETE", "/v1/cache"), ("GET", "/metrics"), ("GET", "/healthz"), ("POST", "/mcp"),
+            ] {
+                let foreign = try await server.request(
+                    method, path, body: method == "POST" ? "[]" : nil, headers: ["Origin": "http://evil.example"])
+                #expect(foreign.status == 403, "\(method) \(path)")
+            }
+            // DNS rebinding: the page's own name in Host.
+            for path in ["/v1/plugins", "/healthz", "/metrics"] {
+                #expect(try await server.rawStatus("GET", path, host: "evil.example:\(server.port)") == 421, "\(path)")
+            }
+            let rebound = try await server.rawStatus("POST", call, body: "{}", host: "evil.example", json: true)
+            #expect(rebound == 421)
+            // Loopback pages and names are served.
+            for origin in ["http://localhost:3000", "http://127.0.0.1:\(server.port)", "http://[::1]"] {
+                let local = try await server.request("POST", call, body: #"{"o":1}"#, headers: ["Origin": origin])
+                #expect(local.status == 200, "\(origin)")
+            }
+            #expect(try await server.rawStatus("GET", "/healthz", host: "localhost:\(server.port)") == 200)
+            #expect(try await server.rawStatus("POST", call, body: "{}", json: true) == 200)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 
     @Test func bearerTokenIsRequiredWhenConfigured() async throws {

@@ -109,6 +109,21 @@ import ToolHostJSON
         #expect(result.stderr.split(separator: "\n").count == 1, "one clear line: \(result.stderr)")
     }
 
+    /// `--timeout-ms 9223372036855` once overflowed the deadline arithmetic and crashed the CLI (SIGILL): numbers
+    /// are range-checked where they enter, exit 64 naming the flag and its range.
+    @Test(arguments: [
+        (["--timeout-ms", "9223372036855"], "--timeout-ms must be an integer in 1...86400000"),
+        (["--timeout-ms", "0"], "--timeout-ms must be an integer in 1...86400000"),
+        (["--priority", "5000"], "--priority must be an integer in -1000...1000"),
+    ])
+    func outOfRangeFlagsExit64NamingTheFlag(flags: [String], message: String) async throws {
+        let result = try await toolhost(
+            ["call", "--plugins", try await Self.bundled()] + flags + ["textkit.slugify", #"{"text": "a"}"#])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test func unavailablePluginExitCode() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         try Fixtures.install(
@@ -220,19 +235,25 @@ import ToolHostJSON
                 #"{"tool": "textkit.slugify", "arguments": {"text": "A B"}}"#,
                 #"{"tool": "nope.x"}"#,
                 #"{"tool": "textkit.sha256", "arguments": {"text": ""}, "priority": 5, "timeoutMs": 1000}"#,
+                #"{"tool": "textkit.sha256", "arguments": {"text": ""}, "timeoutMs": 9223372036855}"#,
             ].joined(separator: "\n") + "\n"
         let result = try await toolhost(
             ["batch", "--plugins", try await Self.bundled(), "--concurrency", "1", "-"], input: input)
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
-        #expect(lines.count == 5)
-        #expect(lines.map { $0?["line"]?.intValue } == [1, 2, 3, 4, 5])
+        #expect(lines.count == 6)
+        #expect(lines.map { $0?["line"]?.intValue } == [1, 2, 3, 4, 5, 6])
         #expect(lines[0]?["ok"] == true && lines[0]?["result"] == ["slug": "a-b"] && lines[0]?["cached"] == false)
         #expect(lines[1]?["ok"] == false && lines[1]?["error"]?["code"] == "invalid_arguments")
         #expect(lines[2]?["cached"] == true, "the identical call is served from the cache")
         #expect(lines[3]?["error"]?["code"] == "not_found")
         #expect(lines[4]?["ok"] == true)
-        #expect(result.stderr.contains("5 lines, 3 ok, 2 errors, 1 cached"))
+        // Out of range: an error line naming the field and its range; the other lines still run.
+        #expect(lines[5]?["error"]?["code"] == "invalid_arguments")
+        #expect(
+            lines[5]?["error"]?["message"]?.stringValue?.hasPrefix("timeoutMs must be an integer in 1...86400000")
+                == true)
+        #expect(result.stderr.contains("6 lines, 3 ok, 3 errors, 1 cached"))
     }
 
     @Test func theReadmePluginBuildsAndRuns() async throws {

@@ -27,29 +27,51 @@ struct CallDeadline: Sendable, CustomStringConvertible {
         toolClockStart: UInt64? = nil
     ) {
         let toolStart = toolClockStart ?? now
-        var at = now &+ UInt64(max(0, hostDefaultNanoseconds))
+        var at = Self.adding(hostDefaultNanoseconds, to: now)
         var limit = hostDefaultNanoseconds
         var source = Source.hostDefault
         func consider(_ nanoseconds: Int64, from start: UInt64, _ candidate: Source) {
-            let candidateAt = start &+ UInt64(max(0, nanoseconds))
+            let candidateAt = Self.adding(nanoseconds, to: start)
             if candidateAt < at {
                 at = candidateAt
                 limit = nanoseconds
                 source = candidate
             }
         }
-        if let ms = toolTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .tool) }
-        if let ms = operatorTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .operatorCap) }
-        if let ms = operatorToolTimeoutMs { consider(Int64(ms) * 1_000_000, from: toolStart, .operatorToolCap) }
+        if let ms = toolTimeoutMs { consider(Self.nanoseconds(milliseconds: ms), from: toolStart, .tool) }
+        if let ms = operatorTimeoutMs { consider(Self.nanoseconds(milliseconds: ms), from: toolStart, .operatorCap) }
+        if let ms = operatorToolTimeoutMs {
+            consider(Self.nanoseconds(milliseconds: ms), from: toolStart, .operatorToolCap)
+        }
         if let callTimeout { consider(Self.nanoseconds(callTimeout), from: now, .call) }
         self.limitNanoseconds = limit
         self.source = source
         self.nanoseconds = at
     }
 
-    /// A duration in whole nanoseconds (rounded towards zero).
+    /// A duration in whole nanoseconds (rounded towards zero), saturating at `Int64.max` (about 292 years) and
+    /// at 0 for a negative duration: no timeout, however it was written, can trap.
     static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return 0 }
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        let (sum, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return carry ? .max : sum
+    }
+
+    /// Milliseconds in nanoseconds, saturating like ``nanoseconds(_:)``.
+    static func nanoseconds(milliseconds: Int) -> Int64 {
+        guard milliseconds > 0 else { return 0 }
+        let (product, overflow) = Int64(milliseconds).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? .max : product
+    }
+
+    /// `start` plus a non-negative span, saturating at `UInt64.max` (a deadline that never comes) instead of
+    /// wrapping round to one that has already passed.
+    static func adding(_ nanoseconds: Int64, to start: UInt64) -> UInt64 {
+        let (sum, overflow) = start.addingReportingOverflow(UInt64(max(0, nanoseconds)))
+        return overflow ? .max : sum
     }
 
     /// "100 ms (the call's timeout)".

@@ -9,7 +9,7 @@ extension DaemonConfiguration {
         case text(WritableKeyPath<DaemonConfiguration, String>)
         case optionalText(WritableKeyPath<DaemonConfiguration, String?>)
         case integer(WritableKeyPath<DaemonConfiguration, Int>, minimum: Int, maximum: Int = .max)
-        case seconds(WritableKeyPath<DaemonConfiguration, Double>)
+        case seconds(WritableKeyPath<DaemonConfiguration, Double>, maximum: Double)
         case isolation
         case logLevel
     }
@@ -38,12 +38,14 @@ extension DaemonConfiguration {
                 kind: .integer(\.maxBodyBytes, minimum: 1)),
             Setting(
                 key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
-                kind: .seconds(\.graceSeconds)),
+                kind: .seconds(\.graceSeconds, maximum: 3600)),
             Setting(key: "logLevel", environment: "TOOLHOST_LOG_LEVEL", flag: "--log-level", kind: .logLevel),
             Setting(key: "isolation", environment: "TOOLHOST_ISOLATION", flag: "--isolation", kind: .isolation),
             Setting(
                 key: "defaultTimeoutMs", environment: "TOOLHOST_DEFAULT_TIMEOUT_MS", flag: "--default-timeout-ms",
-                kind: .integer(\.defaultTimeoutMs, minimum: 1)),
+                kind: .integer(
+                    \.defaultTimeoutMs, minimum: Int(ToolCall.timeoutMillisecondsRange.lowerBound),
+                    maximum: Int(ToolCall.timeoutMillisecondsRange.upperBound))),
             Setting(
                 key: "limits.maxConcurrentCalls", environment: "TOOLHOST_MAX_CONCURRENT_CALLS",
                 flag: "--max-concurrent-calls", kind: .integer(\.maxConcurrentCalls, minimum: 1)),
@@ -196,8 +198,8 @@ extension DaemonConfiguration {
                 throw wrong(Self.integerRange(minimum, maximum))
             }
             try set(setting, text: String(number), source: source, key: setting.key)
-        case .seconds:
-            guard let number = value.doubleValue else { throw wrong("a number of seconds ≥ 0") }
+        case .seconds(_, let maximum):
+            guard let number = value.doubleValue else { throw wrong("a number of seconds in 0...\(Int(maximum))") }
             try set(setting, text: String(number), source: source, key: setting.key)
         }
     }
@@ -227,9 +229,9 @@ extension DaemonConfiguration {
                 throw invalid(Self.integerRange(minimum, maximum))
             }
             self[keyPath: path] = number
-        case .seconds(let path):
-            guard let number = Double(text), number >= 0, number.isFinite else {
-                throw invalid("a number of seconds ≥ 0")
+        case .seconds(let path, let maximum):
+            guard let number = Double(text), number >= 0, number <= maximum else {
+                throw invalid("a number of seconds in 0...\(Int(maximum))")
             }
             self[keyPath: path] = number
         case .isolation:
@@ -254,7 +256,7 @@ extension DaemonConfiguration {
             for (field, value) in try Self.fields(overrides, key: prefix, source: source) {
                 let key = prefix + "." + field
                 switch field {
-                case "timeoutMs": policy.timeoutMs = try Self.positive(value, key: key, source: source)
+                case "timeoutMs": policy.timeoutMs = try Self.timeoutMs(value, key: key, source: source)
                 case "maxConcurrency": policy.maxConcurrency = try Self.positive(value, key: key, source: source)
                 case "toolMaxConcurrency":
                     policy.toolMaxConcurrency = try Self.positive(value, key: key, source: source)
@@ -271,7 +273,8 @@ extension DaemonConfiguration {
                         for (field, value) in try Self.fields(caps, key: toolKey, source: source) {
                             let key = toolKey + "." + field
                             switch field {
-                            case "timeoutMs": toolPolicy.timeoutMs = try Self.positive(value, key: key, source: source)
+                            case "timeoutMs":
+                                toolPolicy.timeoutMs = try Self.timeoutMs(value, key: key, source: source)
                             case "maxConcurrency":
                                 toolPolicy.maxConcurrency = try Self.positive(value, key: key, source: source)
                             case "cacheTTLSeconds":
@@ -307,22 +310,36 @@ extension DaemonConfiguration {
             source: source, key: key, "must be \(expected), not \(value.serializedString) (\(value.typeName))")
     }
 
-    /// An integer cap ≥ 1.
+    /// An integer cap in 1...4096 (a manifest's `maxConcurrency` range).
     private static func positive(_ value: JSONValue, key: String, source: String) throws(DaemonConfigurationError)
         -> Int
     {
-        guard case .int = value, let number = value.intValue, number >= 1, number <= Int(Int32.max) else {
-            throw wrong(value, key: key, source: source, "an integer ≥ 1")
+        guard case .int = value, let number = value.intValue, number >= 1, number <= 4096 else {
+            throw wrong(value, key: key, source: source, "an integer in 1...4096")
         }
         return Int(number)
     }
 
-    /// A number of seconds ≥ 0.
+    /// A timeout cap in milliseconds, in the range a manifest's `timeoutMs` and a call's own timeout have.
+    private static func timeoutMs(_ value: JSONValue, key: String, source: String) throws(DaemonConfigurationError)
+        -> Int
+    {
+        let range = ToolCall.timeoutMillisecondsRange
+        guard case .int = value, let number = value.intValue, range.contains(number) else {
+            throw wrong(value, key: key, source: source, "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return Int(number)
+    }
+
+    /// The longest cache TTL, in seconds: a year, as a manifest's `cache.ttlSeconds`.
+    static let maximumTTLSeconds: Double = 31_536_000
+
+    /// A TTL cap: a number of seconds in 0...``maximumTTLSeconds``.
     private static func seconds(_ value: JSONValue, key: String, source: String) throws(DaemonConfigurationError)
         -> Double
     {
-        guard let seconds = value.doubleValue, seconds >= 0, seconds.isFinite else {
-            throw wrong(value, key: key, source: source, "a number of seconds ≥ 0")
+        guard let seconds = value.doubleValue, seconds >= 0, seconds <= maximumTTLSeconds else {
+            throw wrong(value, key: key, source: source, "a number of seconds in 0...\(Int(maximumTTLSeconds))")
         }
         return seconds
     }

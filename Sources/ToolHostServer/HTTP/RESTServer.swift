@@ -11,7 +11,8 @@ import ToolHostJSON
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
 /// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413,
 /// a body that is not JSON 400. `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open
-/// without the token.
+/// without the token. Every endpoint is guarded against browser pages first (`BrowserGuardMiddleware`: `Origin`,
+/// `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
     public struct Configuration: Sendable {
@@ -30,6 +31,12 @@ public struct RESTServer: Sendable {
 
         /// A configuration with the defaults.
         public init() {}
+
+        /// Whether `host` is a loopback address or name (`localhost`, `127.0.0.0/8`, `::1`): only then may the
+        /// server run without a token.
+        public var listensOnLoopback: Bool {
+            BrowserGuardMiddleware.isLoopbackOrigin("http://" + (host.contains(":") ? "[\(host)]" : host))
+        }
     }
 
     private let host: ToolHost
@@ -59,12 +66,15 @@ public struct RESTServer: Sendable {
     /// - Returns: the Hummingbird application.
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         let router = Router()
+        let noToken = configuration.token == nil
+        router.add(
+            middleware: BrowserGuardMiddleware(
+                loopbackOrigins: noToken, loopbackHosts: noToken && configuration.listensOnLoopback))
         if let token = configuration.token {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
         addRoutes(to: router)
         var mcp = configuration.mcp
-        mcp.requireLoopbackOrigin = configuration.token == nil
         mcp.maxBodyBytes = configuration.maxBodyBytes
         MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router)
         let application = Application(
@@ -132,11 +142,12 @@ public struct RESTServer: Sendable {
             guard case .object = arguments else {
                 return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
             }
-            let query = request.uri.queryParameters
-            let timeout = (query.get("timeoutMs") ?? request.headers[Self.timeoutHeader]).flatMap { Int($0) }
-            let priority = (query.get("priority") ?? request.headers[Self.priorityHeader]).flatMap { Int($0) }
-            let call = ToolCall(
-                tool: name, arguments: arguments, priority: priority, timeout: timeout.map { .milliseconds($0) })
+            let call: ToolCall
+            do throws(ToolError) {
+                call = try Self.call(name, arguments: arguments, request: request)
+            } catch {
+                return Self.failure(error)
+            }
             switch await host.call(call) {
             case .success(let result):
                 var headers = HTTPFields()
@@ -154,19 +165,18 @@ public struct RESTServer: Sendable {
             case .value(let value): body = value
             case .refused(let response): return response
             }
-            guard let items = (body["calls"] ?? body).arrayValue else {
-                return Self.failure(.badRequest, code: "invalid_arguments", "the body must be an array of calls")
+            guard let items = body.arrayValue else {
+                return Self.failure(
+                    .badRequest, code: "invalid_arguments",
+                    "the body must be a JSON array of calls ({\"tool\", \"arguments\", \"priority\", \"timeoutMs\"})")
             }
             var calls: [ToolCall] = []
             for (index, item) in items.enumerated() {
-                guard let tool = item["tool"]?.stringValue else {
-                    return Self.failure(.badRequest, code: "invalid_arguments", "call \(index) has no \"tool\" string")
+                do throws(ToolError) {
+                    calls.append(try ToolCall(wire: item))
+                } catch {
+                    return Self.failure(.badRequest, code: "invalid_arguments", "call \(index): \(error.message)")
                 }
-                calls.append(
-                    ToolCall(
-                        tool: tool, arguments: item["arguments"] ?? [:],
-                        priority: item["priority"]?.intValue.map(Int.init),
-                        timeout: item["timeoutMs"]?.intValue.map { .milliseconds($0) }))
             }
             let results = await host.batch(calls).map { outcome -> JSONValue in
                 switch outcome {
@@ -181,6 +191,25 @@ public struct RESTServer: Sendable {
     }
 
     // MARK: helpers
+
+    /// The call a `POST /v1/tools/{name}/call` asks for: `timeoutMs` and `priority` from the query, else from the
+    /// `X-Toolhost-Timeout-Ms` and `X-Toolhost-Priority` headers, checked like every front end's.
+    /// - Throws: `invalid_arguments` naming the parameter and its range.
+    static func call(_ name: String, arguments: JSONValue, request: Request) throws(ToolError) -> ToolCall {
+        let query = request.uri.queryParameters
+        var call = ToolCall(tool: name, arguments: arguments)
+        if let text = query.get("timeoutMs") {
+            call.timeout = try ToolCall.timeout(text: text, field: "query parameter timeoutMs")
+        } else if let text = request.headers[timeoutHeader] {
+            call.timeout = try ToolCall.timeout(text: text, field: "header \(timeoutHeader)")
+        }
+        if let text = query.get("priority") {
+            call.priority = try ToolCall.priority(text: text, field: "query parameter priority")
+        } else if let text = request.headers[priorityHeader] {
+            call.priority = try ToolCall.priority(text: text, field: "header \(priorityHeader)")
+        }
+        return call
+    }
 
     static let timeoutHeader = HTTPFields.Element.Name("X-Toolhost-Timeout-Ms")!
     static let priorityHeader = HTTPFields.Element.Name("X-Toolhost-Priority")!

@@ -78,34 +78,4 @@ extension MCPHTTPTransport {
         for index in (slash + 1)..<wanted.count where range[index] | 0x20 != wanted[index] { return -1 }
         return 2
     }
-
-    /// Whether a `Content-Type` is `application/json` (any case, parameters such as `charset` allowed).
-    static func isJSONMediaType(_ contentType: String) -> Bool {
-        let wanted = "application/json".utf8
-        var value = contentType.utf8.drop { $0 == 0x20 }
-        for byte in wanted {
-            guard let first = value.first, first | 0x20 == byte else { return false }
-            value = value.dropFirst()
-        }
-        guard let next = value.first else { return true }
-        return next == UInt8(ascii: ";") || next == 0x20
-    }
-
-    /// Whether an `Origin` names a loopback host: `localhost` (or a `*.localhost` name), `127.0.0.0/8`, `[::1]`.
-    /// `null` (an opaque origin) is not.
-    static func isLoopbackOrigin(_ origin: String) -> Bool {
-        guard let schemeEnd = origin.range(of: "://") else { return false }
-        let authority = origin[schemeEnd.upperBound...].prefix { $0 != "/" }
-        let host: Substring
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return false }
-            host = authority[...close]
-        } else {
-            host = authority.prefix { $0 != ":" }
-        }
-        let name = host.lowercased()
-        if name == "localhost" || name.hasSuffix(".localhost") || name == "[::1]" { return true }
-        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
-    }
 }

@@ -18,9 +18,8 @@ import ToolHostJSON
 /// - `DELETE` ends the session: its calls are cancelled and its streams end.
 /// - `MCP-Protocol-Version`, when sent, must be a version this server speaks (else 400); without it the
 ///   session's negotiated version applies.
-/// - `Origin`: with no bearer token configured, a request from a browser page whose origin is not
-///   `localhost`, `127.0.0.0/8` or `[::1]` is refused with 403 (DNS rebinding). With a token, the token is the
-///   guard (a rebinding page cannot read it).
+/// - `Origin`, `Host` and `Content-Type` are checked for every endpoint of the server by `BrowserGuardMiddleware`
+///   before a request gets here.
 /// - Sessions are bounded: at most `maxSessions` (expired sessions go first, then the least recently used),
 ///   and one idle (no request, call or open stream) for `idleTimeout` expires.
 public struct MCPHTTPTransport: Sendable {
@@ -34,8 +33,6 @@ public struct MCPHTTPTransport: Sendable {
         public var idleTimeout: Duration = .seconds(3600)
         /// How often an open `GET` stream carries a keep-alive comment.
         public var heartbeatInterval: Duration = .seconds(15)
-        /// Whether a request with a browser `Origin` must come from a loopback origin (on when there is no token).
-        public var requireLoopbackOrigin: Bool = true
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
 
@@ -51,7 +48,7 @@ public struct MCPHTTPTransport: Sendable {
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
-    ///   - configuration: limits and the origin rule.
+    ///   - configuration: limits.
     ///   - logger: where session events are logged.
     public init(host: ToolHost, configuration: Configuration, logger: Logger) {
         self.host = host
@@ -74,10 +71,7 @@ public struct MCPHTTPTransport: Sendable {
     // MARK: POST
 
     private func post(_ request: Request) async -> Response {
-        if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
-        if let contentType = request.headers[.contentType], !Self.isJSONMediaType(contentType) {
-            return Self.refusal(.unsupportedMediaType, .invalidRequest, "the body must be application/json")
-        }
+        if let refused = checkProtocolVersion(request) { return refused }
         guard let form = Self.responseForm(accept: request.headers[values: .accept]) else {
             return Self.refusal(
                 .notAcceptable, .invalidRequest, "Accept must allow application/json or text/event-stream")
@@ -203,7 +197,7 @@ public struct MCPHTTPTransport: Sendable {
     // MARK: GET and DELETE
 
     private func get(_ request: Request) -> Response {
-        if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
+        if let refused = checkProtocolVersion(request) { return refused }
         let accepts = request.headers[values: .accept]
         guard Self.quality(of: "text/event-stream", in: accepts) > 0 else {
             return Self.refusal(.notAcceptable, .invalidRequest, "GET opens an SSE stream: Accept text/event-stream")
@@ -255,7 +249,7 @@ public struct MCPHTTPTransport: Sendable {
     }
 
     private func delete(_ request: Request) -> Response {
-        if let refused = checkOrigin(request) ?? checkProtocolVersion(request) { return refused }
+        if let refused = checkProtocolVersion(request) { return refused }
         guard let id = request.headers[Self.sessionHeader] else {
             return Self.refusal(.badRequest, .invalidRequest, "DELETE needs the Mcp-Session-Id header")
         }
@@ -283,15 +277,6 @@ public struct MCPHTTPTransport: Sendable {
                         .notFound, .sessionNotFound, "no session \(id) (it ended or expired): initialize a new one")))
         }
         return .success(session)
-    }
-
-    private func checkOrigin(_ request: Request) -> Response? {
-        guard configuration.requireLoopbackOrigin, let origin = request.headers[.origin] else { return nil }
-        if Self.isLoopbackOrigin(origin) { return nil }
-        logger.info("mcp: refused a request from origin \(origin)")
-        return Self.refusal(
-            .forbidden, .invalidRequest,
-            "origin \(origin) is not allowed: without a bearer token only loopback origins may call /mcp")
     }
 
     private func checkProtocolVersion(_ request: Request) -> Response? {

@@ -20,8 +20,11 @@ final class SSEConnection: Sendable {
     private let socket: Int32
     private let box = Box()
 
-    /// Connects to 127.0.0.1:`port` and sends the request.
-    init(port: Int, method: String, path: String, headers: [String: String], body: [UInt8] = []) throws {
+    /// Connects to 127.0.0.1:`port` and sends the request, exactly as given (no header is added but `Host`, which
+    /// is `host` or `127.0.0.1:port`, and `Content-Length`).
+    init(
+        port: Int, method: String, path: String, headers: [String: String], body: [UInt8] = [], host: String? = nil
+    ) throws {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.socket = socket
         guard socket >= 0 else { throw ServerFixtureError("socket: errno \(errno)") }
@@ -38,7 +41,7 @@ final class SSEConnection: Sendable {
             close(socket)
             throw ServerFixtureError("connect to port \(port): errno \(errno)")
         }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
         let request = Array(head.utf8) + body

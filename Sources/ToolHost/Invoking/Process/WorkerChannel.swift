@@ -133,7 +133,7 @@ final class WorkerChannel {
             if deadline != 0 {
                 let now = monotonicNanoseconds()
                 if now >= deadline { return .timedOut }
-                timeout = Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+                timeout = Int32(min(UInt64(Int32.max), (deadline - now) / 1_000_000 + 1))
             }
             let ready = withUnsafeMutableBytes(of: &descriptors) { raw in
                 poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), peerExit >= 0 ? 2 : 1, timeout)

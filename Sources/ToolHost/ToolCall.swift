@@ -1,0 +1,70 @@
+import ToolHostJSON
+
+/// A call of a tool: what a front end hands to `ToolHost`.
+public struct ToolCall: Sendable {
+    /// `<plugin>.<tool>`.
+    public var tool: String
+    /// The arguments object.
+    public var arguments: JSONValue
+    /// Overrides the tool's priority (higher runs first when calls wait); within ``priorityRange``.
+    public var priority: Int?
+    /// Caps the call's deadline (the tool's `timeoutMs` and the host default still apply); within
+    /// ``timeoutMillisecondsRange``.
+    public var timeout: Duration?
+
+    public init(tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil) {
+        self.tool = tool
+        self.arguments = arguments
+        self.priority = priority
+        self.timeout = timeout
+    }
+
+    /// The timeouts a caller may ask for, in milliseconds: 1 ms to 24 h, the range of a manifest's `timeoutMs`.
+    public static let timeoutMillisecondsRange: ClosedRange<Int64> = 1...86_400_000
+    /// The priorities a caller may ask for: the range of a manifest's `priority`.
+    public static let priorityRange: ClosedRange<Int64> = -1000...1000
+
+    /// A caller's timeout in milliseconds, checked against ``timeoutMillisecondsRange``.
+    /// - Parameters:
+    ///   - milliseconds: the number given, if it was an integer at all.
+    ///   - field: how the caller named it ("timeoutMs", "query parameter timeoutMs", "--timeout-ms"), for the message.
+    ///   - given: the value as the caller wrote it, for the message.
+    /// - Throws: `invalid_arguments` naming the field, the range and the value.
+    public static func timeout(milliseconds: Int64?, field: String, given: String) throws(ToolError) -> Duration {
+        guard let milliseconds, timeoutMillisecondsRange.contains(milliseconds) else {
+            throw ToolError(.invalidArguments, rangeMessage(field, timeoutMillisecondsRange, "milliseconds", given))
+        }
+        return .milliseconds(milliseconds)
+    }
+
+    /// A caller's priority, checked against ``priorityRange``.
+    /// - Throws: `invalid_arguments` naming the field, the range and the value.
+    public static func priority(_ value: Int64?, field: String, given: String) throws(ToolError) -> Int {
+        guard let value, priorityRange.contains(value) else {
+            throw ToolError(.invalidArguments, rangeMessage(field, priorityRange, nil, given))
+        }
+        return Int(value)
+    }
+
+    /// Checks the numbers of a call built in code (front ends check them where they enter, with their own field
+    /// names; this is the host's own guard).
+    /// - Throws: `invalid_arguments` naming the field and its range.
+    static func checkRanges(priority: Int?, timeout: Duration?) throws(ToolError) {
+        if let timeout, timeout <= .zero || timeout > .milliseconds(Self.timeoutMillisecondsRange.upperBound) {
+            throw ToolError(
+                .invalidArguments,
+                "the call's timeout must be more than 0 and at most \(Self.timeoutMillisecondsRange.upperBound) ms, "
+                    + "not \(timeout)")
+        }
+        if let priority, !Self.priorityRange.contains(Int64(priority)) {
+            throw ToolError(.invalidArguments, Self.rangeMessage("priority", Self.priorityRange, nil, "\(priority)"))
+        }
+    }
+
+    /// "timeoutMs must be an integer in 1...86400000 (milliseconds), not '0'".
+    static func rangeMessage(_ field: String, _ range: ClosedRange<Int64>, _ unit: String?, _ given: String) -> String {
+        let shown = given.count > 40 ? given.prefix(40) + "…" : given[...]
+        return "\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)"
+            + (unit.map { " (\($0))" } ?? "") + ", not '\(shown)'"
+    }
+}

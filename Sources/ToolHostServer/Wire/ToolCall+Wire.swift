@@ -1,0 +1,58 @@
+import ToolHost
+import ToolHostJSON
+
+/// Calls as every front end reads them: one rule set for `toolhost call` and `toolhost batch`, the REST API and MCP.
+///
+/// A call object is `{"tool": "<plugin>.<tool>", "arguments": {…}?, "priority": n?, "timeoutMs": n?}`; `timeoutMs`
+/// is an integer in ``ToolCall/timeoutMillisecondsRange`` (1 ms to 24 h) and `priority` one in
+/// ``ToolCall/priorityRange``, the ranges a manifest allows. Anything else is refused with `invalid_arguments`
+/// naming the field and its range: a front end answers 400 (HTTP), an error line (`toolhost batch`) or exit 64
+/// (a flag of `toolhost call`).
+extension ToolCall {
+    /// The fields of a call object.
+    public static let wireFields = ["tool", "arguments", "priority", "timeoutMs"]
+
+    /// Reads a call object (a `toolhost batch` line, an item of `POST /v1/batch`).
+    /// - Parameter value: the parsed object.
+    /// - Throws: `invalid_arguments` naming the field that is missing, unknown, of the wrong type or out of range.
+    public init(wire value: JSONValue) throws(ToolError) {
+        guard case .object(let object) = value else {
+            throw ToolError(.invalidArguments, "a call must be a JSON object, not \(value.typeName)")
+        }
+        for key in object.keys where !Self.wireFields.contains(key) {
+            throw ToolError(
+                .invalidArguments,
+                "unknown field \"\(key)\" in a call (known: \(Self.wireFields.joined(separator: ", ")))")
+        }
+        guard let tool = object["tool"]?.stringValue else {
+            throw ToolError(.invalidArguments, "a call needs \"tool\": a string naming <plugin>.<tool>")
+        }
+        let arguments = object["arguments"] ?? [:]
+        guard case .object = arguments else {
+            throw ToolError(.invalidArguments, "\"arguments\" must be a JSON object, not \(arguments.typeName)")
+        }
+        self.init(
+            tool: tool, arguments: arguments,
+            priority: try object["priority"].map { raw throws(ToolError) in
+                try Self.priority(raw.intValue, field: "priority", given: raw.serializedString)
+            },
+            timeout: try object["timeoutMs"].map { raw throws(ToolError) in
+                try Self.timeout(milliseconds: raw.intValue, field: "timeoutMs", given: raw.serializedString)
+            })
+    }
+
+    /// Reads a timeout written as text (a query parameter, a header, a flag).
+    /// - Parameters:
+    ///   - text: what the caller wrote.
+    ///   - field: how the caller named it, for the message ("query parameter timeoutMs").
+    /// - Throws: `invalid_arguments` naming the field and its range.
+    public static func timeout(text: String, field: String) throws(ToolError) -> Duration {
+        try timeout(milliseconds: Int64(text), field: field, given: text)
+    }
+
+    /// Reads a priority written as text (a query parameter, a header, a flag).
+    /// - Throws: `invalid_arguments` naming the field and its range.
+    public static func priority(text: String, field: String) throws(ToolError) -> Int {
+        try priority(Int64(text), field: field, given: text)
+    }
+}
