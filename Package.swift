@@ -12,6 +12,7 @@ let package = Package(
         // manifests by `scripts/stage-plugins.sh`.
         .library(name: "textkit", type: .dynamic, targets: ["TextKitPlugin"]),
         .library(name: "jsonkit", type: .dynamic, targets: ["JSONKitPlugin"]),
+        .library(name: "regexkit", type: .dynamic, targets: ["RegexKitPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -87,6 +88,15 @@ let package = Package(
             path: "Plugins/textkit",
             exclude: ["manifest.json"],
             sources: ["textkit.c"],
+            publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])]
+        ),
+        .target(
+            name: "RegexKitPlugin",
+            dependencies: ["CToolHost"],
+            path: "Plugins/regexkit",
+            exclude: ["manifest.json"],
+            sources: ["regexkit.c"],
             publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-fvisibility=hidden"])]
         ),

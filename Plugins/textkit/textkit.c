@@ -4,210 +4,28 @@
  *   textkit.stats       bytes, characters, words, lines and sentences of a text
  *   textkit.sha256      SHA-256 of a text's UTF-8 bytes, in hex
  *   textkit.slugify     a URL slug ("Hello, World!" -> "hello-world")
- *   textkit.regex_test  whether a POSIX extended regular expression matches, and where
  *   textkit.levenshtein the edit distance of two texts: a plain C function registered with its
  *                       signature, so the host converts the arguments (no JSON handler)
  *
- * Arguments arrive validated against the manifest's input schema, so the small
- * JSON reader below only has to find top-level members of an object.
+ * Arguments arrive validated against the manifest's input schema, so the SDK's small JSON reader
+ * (toolhost/toolhost_json.h) only has to find top-level members of an object.
  */
-#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <toolhost/toolhost.h>
-
-/* ---- a growable output buffer, written to the host in one piece ---- */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;
-} buf;
-
-static void buf_put(buf *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) { b->failed = 1; return; }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-}
-
-static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
-/* Writes a JSON string literal. */
-static void buf_json_string(buf *b, const char *s, size_t n) {
-    buf_put(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') { buf_put(b, "\\", 1); buf_put(b, (const char *)&s[i], 1); }
-        else if (c == '\n') buf_str(b, "\\n");
-        else if (c == '\r') buf_str(b, "\\r");
-        else if (c == '\t') buf_str(b, "\\t");
-        else if (c < 0x20) { char esc[8]; snprintf(esc, sizeof esc, "\\u%04x", c); buf_str(b, esc); }
-        else buf_put(b, (const char *)&s[i], 1);
-    }
-    buf_put(b, "\"", 1);
-}
-
-static int32_t finish(const toolhost_call *call, buf *b) {
-    if (b->failed) {
-        free(b->data);
-        call->host->write_error(call, "out of memory", 13);
-        return TOOLHOST_ERR_FAILED;
-    }
-    int32_t rc = call->host->write_result(call, b->data, b->len);
-    free(b->data);
-    return rc == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
-}
-
-static int32_t fail(const toolhost_call *call, int32_t status, const char *message) {
-    call->host->write_error(call, message, strlen(message));
-    return status;
-}
-
-/* ---- reading top-level members of the arguments object ---- */
-
-static const char *skip_ws(const char *p, const char *end) {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
-}
-
-/* Skips one JSON value; returns the position after it, or NULL. */
-static const char *skip_value(const char *p, const char *end) {
-    p = skip_ws(p, end);
-    if (p >= end) return NULL;
-    if (*p == '"') {
-        for (p++; p < end; p++) {
-            if (*p == '\\') p++;
-            else if (*p == '"') return p + 1;
-        }
-        return NULL;
-    }
-    if (*p == '{' || *p == '[') {
-        int depth = 0;
-        for (; p < end; p++) {
-            if (*p == '"') { p = skip_value(p, end); if (!p) return NULL; p--; }
-            else if (*p == '{' || *p == '[') depth++;
-            else if (*p == '}' || *p == ']') { if (--depth == 0) return p + 1; }
-        }
-        return NULL;
-    }
-    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n') p++;
-    return p;
-}
-
-static void put_utf8(buf *b, uint32_t cp) {
-    char out[4];
-    size_t n;
-    if (cp < 0x80) { out[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
-    } else {
-        out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
-    }
-    buf_put(b, out, n);
-}
-
-static int hex4(const char *p, uint32_t *out) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-        else return 0;
-    }
-    *out = v;
-    return 1;
-}
-
-/* Decodes the JSON string at p into b (NUL-terminated). Returns 1 on success. */
-static int decode_string(const char *p, const char *end, buf *b) {
-    if (p >= end || *p != '"') return 0;
-    for (p++; p < end; p++) {
-        if (*p == '"') { buf_put(b, "", 1); b->len--; return !b->failed; }
-        if (*p != '\\') { buf_put(b, p, 1); continue; }
-        if (++p >= end) return 0;
-        switch (*p) {
-        case 'n': buf_put(b, "\n", 1); break;
-        case 't': buf_put(b, "\t", 1); break;
-        case 'r': buf_put(b, "\r", 1); break;
-        case 'b': buf_put(b, "\b", 1); break;
-        case 'f': buf_put(b, "\f", 1); break;
-        case 'u': {
-            uint32_t cp, low;
-            if (end - p < 5 || !hex4(p + 1, &cp)) return 0;
-            p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 7 && p[1] == '\\' && p[2] == 'u' && hex4(p + 3, &low)) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                p += 6;
-            }
-            put_utf8(b, cp);
-            break;
-        }
-        default: buf_put(b, p, 1);
-        }
-    }
-    return 0;
-}
-
-/* Finds member `key` of the top-level object; returns a pointer to its value or NULL. */
-static const char *member(const char *json, size_t len, const char *key) {
-    const char *p = json, *end = json + len;
-    size_t key_len = strlen(key);
-    p = skip_ws(p, end);
-    if (p >= end || *p != '{') return NULL;
-    p++;
-    while (p < end) {
-        p = skip_ws(p, end);
-        if (p < end && *p == '}') return NULL;
-        if (p >= end || *p != '"') return NULL;
-        const char *name = p + 1;
-        const char *after = skip_value(p, end);
-        if (!after) return NULL;
-        int match = (size_t)(after - 1 - name) == key_len && memcmp(name, key, key_len) == 0;
-        p = skip_ws(after, end);
-        if (p >= end || *p != ':') return NULL;
-        p = skip_ws(p + 1, end);
-        if (match) return p;
-        p = skip_value(p, end);
-        if (!p) return NULL;
-        p = skip_ws(p, end);
-        if (p < end && *p == ',') p++;
-    }
-    return NULL;
-}
-
-/* Reads a string member into b; returns 1 if present and a string. */
-static int string_member(const char *json, size_t len, const char *key, buf *b) {
-    const char *value = member(json, len, key);
-    return value && decode_string(value, json + len, b);
-}
-
-static int bool_member(const char *json, size_t len, const char *key, int fallback) {
-    const char *value = member(json, len, key);
-    if (!value) return fallback;
-    return (size_t)(json + len - value) >= 4 && memcmp(value, "true", 4) == 0;
-}
+#include <toolhost/toolhost_json.h>
 
 /* ---- textkit.stats ---- */
 
 static int32_t stats(const toolhost_call *call, const char *args, size_t len) {
-    buf text = {0};
-    if (!string_member(args, len, "text", &text)) { free(text.data); return fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string"); }
+    toolhost_json_buf text = {0};
+    if (!toolhost_json_string_member(args, len, "text", &text)) {
+        free(text.data);
+        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
+    }
     size_t chars = 0, words = 0, lines = text.len ? 1 : 0, sentences = 0;
     int in_word = 0;
     for (size_t i = 0; i < text.len; i++) {
@@ -277,8 +95,11 @@ static void sha256(const unsigned char *data, size_t len, char hex[65]) {
 }
 
 static int32_t sha256_tool(const toolhost_call *call, const char *args, size_t len) {
-    buf text = {0};
-    if (!string_member(args, len, "text", &text)) { free(text.data); return fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string"); }
+    toolhost_json_buf text = {0};
+    if (!toolhost_json_string_member(args, len, "text", &text)) {
+        free(text.data);
+        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
+    }
     char hex[65];
     sha256((const unsigned char *)(text.data ? text.data : ""), text.len, hex);
     free(text.data);
@@ -290,63 +111,34 @@ static int32_t sha256_tool(const toolhost_call *call, const char *args, size_t l
 /* ---- textkit.slugify ---- */
 
 static int32_t slugify(const toolhost_call *call, const char *args, size_t len) {
-    buf text = {0}, sep = {0}, slug = {0};
-    if (!string_member(args, len, "text", &text)) { free(text.data); return fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string"); }
-    if (!string_member(args, len, "separator", &sep)) { free(sep.data); sep = (buf){0}; buf_str(&sep, "-"); }
+    toolhost_json_buf text = {0}, sep = {0}, slug = {0};
+    if (!toolhost_json_string_member(args, len, "text", &text)) {
+        free(text.data);
+        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
+    }
+    if (!toolhost_json_string_member(args, len, "separator", &sep)) {
+        free(sep.data);
+        sep = (toolhost_json_buf){0};
+        toolhost_json_put_str(&sep, "-");
+    }
     int pending = 0;
     for (size_t i = 0; i < text.len; i++) {
         unsigned char c = (unsigned char)text.data[i];
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) {
-            if (pending && slug.len) buf_put(&slug, sep.data, sep.len);
+            if (pending && slug.len) toolhost_json_put(&slug, sep.data, sep.len);
             pending = 0;
             char lower = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-            buf_put(&slug, &lower, 1);
+            toolhost_json_put(&slug, &lower, 1);
         } else {
             pending = 1; /* punctuation, spaces and non-ASCII letters separate words */
         }
     }
-    buf out = {0};
-    buf_str(&out, "{\"slug\":");
-    buf_json_string(&out, slug.data ? slug.data : "", slug.len);
-    buf_str(&out, "}");
+    toolhost_json_buf out = {0};
+    toolhost_json_put_str(&out, "{\"slug\":");
+    toolhost_json_put_string(&out, slug.data ? slug.data : "", slug.len);
+    toolhost_json_put_str(&out, "}");
     free(text.data); free(sep.data); free(slug.data);
-    return finish(call, &out);
-}
-
-/* ---- textkit.regex_test ---- */
-
-static int32_t regex_test(const toolhost_call *call, const char *args, size_t len) {
-    buf pattern = {0}, text = {0};
-    if (!string_member(args, len, "pattern", &pattern) || !string_member(args, len, "text", &text)) {
-        free(pattern.data); free(text.data);
-        return fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"pattern\" and \"text\" must be strings");
-    }
-    int flags = REG_EXTENDED | (bool_member(args, len, "ignoreCase", 0) ? REG_ICASE : 0);
-    regex_t re;
-    int rc = regcomp(&re, pattern.data ? pattern.data : "", flags);
-    if (rc != 0) {
-        char why[256], message[320];
-        regerror(rc, &re, why, sizeof why);
-        snprintf(message, sizeof message, "invalid POSIX extended regular expression: %s", why);
-        free(pattern.data); free(text.data);
-        return fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, message);
-    }
-    regmatch_t m;
-    int found = regexec(&re, text.data ? text.data : "", 1, &m, 0) == 0;
-    buf out = {0};
-    if (found) {
-        char head[96];
-        snprintf(head, sizeof head, "{\"matches\":true,\"start\":%lld,\"end\":%lld,\"match\":",
-                 (long long)m.rm_so, (long long)m.rm_eo);
-        buf_str(&out, head);
-        buf_json_string(&out, text.data + m.rm_so, (size_t)(m.rm_eo - m.rm_so));
-        buf_str(&out, "}");
-    } else {
-        buf_str(&out, "{\"matches\":false}");
-    }
-    regfree(&re);
-    free(pattern.data); free(text.data);
-    return finish(call, &out);
+    return toolhost_json_finish(call, &out);
 }
 
 /* ---- textkit.levenshtein: a typed function, no JSON in sight ---- */
@@ -398,7 +190,6 @@ static int32_t textkit_init(const toolhost_host_api *host, const toolhost_regist
         {"stats", "Count bytes, characters, words, lines and sentences of a text.", stats},
         {"sha256", "SHA-256 of a text's UTF-8 bytes, in lower-case hex.", sha256_tool},
         {"slugify", "Turn a text into a URL slug.", slugify},
-        {"regex_test", "Test a POSIX extended regular expression against a text.", regex_test},
     };
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         toolhost_tool_desc desc = {sizeof(toolhost_tool_desc), TOOLHOST_TOOL_THREAD_SAFE, tools[i].name,

@@ -35,7 +35,7 @@ import ToolHostJSON
     @Test func listsTheBundledTools() async throws {
         let result = try await toolhost(["list", "--plugins", try await Self.bundled()])
         #expect(result.status == 0)
-        for name in ["textkit.stats", "textkit.sha256", "textkit.slugify", "textkit.regex_test", "jsonkit.pointer"] {
+        for name in ["textkit.stats", "textkit.sha256", "textkit.slugify", "regexkit.match", "jsonkit.pointer"] {
             #expect(result.stdout.contains(name))
         }
     }
@@ -73,7 +73,7 @@ import ToolHostJSON
 
         let regex = try await toolhost(
             [
-                "call", "--plugins", try await Self.bundled(), "textkit.regex_test",
+                "call", "--plugins", try await Self.bundled(), "regexkit.match",
                 #"{"pattern": "[0-9]+", "text": "ab 123 c"}"#,
             ])
         #expect(try JSONValue.parse(regex.stdout) == ["matches": true, "start": 3, "end": 6, "match": "123"])
@@ -99,7 +99,10 @@ import ToolHostJSON
         (["nope.tool", "{}"], Int32(2), "not_found"),
         (["textkit.slugify", #"{"text": 5}"#], Int32(3), "invalid_arguments"),
         (["textkit.slugify", "{oops"], Int32(3), "invalid_arguments"),
-        (["textkit.regex_test", #"{"pattern": "(", "text": ""}"#], Int32(3), "invalid_arguments"),
+        (["regexkit.match", #"{"pattern": "(", "text": ""}"#], Int32(3), "invalid_arguments"),
+        // Patterns whose cost has no bound in glibc are refused before regcomp, naming why.
+        (["regexkit.match", #"{"pattern": "((a{1,100}){1,100}){1,100}", "text": "a"}"#], Int32(3), "expand to more"),
+        (["regexkit.match", #"{"pattern": "(a)\\1", "text": "aa"}"#], Int32(3), "back-references"),
     ])
     func failuresHaveTheirExitCode(arguments: [String], status: Int32, code: String) async throws {
         let result = try await toolhost(["call", "--plugins", try await Self.bundled()] + arguments)
@@ -122,6 +125,36 @@ import ToolHostJSON
         #expect(result.status == 64)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    /// The bundled regex tool runs untrusted patterns: its inputs are bounded by its schema, and it runs in a
+    /// worker process, so a pattern that takes glibc minutes costs the host nothing past the call's timeout: the
+    /// worker that ran it is killed, not left computing on a core.
+    @Test func anUntrustedPatternRunsInAWorkerThatItsTimeoutKills() async throws {
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: try await Self.bundled(), libraryStore: Fixtures.temporaryDirectory("toolhost-libs"))
+        configuration.isolation.workerExecutable = Self.binary
+        let host = ToolHost(configuration: configuration)
+        defer { host.shutdown() }
+        #expect(
+            try await host.call("regexkit.match", arguments: ["pattern": "b+", "text": "abbc"]).json["match"] == "bb")
+        #expect(host.plugins().first { $0.name == "regexkit" }?.isolation == .process)
+        let worker = try #require(host.workerPids(plugin: "regexkit").first)
+
+        let long = String(repeating: "a", count: 60_000) + "b"
+        let slow = await host.call(
+            ToolCall(
+                tool: "regexkit.match", arguments: ["pattern": "(a|aa)*$", "text": .string(long)],
+                timeout: .milliseconds(300)))
+        #expect({ if case .failure(let error) = slow { error.code == .timeout } else { false } }(), "\(slow)")
+        try await Fixtures.waitUntil("the worker that ran the pattern is gone") { kill(worker, 0) != 0 }
+
+        let tooLong = await host.call(
+            ToolCall(
+                tool: "regexkit.match",
+                arguments: ["pattern": "a", "text": .string(String(repeating: "a", count: 65_537))]))
+        #expect({ if case .failure(let error) = tooLong { error.code == .invalidArguments } else { false } }())
+        #expect(try await host.call("regexkit.match", arguments: ["pattern": "c$", "text": "abc"]).json["end"] == 3)
     }
 
     @Test func unavailablePluginExitCode() async throws {
