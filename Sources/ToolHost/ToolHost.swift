@@ -19,6 +19,9 @@ public final class ToolHost: Sendable {
     /// `configuration.defaultTimeout` in nanoseconds, converted once rather than on every call.
     private let defaultTimeoutNanoseconds: Int64
     private let flights = Mutex<[CacheKey: Flight]>([:])
+    /// Set by ``beginDrain()``: new calls are refused, and calls cancelled from then on are counted.
+    private let draining = Atomic<Bool>(false)
+    private let cutByDrain = Atomic<Int>(0)
 
     /// Identical cacheable calls in flight share one execution.
     private final class Flight: Sendable {
@@ -162,6 +165,21 @@ public final class ToolHost: Sendable {
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
 
+    // MARK: draining
+
+    /// Begins a drain (a daemon's SIGTERM): from now on new calls are refused with `plugin_unavailable` ("the host
+    /// is shutting down"), calls already running go on, and each that ends `cancelled` (its front end stopped
+    /// waiting for it when the grace period passed) is counted in ``callsCutByDrain``.
+    public func beginDrain() {
+        draining.store(true, ordering: .releasing)
+    }
+
+    /// Whether a drain has begun.
+    public var isDraining: Bool { draining.load(ordering: .acquiring) }
+
+    /// Calls that ended `cancelled` after the drain began: those the grace period cut short.
+    public var callsCutByDrain: Int { cutByDrain.load(ordering: .acquiring) }
+
     /// Calls answered while their caller waited awake, without suspending (`Limits.awakeWait`), since the host
     /// started.
     public var callsAnsweredAwake: Int { executor.awakeWaiting.answers.load(ordering: .relaxed) }
@@ -223,6 +241,10 @@ public final class ToolHost: Sendable {
     ) async throws(ToolError) -> ToolResult {
         let started = monotonicNanoseconds()
         if priority != nil || timeout != nil { try ToolCall.checkRanges(priority: priority, timeout: timeout) }
+        if draining.load(ordering: .relaxed) {
+            throw ToolError(
+                .pluginUnavailable, "the host is shutting down and takes no new calls; retry on another instance")
+        }
         guard let entry = registry.tool(named: name) else {
             throw notFound(name)
         }
@@ -237,6 +259,9 @@ public final class ToolHost: Sendable {
         } catch {
             statistics.record(
                 figures, outcome: .failure(error.code), duration: elapsed(since: started), retries: 0)
+            if error.code == .cancelled, draining.load(ordering: .relaxed) {
+                cutByDrain.wrappingAdd(1, ordering: .relaxed)
+            }
             logFailure(error, tool: name, plugin: entry.record.manifest.name)
             throw error
         }

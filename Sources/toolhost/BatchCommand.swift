@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ToolHost
 import ToolHostJSON
+import ToolHostServer
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,7 @@ struct BatchCommand: AsyncParsableCommand {
             stderr is a terminal. Exits 0 when every line succeeded, else 1.
             """)
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var settings: SettingsOptions
 
     @Option(name: .long, help: "How many calls run at once (the host's limits still apply).")
     var concurrency: Int = 16
@@ -46,7 +47,7 @@ struct BatchCommand: AsyncParsableCommand {
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         let trimmedCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
         let parsed = lines.prefix(trimmedCount).map(Self.parse)
-        let toolHost = host.makeHost()
+        let (toolHost, _) = try settings.makeHost("batch")
         defer { toolHost.shutdown() }
         let started = ContinuousClock.now
         let progress = isatty(2) != 0 ? Progress(total: parsed.count) : nil
@@ -64,14 +65,12 @@ struct BatchCommand: AsyncParsableCommand {
                     switch line {
                     case .malformed(let message):
                         let error = ToolError(.invalidArguments, message)
-                        return (index, Self.errorLine(index, tool: nil, error), false, false)
+                        return (index, ToolResult.wireJSON(.failure(error), tool: nil, line: index + 1), false, false)
                     case .call(let call):
-                        switch await toolHost.call(call) {
-                        case .success(let result):
-                            return (index, Self.resultLine(index, result), true, result.cached)
-                        case .failure(let error):
-                            return (index, Self.errorLine(index, tool: call.tool, error), false, false)
-                        }
+                        let outcome = await toolHost.call(call)
+                        let line = ToolResult.wireJSON(outcome, tool: call.tool, line: index + 1)
+                        if case .success(let result) = outcome { return (index, line, true, result.cached) }
+                        return (index, line, false, false)
                     }
                 }
             }
@@ -115,37 +114,6 @@ struct BatchCommand: AsyncParsableCommand {
         } catch {
             return .malformed(error.message)
         }
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
-
-    private static func resultLine(_ index: Int, _ result: ToolResult) -> JSONValue {
-        var object: JSONObject = [
-            "line": .int(Int64(index + 1)),
-            "tool": .string(result.tool),
-            "ok": true,
-            "result": result.json,
-            "cached": .bool(result.cached),
-            "durationMs": .double(milliseconds(result.duration)),
-        ]
-        if let original = result.originalDuration {
-            object.set("originalDurationMs", .double(milliseconds(original)))
-        }
-        return .object(object)
-    }
-
-    private static func errorLine(_ index: Int, tool: String?, _ error: ToolError) -> JSONValue {
-        var details: JSONObject = ["code": .string(error.code.rawValue), "message": .string(error.message)]
-        if !error.violations.isEmpty {
-            details.set(
-                "violations",
-                .array(error.violations.map { .object(["path": .string($0.path), "message": .string($0.message)]) }))
-        }
-        var object: JSONObject = ["line": .int(Int64(index + 1)), "ok": false, "error": .object(details)]
-        if let tool { object.set("tool", .string(tool)) }
-        return .object(object)
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ToolHost
 import ToolHostJSON
+import ToolHostServer
 
 struct CallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +10,7 @@ struct CallCommand: AsyncParsableCommand {
         abstract: "Call a tool and print its result JSON on stdout.",
         discussion: "On failure prints one line on stderr and exits with the error's code (see `toolhost --help`).")
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var settings: SettingsOptions
 
     @Argument(help: "The tool, as <plugin>.<tool>.")
     var tool: String
@@ -17,11 +18,11 @@ struct CallCommand: AsyncParsableCommand {
     @Argument(help: "The arguments as a JSON object, or - to read them from stdin (default: {}).")
     var arguments: String = "{}"
 
-    @Option(name: .long, help: "Cap the call's deadline, in milliseconds.")
-    var timeoutMs: Int?
+    @Option(name: .long, help: "Cap the call's deadline, in milliseconds (1...86400000).")
+    var timeoutMs: String?
 
-    @Option(name: .long, help: "Override the tool's priority (higher runs first when calls wait).")
-    var priority: Int?
+    @Option(name: .long, help: "Override the tool's priority, -1000...1000 (higher runs first when calls wait).")
+    var priority: String?
 
     @Flag(name: .long, help: "Pretty-print the result (default when stdout is a terminal).")
     var pretty = false
@@ -43,17 +44,17 @@ struct CallCommand: AsyncParsableCommand {
         let timeout: Duration?
         let priority: Int?
         do {
-            timeout = try timeoutMs.map { ms throws(ToolError) in
-                try ToolCall.timeout(milliseconds: Int64(ms), field: "--timeout-ms", given: "\(ms)")
+            timeout = try timeoutMs.map { text throws(ToolError) in
+                try ToolCall.timeout(text: text, field: "--timeout-ms")
             }
-            priority = try self.priority.map { value throws(ToolError) in
-                try ToolCall.priority(Int64(value), field: "--priority", given: "\(value)")
+            priority = try self.priority.map { text throws(ToolError) in
+                try ToolCall.priority(text: text, field: "--priority")
             }
         } catch {
             printError("toolhost: \(error.message)")
             throw ExitCode(64)
         }
-        let toolHost = host.makeHost()
+        let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
         do {
             let result = try await toolHost.call(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import ToolHost
+import ToolHostServer
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,12 +19,14 @@ struct CheckCommand: AsyncParsableCommand {
     @Argument(help: "The plugin directory (the folder holding manifest.json).")
     var directory: String
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var settings: SettingsOptions
 
     func run() async throws {
-        let logger = host.makeLogger()
+        let read = try settings.read("check")
+        bootstrapLogging(read.logLevel)
         let report = await PluginCheck.run(
-            directory: directory, logger: logger, allowedSystemLibraries: host.systemLibraryAllowlist,
+            directory: directory, logger: Logger(label: "toolhost"),
+            allowedSystemLibraries: read.host.allowedSystemLibraries,
             workerExecutable: ToolHost.Configuration.Isolation.currentExecutable)
         for problem in report.problems {
             print("error: \(problem)")

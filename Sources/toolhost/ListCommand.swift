@@ -2,28 +2,32 @@ import ArgumentParser
 import Foundation
 import ToolHost
 import ToolHostJSON
+import ToolHostServer
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List every tool with its plugin, description and policy.")
 
-    @OptionGroup var host: HostOptions
+    @OptionGroup var settings: SettingsOptions
 
-    @Flag(name: .long, help: "Print a JSON array (name, plugin, version, description, inputSchema, policy).")
+    @Flag(
+        name: .long,
+        help: "Print a JSON array (name, plugin, version, description, inputSchema, policy), as GET /v1/tools.")
     var json = false
 
     func run() throws {
-        let toolHost = host.makeHost()
+        let (toolHost, read) = try settings.makeHost("list")
+        defer { toolHost.shutdown() }
         let tools = toolHost.tools()
         for problem in toolHost.problems() {
             printError("warning: plugin not listed: \(problem)")
         }
         if json {
-            writeLine(JSONValue.array(tools.map(Self.describe)).serialized())
+            writeLine(JSONValue.array(tools.map(\.wireJSON)).serialized())
             return
         }
         if tools.isEmpty {
-            printError("no tools found in \(host.pluginsDirectory)")
+            printError("no tools found in \(read.host.pluginsDirectory)")
             return
         }
         let width = tools.map(\.name.count).max() ?? 0
@@ -52,23 +56,5 @@ struct ListCommand: ParsableCommand {
 
     static func formatSeconds(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
-    }
-
-    static func describe(_ tool: ToolInfo) -> JSONValue {
-        var object: JSONObject = [
-            "name": .string(tool.name),
-            "plugin": .string(tool.plugin),
-            "version": .string(tool.pluginVersion),
-            "description": .string(tool.manifest.description),
-            "inputSchema": tool.manifest.inputSchema,
-            "deterministic": .bool(tool.manifest.deterministic),
-            "idempotent": .bool(tool.manifest.idempotent),
-            "priority": .int(Int64(tool.manifest.priority)),
-        ]
-        if let ttl = tool.manifest.cache.ttlSeconds { object.set("cacheTTLSeconds", .double(ttl)) }
-        if let timeout = tool.manifest.timeoutMs { object.set("timeoutMs", .int(Int64(timeout))) }
-        if let concurrency = tool.manifest.maxConcurrency { object.set("maxConcurrency", .int(Int64(concurrency))) }
-        object.set("capabilities", .array(tool.manifest.capabilities.map { .string($0) }))
-        return .object(object)
     }
 }

@@ -500,10 +500,10 @@ import ToolHostJSON
         var fromServer: [Int32] = [0, 0]
         #expect(pipe(&toServer) == 0 && pipe(&fromServer) == 0)
         let server = MCPStdioServer(host: host, input: toServer[0], output: fromServer[1])
-        let running = Task { await server.run() }
+        let running = Task { try await server.run() }
         // 2000 answers of ~1 KB each: far more than a pipe holds (64 KiB), and nobody reads them yet.
         let padding = JSONValue.string(String(repeating: "x", count: 1000))
-        var requests: [UInt8] = []
+        var requests: [UInt8] = Self.initializeMessage().serialized() + [0x0A]
         for id in 1...2000 {
             requests +=
                 Self.call(Int64(id), "tools/call", ["name": "probe.echo", "arguments": ["p": padding]])
@@ -537,12 +537,12 @@ import ToolHostJSON
             }
         }
         let deadline = ContinuousClock.now + .seconds(30)
-        while answered.withLock({ $0 }) < 2000, ContinuousClock.now < deadline {
+        while answered.withLock({ $0 }) < 2001, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(answered.withLock { $0 } == 2000)
+        #expect(answered.withLock { $0 } == 2001, "initialize and 2000 calls")
         close(writer)
-        await running.value
+        try await running.value
     }
 
     @Test func listChangedReachesTheStdioClient() async throws {
@@ -552,7 +552,7 @@ import ToolHostJSON
         var fromServer: [Int32] = [0, 0]
         #expect(pipe(&toServer) == 0 && pipe(&fromServer) == 0)
         let server = MCPStdioServer(host: host, input: toServer[0], output: fromServer[1])
-        let running = Task { await server.run() }
+        let running = Task { try await server.run() }
         let lines = Mutex<[JSONValue]>([])
         let reader = fromServer[0]
         Thread.detachNewThread {
@@ -593,6 +593,6 @@ import ToolHostJSON
         #expect(lines.withLock { $0.filter { $0["method"] != nil }.count } == 1)
         #expect(lines.withLock { $0.first { $0["id"] == 2 }?["result"]?["tools"]?.arrayValue?.isEmpty } == false)
         try input.close()
-        await running.value
+        try await running.value
     }
 }

@@ -188,4 +188,67 @@ import ToolHostJSON
         #expect(await child.stop() == 0)
         #expect(ContinuousClock.now - started < .seconds(10))
     }
+
+    @Test func toolsBeforeInitializeAndASecondInitializeAreRefused() async throws {
+        let child = try start()
+        let early = try await child.call("tools/list")
+        #expect(early["error"]?["code"] == -32600)
+        #expect(early["error"]?["message"]?.stringValue?.contains("send initialize before tools/list") == true)
+        let earlyCall = try await child.call("tools/call", ["name": "probe.echo", "arguments": [:]])
+        #expect(earlyCall["error"]?["code"] == -32600)
+        _ = try await initialize(child)
+        let again = try await child.call("initialize", ["protocolVersion": "2025-06-18", "capabilities": [:]])
+        #expect(again["error"]?["message"]?.stringValue?.contains("already initialized") == true)
+        #expect(try await child.call("tools/list")["result"]?["tools"]?.arrayValue?.isEmpty == false)
+        #expect(await child.stop() == 0)
+    }
+
+    /// A line over the 1 MiB cap is discarded up to its newline and answered with an error; the next line is served.
+    @Test func aLineOverTheCapIsRefusedAndTheServerGoesOn() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        try child.sendRaw(
+            #"{"jsonrpc":"2.0","id":5,"method":"ping","params":{"pad":""#
+                + String(repeating: "x", count: 3 << 20) + #""}}"#)
+        #expect(try await child.call("ping")["result"] == [:])
+        let refused = try #require(child.allMessages.first { $0["error"] != nil && $0["id"] == .null })
+        #expect(refused["error"]?["message"]?.stringValue?.contains("1048576") == true)
+        #expect(!child.allMessages.contains { $0["id"] == 5 }, "the oversized request itself is not served")
+        #expect(await child.stop() == 0)
+    }
+
+    /// SIGTERM drains `toolhost mcp` as it drains `serve`: a call in flight finishes and is answered, then the
+    /// process exits 0; a call past the grace period is cancelled and the exit status is 1.
+    @Test func sigtermDrainsACallInFlight() async throws {
+        let child = try start()
+        _ = try await initialize(child)
+        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 1500]])
+        try await waitUntilSleeping(child)
+        kill(child.process.processIdentifier, SIGTERM)
+        let response = try await child.response(to: slow)
+        #expect(response["result"]?["structuredContent"]?["slept"] == 1500)
+        #expect(await awaitExit(child.process, within: 20) == 0)
+    }
+
+    @Test func sigtermCutsACallPastTheGraceAndExitsOne() async throws {
+        let child = try MCPChild(
+            plugins: try ServerFixtures.probePlugins(), extraArguments: ["--grace-seconds", "0.2"])
+        _ = try await initialize(child)
+        _ = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 30000]])
+        try await waitUntilSleeping(child)
+        kill(child.process.processIdentifier, SIGTERM)
+        #expect(await awaitExit(child.process, within: 20) == 1, "stderr: \(child.stderr)")
+        #expect(child.stderr.contains("calls.cancelled=1"))
+    }
+
+    /// Waits (bounded) until `probe.sleep` has started.
+    private func waitUntilSleeping(_ child: MCPChild) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let read = try await child.call("tools/call", ["name": "probe.sleep_read", "arguments": [:]])
+            if read["result"]?["structuredContent"]?["started"] == 1 { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw ServerFixtureError("probe.sleep never started")
+    }
 }

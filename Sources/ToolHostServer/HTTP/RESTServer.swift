@@ -98,34 +98,22 @@ public struct RESTServer: Sendable {
                     status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
             }
         }
-        router.get("/readyz") { _, _ in Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))]) }
+        router.get("/readyz") { _, _ in
+            // A draining host finishes what it runs and takes nothing new: a load balancer should look elsewhere.
+            if host.isDraining { return Self.json(.serviceUnavailable, ["status": "draining"]) }
+            return Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))])
+        }
         router.get("/v1/tools") { _, _ in
-            let tools = host.tools().map { info -> JSONValue in
-                [
-                    "name": .string(info.name), "plugin": .string(info.plugin),
-                    "pluginVersion": .string(info.pluginVersion), "description": .string(info.manifest.description),
-                    "inputSchema": info.manifest.inputSchema, "deterministic": .bool(info.manifest.deterministic),
-                ]
-            }
-            return Self.json(.ok, ["tools": .array(tools)])
+            Self.json(.ok, ["tools": .array(host.tools().map(\.wireJSON))])
         }
         router.get("/v1/plugins") { _, _ in
-            let plugins = host.plugins().map { plugin -> JSONValue in
-                var object: JSONObject = [
-                    "name": .string(plugin.name), "version": .string(plugin.version),
-                    "directory": .string(plugin.directory), "state": .string(plugin.state.rawValue),
-                    "tools": .array(plugin.tools.map { .string($0) }),
-                    "isolation": .string(plugin.isolation.rawValue), "quarantined": .bool(plugin.quarantined),
-                ]
-                if let error = plugin.error { object.set("error", Self.errorObject(error)) }
-                if let rejected = plugin.rejectedUpdate { object.set("rejectedUpdate", Self.errorObject(rejected)) }
-                return .object(object)
-            }
-            // Folders whose manifest could not be read at all (no plugin to show them under).
-            let problems = host.problems().map { problem -> JSONValue in
-                ["directory": .string(problem.directory), "message": .string(problem.description)]
-            }
-            return Self.json(.ok, ["plugins": .array(plugins), "problems": .array(problems)])
+            // Folders whose manifest could not be read at all are problems: there is no plugin to show them under.
+            Self.json(
+                .ok,
+                [
+                    "plugins": .array(host.plugins().map(\.wireJSON)),
+                    "problems": .array(host.problems().map(\.wireJSON)),
+                ])
         }
         router.delete("/v1/cache") { request, _ in
             let removed = host.invalidateCache(
@@ -178,14 +166,8 @@ public struct RESTServer: Sendable {
                     return Self.failure(.badRequest, code: "invalid_arguments", "call \(index): \(error.message)")
                 }
             }
-            let results = await host.batch(calls).map { outcome -> JSONValue in
-                switch outcome {
-                case .success(let result):
-                    ["ok": true, "result": result.json, "cached": .bool(result.cached)]
-                case .failure(let error):
-                    ["ok": false, "error": Self.errorObject(error)]
-                }
-            }
+            let outcomes = await host.batch(calls)
+            let results = zip(calls, outcomes).map { call, outcome in ToolResult.wireJSON(outcome, tool: call.tool) }
             return Self.json(.ok, ["results": .array(results)])
         }
     }
@@ -229,18 +211,8 @@ public struct RESTServer: Sendable {
         }
     }
 
-    static func errorObject(_ error: ToolError) -> JSONValue {
-        var object: JSONObject = ["code": .string(error.code.rawValue), "message": .string(error.message)]
-        if !error.violations.isEmpty {
-            object.set(
-                "violations",
-                .array(error.violations.map { ["path": .string($0.path), "message": .string($0.message)] }))
-        }
-        return .object(object)
-    }
-
     static func failure(_ error: ToolError) -> Response {
-        var response = json(status(of: error.code), ["error": errorObject(error)])
+        var response = json(status(of: error.code), ["error": error.wireJSON])
         if error.code == .overloaded { response.headers[.retryAfter] = "1" }
         return response
     }

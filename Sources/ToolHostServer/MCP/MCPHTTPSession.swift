@@ -3,14 +3,16 @@ import Synchronization
 import ToolHost
 import ToolHostJSON
 
-/// One MCP session of the Streamable HTTP transport: the protocol version it negotiated, its calls in flight
-/// (so `notifications/cancelled` can reach them) and its open `GET` streams (where server-to-client
+/// One MCP session of the Streamable HTTP transport: its protocol state (an ``MCPDispatcher``), its calls in
+/// flight (so `notifications/cancelled` can reach them) and its open `GET` streams (where server-to-client
 /// notifications go).
 final class MCPHTTPSession: Sendable {
     /// The `Mcp-Session-Id`: 128 random bits from the system's cryptographic generator, as 32 hex digits.
     let id: String
     /// The version `initialize` settled on.
     let protocolVersion: String
+    /// The session's protocol state; it answered this session's `initialize`.
+    let dispatcher: MCPDispatcher
 
     private struct State {
         var lastActive: ContinuousClock.Instant
@@ -24,9 +26,10 @@ final class MCPHTTPSession: Sendable {
     }
     private let state: Mutex<State>
 
-    init(id: String, protocolVersion: String) {
+    init(id: String, protocolVersion: String, dispatcher: MCPDispatcher) {
         self.id = id
         self.protocolVersion = protocolVersion
+        self.dispatcher = dispatcher
         self.state = Mutex(State(lastActive: .now))
     }
 
@@ -70,9 +73,10 @@ final class MCPHTTPSession: Sendable {
     /// Runs one `tools/call` in a task of its own, registered under its request id so that
     /// `notifications/cancelled` can cancel it.
     /// - Returns: the response, or nil when the call was cancelled (by the client or by the session's end).
-    func run(_ call: ToolCall, id: JSONValue, core: MCPSession) async -> JSONValue? {
+    func run(_ call: ToolCall, id: JSONValue) async -> JSONValue? {
         let key = id.serializedString
-        let task = Task { await core.run(call, id: id) }
+        let dispatcher = self.dispatcher
+        let task = Task { await dispatcher.run(call, id: id) }
         let open = state.withLock { state -> Bool in
             if state.closed { return false }
             state.calls[key] = task

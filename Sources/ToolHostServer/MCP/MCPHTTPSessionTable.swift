@@ -5,7 +5,8 @@ import Synchronization
 /// A session expires when it has been idle (no request, no call in flight, no open `GET` stream) for longer than
 /// the idle timeout; an expired session is removed when it is next used (the client gets 404 and starts a new
 /// one, as the spec tells it to) or when a new session is created. When a new session would exceed the cap,
-/// expired sessions go first, then the least recently used one.
+/// expired sessions go first, then the least recently used idle one; a session with a call in flight or an open
+/// stream is never evicted, so when every session is busy the new one is refused.
 final class MCPHTTPSessionTable: Sendable {
     private let sessions = Mutex<[String: MCPHTTPSession]>([:])
     private let maxSessions: Int
@@ -17,9 +18,10 @@ final class MCPHTTPSessionTable: Sendable {
     }
 
     /// Adds a session, making room first if the table is full.
-    func insert(_ session: MCPHTTPSession) {
+    /// - Returns: false when the table is full of busy sessions (the new one is not added).
+    func insert(_ session: MCPHTTPSession) -> Bool {
         let now = ContinuousClock.now
-        let removed = sessions.withLock { sessions -> [MCPHTTPSession] in
+        let (added, removed) = sessions.withLock { sessions -> (Bool, [MCPHTTPSession]) in
             var removed: [MCPHTTPSession] = []
             if sessions.count >= maxSessions {
                 for (id, candidate) in sessions where isExpired(candidate, now: now) {
@@ -27,16 +29,19 @@ final class MCPHTTPSessionTable: Sendable {
                     sessions[id] = nil
                 }
             }
-            if sessions.count >= maxSessions,
-                let oldest = sessions.values.min(by: { $0.activity.lastActive < $1.activity.lastActive })
-            {
+            if sessions.count >= maxSessions {
+                let idle = sessions.values.lazy.map { ($0, $0.activity) }.filter { !$0.1.busy }
+                guard let oldest = idle.min(by: { $0.1.lastActive < $1.1.lastActive })?.0 else {
+                    return (false, removed)
+                }
                 removed.append(oldest)
                 sessions[oldest.id] = nil
             }
             sessions[session.id] = session
-            return removed
+            return (true, removed)
         }
         for session in removed { session.close() }
+        return added
     }
 
     /// The live session with this id (an expired one is removed and not returned).

@@ -5,7 +5,7 @@ import ToolHost
 import ToolHostJSON
 
 /// MCP's Streamable HTTP transport (protocol versions 2025-06-18 and 2025-03-26) at one endpoint, over the
-/// transport-independent ``MCPSession``.
+/// transport-independent ``MCPDispatcher`` (one per session).
 ///
 /// - `POST` carries one JSON-RPC message (or, when the session speaks 2025-03-26, a batch array). `initialize`
 ///   creates a session and returns its id in `Mcp-Session-Id`; every other request must carry that id (missing:
@@ -20,7 +20,8 @@ import ToolHostJSON
 ///   session's negotiated version applies.
 /// - `Origin`, `Host` and `Content-Type` are checked for every endpoint of the server by `BrowserGuardMiddleware`
 ///   before a request gets here.
-/// - Sessions are bounded: at most `maxSessions` (expired sessions go first, then the least recently used),
+/// - Sessions are bounded: at most `maxSessions` (expired sessions go first, then the least recently used idle
+///   one; a session with work in flight is never evicted, so when all are busy `initialize` gets 503),
 ///   and one idle (no request, call or open stream) for `idleTimeout` expires.
 public struct MCPHTTPTransport: Sendable {
     /// Limits of the transport.
@@ -40,7 +41,6 @@ public struct MCPHTTPTransport: Sendable {
         public init() {}
     }
 
-    private let core: MCPSession
     private let host: ToolHost
     private let sessions: MCPHTTPSessionTable
     private let configuration: Configuration
@@ -52,7 +52,6 @@ public struct MCPHTTPTransport: Sendable {
     ///   - logger: where session events are logged.
     public init(host: ToolHost, configuration: Configuration, logger: Logger) {
         self.host = host
-        self.core = MCPSession(host: host)
         self.sessions = MCPHTTPSessionTable(
             maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout)
         self.configuration = configuration
@@ -114,7 +113,7 @@ public struct MCPHTTPTransport: Sendable {
         var replies: [JSONValue] = []
         var calls: [(id: JSONValue, call: ToolCall)] = []
         for message in messages {
-            switch core.classify(message) {
+            switch session.dispatcher.handle(message) {
             case .reply(let response): replies.append(response)
             case .none: break
             case .cancel(let requestID): session.cancel(requestID: requestID)
@@ -128,7 +127,6 @@ public struct MCPHTTPTransport: Sendable {
         if form == .eventStream {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            let core = self.core
             let pending = calls
             let immediate = replies
             return Response(
@@ -136,7 +134,7 @@ public struct MCPHTTPTransport: Sendable {
                 body: ResponseBody { writer in
                     for reply in immediate { try await writer.write(MCPHTTPSession.event(reply)) }
                     try await withThrowingTaskGroup(of: JSONValue?.self) { group in
-                        for (id, call) in pending { group.addTask { await session.run(call, id: id, core: core) } }
+                        for (id, call) in pending { group.addTask { await session.run(call, id: id) } }
                         for try await response in group {
                             if let response { try await writer.write(MCPHTTPSession.event(response)) }
                         }
@@ -153,15 +151,14 @@ public struct MCPHTTPTransport: Sendable {
             } else {
                 let (id, call) = calls[0]
                 response =
-                    await session.run(call, id: id, core: core)
-                    ?? MCPSession.errorResponse(id: id, code: .requestCancelled, message: "Request cancelled")
+                    await session.run(call, id: id)
+                    ?? MCPDispatcher.errorResponse(id: id, code: .requestCancelled, message: "Request cancelled")
             }
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: response.serialized())))
         }
-        let core = self.core
         let results = await withTaskGroup(of: JSONValue?.self) { group in
-            for (id, call) in calls { group.addTask { await session.run(call, id: id, core: core) } }
+            for (id, call) in calls { group.addTask { await session.run(call, id: id) } }
             var results: [JSONValue] = []
             for await response in group { if let response { results.append(response) } }
             return results
@@ -171,17 +168,23 @@ public struct MCPHTTPTransport: Sendable {
     }
 
     private func initialize(_ message: JSONValue, form: ResponseForm) -> Response {
-        guard case .reply(let reply) = core.classify(message) else {
+        let dispatcher = MCPDispatcher(host: host)
+        guard case .reply(let reply) = dispatcher.handle(message) else {
             return Self.refusal(.badRequest, .invalidRequest, "initialize must be a request (with an id)")
         }
         guard let version = reply["result"]?["protocolVersion"]?.stringValue else {
             // An error response (bad id): no session.
             return Self.json(.ok, reply, session: nil)
         }
-        let session = MCPHTTPSession(id: MCPHTTPSession.makeID(), protocolVersion: version)
-        let notification = MCPSession.toolsListChanged
+        let session = MCPHTTPSession(id: MCPHTTPSession.makeID(), protocolVersion: version, dispatcher: dispatcher)
+        let notification = MCPDispatcher.toolsListChanged
         session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
-        sessions.insert(session)
+        guard sessions.insert(session) else {
+            session.close()
+            return Self.refusal(
+                .serviceUnavailable, .internalError,
+                "all \(configuration.maxSessions) MCP sessions have work in flight; retry when one finishes")
+        }
         logger.debug("mcp: session started", metadata: ["mcp.session": "\(session.id)", "mcp.version": "\(version)"])
         if form == .eventStream {
             var headers = HTTPFields()
@@ -281,11 +284,11 @@ public struct MCPHTTPTransport: Sendable {
 
     private func checkProtocolVersion(_ request: Request) -> Response? {
         guard let version = request.headers[Self.protocolVersionHeader] else { return nil }
-        if MCPSession.supportedProtocolVersions.contains(version) { return nil }
+        if MCPDispatcher.supportedProtocolVersions.contains(version) { return nil }
         return Self.refusal(
             .badRequest, .invalidRequest,
             "unsupported MCP-Protocol-Version \(version); supported: "
-                + MCPSession.supportedProtocolVersions.joined(separator: ", "))
+                + MCPDispatcher.supportedProtocolVersions.joined(separator: ", "))
     }
 
     private func readBody(_ request: Request) async -> Result<JSONValue, Refusal> {
@@ -333,7 +336,7 @@ public struct MCPHTTPTransport: Sendable {
     }
 
     /// An HTTP error whose body is a JSON-RPC error response with a null id.
-    static func refusal(_ status: HTTPResponse.Status, _ code: MCPSession.ErrorCode, _ message: String) -> Response {
-        json(status, MCPSession.errorResponse(id: .null, code: code, message: message), session: nil)
+    static func refusal(_ status: HTTPResponse.Status, _ code: MCPDispatcher.ErrorCode, _ message: String) -> Response {
+        json(status, MCPDispatcher.errorResponse(id: .null, code: code, message: message), session: nil)
     }
 }

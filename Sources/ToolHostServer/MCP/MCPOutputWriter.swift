@@ -20,11 +20,16 @@ final class MCPOutputWriter: Sendable {
         var exited = false
         var failed = false
         var onExit: CheckedContinuation<Void, Never>?
+        /// Bytes queued or being written (what a client that does not read leaves here).
+        var held = 0
+        /// Whether a reader waits in `waitForRoom` for `held` to drop.
+        var roomWanted = false
     }
     private let descriptor: Int32
     private let logger: Logger
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    private let room = DispatchSemaphore(value: 0)
 
     init(descriptor: Int32, logger: Logger) {
         self.descriptor = descriptor
@@ -43,6 +48,7 @@ final class MCPOutputWriter: Sendable {
         let signal = state.withLock { state -> Bool in
             if state.closed || state.failed { return false }
             state.pending.append(contentsOf: bytes)
+            state.held += bytes.count
             defer { state.parked = false }
             return state.parked
         }
@@ -64,6 +70,27 @@ final class MCPOutputWriter: Sendable {
         }
     }
 
+    /// Blocks the calling thread (never a cooperative one) until fewer than `limit` bytes are held for the client,
+    /// or until `stop` becomes readable.
+    /// - Returns: false when `stop` ended the wait.
+    func waitForRoom(below limit: Int, orStop stop: Int32) -> Bool {
+        while true {
+            let full = state.withLock { state -> Bool in
+                if state.held < limit || state.failed || state.exited { return false }
+                state.roomWanted = true
+                return true
+            }
+            if !full { return true }
+            if room.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+                var descriptor = pollfd(fd: stop, events: Int16(POLLIN), revents: 0)
+                if stop >= 0, poll(&descriptor, 1, 0) > 0 { return false }
+            }
+        }
+    }
+
+    /// Bytes queued or being written (for tests).
+    var heldBytes: Int { state.withLock { $0.held } }
+
     private func writeLoop() {
         var batch: [UInt8] = []
         while true {
@@ -82,10 +109,16 @@ final class MCPOutputWriter: Sendable {
                 wake.wait()
                 continue
             }
-            if !write(batch) {
-                state.withLock { $0.failed = true }
+            let failed = !write(batch)
+            let written = batch.count
+            let signal = state.withLock { state -> Bool in
+                if failed { state.failed = true }
+                state.held -= written
+                defer { state.roomWanted = false }
+                return state.roomWanted
             }
-            batch.removeAll(keepingCapacity: true)
+            if signal { room.signal() }
+            batch.removeAll(keepingCapacity: batch.capacity <= 1 << 20)
         }
         let continuation = state.withLock { state in
             state.exited = true

@@ -1,62 +1,106 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ToolHost
 import ToolHostJSON
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// An MCP server over a pair of file descriptors (newline-delimited JSON-RPC 2.0, as MCP's stdio
-/// transport specifies).
+/// An MCP server over a pair of file descriptors (newline-delimited JSON-RPC 2.0, as MCP's stdio transport
+/// specifies), as a `Service`.
 ///
-/// Input is read with blocking `read` on a thread of its own (never on Swift's cooperative pool, and
-/// never by polling). Cheap requests (`initialize`, `ping`, `tools/list`) are answered on that thread;
-/// each `tools/call` runs in a `Task` of its own, so calls run concurrently and their responses are
-/// written as they complete. Output goes through a queue to a writer thread of its own, so a client that
-/// reads slowly (a full pipe) blocks that thread only, never Swift's cooperative pool; messages queued
-/// together go out in one `write`. After `initialize`, a change of the tool set is sent as
-/// `notifications/tools/list_changed`.
-public final class MCPStdioServer: Sendable {
+/// Input is read on a thread of its own (never on Swift's cooperative pool). Cheap requests (`initialize`, `ping`,
+/// `tools/list`) are answered on that thread; each `tools/call` runs in a `Task` of its own, so calls run
+/// concurrently and their responses are written as they complete. Output goes through a queue to a writer thread of
+/// its own, so a client that reads slowly blocks that thread only; messages queued together go out in one `write`.
+///
+/// Bounded: a line longer than `maxLineBytes` is discarded up to its newline and answered with an error; while more
+/// than `maxPendingOutputBytes` of output wait for a client that does not read, no more input is read
+/// (back-pressure: its calls' answers would only pile up).
+///
+/// The server ends when the input reaches end of file, or on graceful shutdown (SIGTERM): it stops reading, lets
+/// the calls in flight finish (they are cancelled, and answered as such, if the group's grace period passes first),
+/// writes what is queued, and returns.
+public final class MCPStdioServer: Service, Sendable {
+    /// Limits of the transport.
+    public struct Limits: Sendable {
+        /// The longest message line accepted, in bytes.
+        public var maxLineBytes = 1 << 20
+        /// Output queued for the client past which no more input is read.
+        public var maxPendingOutputBytes = 16 << 20
+
+        public init() {}
+    }
+
     private let host: ToolHost
-    private let session: MCPSession
+    private let dispatcher: MCPDispatcher
     private let input: Int32
+    private let limits: Limits
     private let logger: Logger
     private let writer: MCPOutputWriter
-    private let inFlight = Mutex<[String: Task<Void, Never>]>([:])
-    private let initialized = Atomic<Bool>(false)
+    private let state = Mutex(State())
+    /// Written to end the reading thread's wait (graceful shutdown).
+    private let stopPipe: (read: Int32, write: Int32)
+
+    private struct State {
+        var inFlight: [String: Task<Void, Never>] = [:]
+        /// Request ids the client cancelled: their calls get no response (MCP: the receiver should not answer).
+        var cancelledByClient: Set<String> = []
+    }
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
-    ///   - input: the descriptor requests arrive on (blocking reads).
+    ///   - input: the descriptor requests arrive on.
     ///   - output: the descriptor responses are written to; keep it private to the protocol.
+    ///   - limits: the longest line and the most output held for a client that does not read.
     ///   - logger: where protocol problems are logged.
-    public init(host: ToolHost, input: Int32, output: Int32, logger: Logger = Logger(label: "toolhost.mcp")) {
+    public init(
+        host: ToolHost, input: Int32, output: Int32, limits: Limits = Limits(),
+        logger: Logger = Logger(label: "toolhost.mcp")
+    ) {
         self.host = host
-        self.session = MCPSession(host: host)
+        self.dispatcher = MCPDispatcher(host: host)
         self.input = input
+        self.limits = limits
         self.writer = MCPOutputWriter(descriptor: output, logger: logger)
         self.logger = logger
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0 {
+            fds = [-1, -1]
+        }
+        self.stopPipe = (fds[0], fds[1])
     }
 
-    /// Serves until the input reaches end of file, then waits for the calls in flight to finish and their
-    /// responses to be written.
-    public func run() async {
+    deinit {
+        if stopPipe.read >= 0 { close(stopPipe.read) }
+        if stopPipe.write >= 0 { close(stopPipe.write) }
+    }
+
+    /// Serves until the input ends or a graceful shutdown, then waits for the calls in flight and the output.
+    public func run() async throws {
         writer.start()
         let observation = host.observeToolChanges { [self] in
-            if initialized.load(ordering: .acquiring) { send(MCPSession.toolsListChanged) }
+            if dispatcher.isInitialized { send(MCPDispatcher.toolsListChanged) }
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [self] in
-                readLoop()
-                continuation.resume()
+        await withGracefulShutdownHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    readLoop()
+                    continuation.resume()
+                }
+                thread.name = "toolhost-mcp-stdin"
+                thread.start()
             }
-            thread.name = "toolhost-mcp-stdin"
-            thread.start()
+        } onGracefulShutdown: { [stopPipe] in
+            var byte: UInt8 = 1
+            _ = write(stopPipe.write, &byte, 1)
         }
-        let remaining = inFlight.withLock { Array($0.values) }
-        for task in remaining { await task.value }
+        // The calls in flight finish; if the group is cancelled (the grace period passed), they are cancelled and
+        // answered as such.
+        await withTaskCancellationHandler {
+            while let next = state.withLock({ $0.inFlight.values.first }) { await next.value }
+        } onCancel: {
+            for task in state.withLock({ Array($0.inFlight.values) }) { task.cancel() }
+        }
         observation.cancel()
         await writer.finish()
     }
@@ -65,30 +109,73 @@ public final class MCPStdioServer: Sendable {
 
     private func readLoop() {
         var pending: [UInt8] = []
+        var discarding = false
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
+            // Back-pressure: a client that does not read its answers gets no more of its requests read.
+            if !writer.waitForRoom(below: limits.maxPendingOutputBytes, orStop: stopPipe.read) { return }
+            guard waitForInput() else { return }
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == EAGAIN { continue }
                 logger.error("mcp: reading the input failed", metadata: ["errno": "\(errno)"])
                 return
             }
             if count == 0 {
-                if !pending.isEmpty { handleLine(pending[...]) }
+                if !pending.isEmpty && !discarding { handleLine(pending[...]) }
                 return
             }
             var start = 0
             for index in 0..<count where buffer[index] == 0x0A {
-                if pending.isEmpty {
+                if discarding {
+                    discarding = false
+                } else if pending.isEmpty {
                     handleLine(buffer[start..<index])
+                } else if pending.count + (index - start) > limits.maxLineBytes {
+                    refuseLongLine()
                 } else {
                     pending.append(contentsOf: buffer[start..<index])
                     handleLine(pending[...])
-                    pending.removeAll(keepingCapacity: true)
                 }
+                pending.removeAll(keepingCapacity: pending.capacity <= limits.maxLineBytes)
                 start = index + 1
             }
-            if start < count { pending.append(contentsOf: buffer[start..<count]) }
+            if start < count && !discarding {
+                pending.append(contentsOf: buffer[start..<count])
+                if pending.count > limits.maxLineBytes {
+                    // Too long: drop it up to its newline and say so (the id is in the part dropped).
+                    discarding = true
+                    pending = []
+                    refuseLongLine()
+                }
+            }
+        }
+    }
+
+    /// Answers a line over the cap (its id is unknown: it is in the part dropped).
+    private func refuseLongLine() {
+        send(
+            MCPDispatcher.errorResponse(
+                id: .null, code: .invalidRequest,
+                message: "Invalid Request: a message line over \(limits.maxLineBytes) bytes was discarded"))
+    }
+
+    /// Waits until the input is readable (or at its end); false when the server is stopping.
+    private func waitForInput() -> Bool {
+        var descriptors = (
+            pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)
+        )
+        while true {
+            let ready = withUnsafeMutableBytes(of: &descriptors) { raw in
+                poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), stopPipe.read >= 0 ? 2 : 1, -1)
+            }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return true  // let read(2) report the problem
+            }
+            if descriptors.1.revents != 0 { return false }
+            return true
         }
     }
 
@@ -101,29 +188,34 @@ public final class MCPStdioServer: Sendable {
         do {
             message = try JSONValue.parse(trimmed)
         } catch {
-            send(MCPSession.errorResponse(id: .null, code: .parseError, message: "Parse error: \(error)"))
+            send(MCPDispatcher.errorResponse(id: .null, code: .parseError, message: "Parse error: \(error)"))
             return
         }
-        switch session.classify(message) {
+        switch dispatcher.handle(message) {
         case .reply(let response):
             send(response)
-            if message["method"]?.stringValue == "initialize" { initialized.store(true, ordering: .releasing) }
         case .none:
             break
         case .cancel(let requestID):
-            let task = inFlight.withLock { $0[requestID.serializedString] }
+            let key = requestID.serializedString
+            let task = state.withLock { state -> Task<Void, Never>? in
+                guard let task = state.inFlight[key] else { return nil }
+                state.cancelledByClient.insert(key)
+                return task
+            }
             task?.cancel()
         case .call(let id, let call):
             let key = id.serializedString
             // Registered before the reader moves on, so a later cancellation always finds it.
-            inFlight.withLock { tasks in
-                let task = Task { [self] in
-                    let response = await session.run(call, id: id)
-                    inFlight.withLock { _ = $0.removeValue(forKey: key) }
-                    // A cancelled request gets no response (MCP: the receiver should not answer it).
-                    if !Task.isCancelled { send(response) }
+            state.withLock { registry in
+                registry.inFlight[key] = Task { [self] in
+                    let response = await dispatcher.run(call, id: id)
+                    let answer = state.withLock { current in
+                        current.inFlight[key] = nil
+                        return current.cancelledByClient.remove(key) == nil
+                    }
+                    if answer { send(response) }
                 }
-                tasks[key] = task
             }
         }
     }

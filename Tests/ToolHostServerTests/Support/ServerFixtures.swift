@@ -145,7 +145,7 @@ struct ServerFixtureError: Error, CustomStringConvertible {
 
 /// A running `toolhost mcp` child spoken to over its stdin/stdout with raw JSON-RPC lines.
 final class MCPChild: Sendable {
-    private let process: Process
+    let process: Process
     private let stdinHandle: FileHandle
     private let lines = Mutex<[JSONValue]>([])
     private let nonJSON = Mutex<[String]>([])

@@ -2,8 +2,8 @@ import Testing
 import ToolHost
 import ToolHostServer
 
-/// Reading the daemon's settings: each source alone, their precedence, and refusals that name the key.
-@Suite struct DaemonConfigurationTests {
+/// Reading the settings every command shares: each source alone, their precedence, and refusals that name the key.
+@Suite struct SettingsTests {
     static let file = Array(
         """
         {
@@ -17,25 +17,24 @@ import ToolHostServer
         """.utf8)
 
     @Test func theFileSetsWhatItNames() throws {
-        var settings = DaemonConfiguration()
+        var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")
-        #expect(settings.listen == "127.0.0.1:9000")
-        #expect(settings.pluginsDirectory == "/srv/plugins")
-        #expect(settings.graceSeconds == 3)
-        #expect(settings.maxConcurrentCalls == 8)
-        #expect(settings.maxQueuedCalls == 16)
-        #expect(settings.defaultPluginConcurrency == 64, "not in the file: the default")
-        #expect(settings.cacheMaxBytes == 1024)
+        #expect(settings.http.listen == "127.0.0.1:9000")
+        #expect(settings.host.pluginsDirectory == "/srv/plugins")
+        #expect(settings.http.gracePeriod == .seconds(3))
+        #expect(settings.host.limits.maxConcurrentCalls == 8)
+        #expect(settings.host.limits.maxQueuedCalls == 16)
+        #expect(settings.host.limits.defaultPluginConcurrency == 64, "not in the file: the default")
+        #expect(settings.host.cache.maxBytes == 1024)
+        #expect(settings.logLevel == .debug)
         #expect(
-            settings.pluginPolicies["textkit"]
+            settings.host.pluginPolicies["textkit"]
                 == .init(
                     timeoutMs: 250, maxConcurrency: 2,
                     tools: ["regex": .init(timeoutMs: 100, maxConcurrency: 1, cacheTTLSeconds: 0)]))
-        let host = settings.hostConfiguration(allowedSystemLibraries: [])
-        #expect(host.limits.maxQueuedCalls == 16)
+        let host = settings.host
         #expect(host.limits.awakeWait == .zero, "0: a lone call always suspends")
-        #expect(
-            DaemonConfiguration().hostConfiguration(allowedSystemLibraries: []).limits.awakeWait == .microseconds(20))
+        #expect(Settings().host.limits.awakeWait == .microseconds(20))
         #expect(host.defaultTimeout == .seconds(5))
         #expect(host.isolation.mode == .process)
         #expect(host.isolation.overrides["textkit"] == .inprocess)
@@ -43,16 +42,16 @@ import ToolHostServer
     }
 
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
-        var settings = DaemonConfiguration()
+        var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")
         try settings.apply(environment: [
             "TOOLHOST_LISTEN": "127.0.0.1:9100", "TOOLHOST_MAX_QUEUED_CALLS": "32", "TOOLHOST_GRACE_SECONDS": "",
         ])
         try settings.apply(flags: [("--listen", "127.0.0.1:9200")])
-        #expect(settings.listen == "127.0.0.1:9200", "flag over environment over file")
-        #expect(settings.maxQueuedCalls == 32, "environment over file")
-        #expect(settings.maxConcurrentCalls == 8, "file over default")
-        #expect(settings.graceSeconds == 3, "an empty variable counts as unset")
+        #expect(settings.http.listen == "127.0.0.1:9200", "flag over environment over file")
+        #expect(settings.host.limits.maxQueuedCalls == 32, "environment over file")
+        #expect(settings.host.limits.maxConcurrentCalls == 8, "file over default")
+        #expect(settings.http.gracePeriod == .seconds(3), "an empty variable counts as unset")
         #expect(settings.sources == ["environment", "flags"])
     }
 
@@ -63,7 +62,7 @@ import ToolHostServer
         (#"{"limits": {"maxQueuedCalls": -1}}"#, "'limits.maxQueuedCalls' must be an integer ≥ 0"),
         (
             #"{"limits": {"awakeWaitMicroseconds": 5000}}"#,
-            "'limits.awakeWaitMicroseconds' must be an integer in 0...1000"
+            "'limits.awakeWaitMicroseconds' must be an integer number of microseconds in 0...1000"
         ),
         (#"{"graceSeconds": "10s"}"#, "'graceSeconds' must be a number of seconds"),
         (#"{"isolation": "vm"}"#, "'isolation' must be inprocess or process"),
@@ -78,7 +77,10 @@ import ToolHostServer
             "'pluginOverrides.a.tools.t.maxConcurrency' must be an integer in 1...4096"
         ),
         // Numbers that would overflow a deadline or a TTL are refused where they enter.
-        (#"{"defaultTimeoutMs": 9223372036855}"#, "'defaultTimeoutMs' must be an integer in 1...86400000"),
+        (
+            #"{"defaultTimeoutMs": 9223372036855}"#,
+            "'defaultTimeoutMs' must be an integer number of milliseconds in 1...86400000"
+        ),
         (
             #"{"pluginOverrides": {"a": {"timeoutMs": 9223372036855}}}"#,
             "'pluginOverrides.a.timeoutMs' must be an integer in 1...86400000"
@@ -95,7 +97,7 @@ import ToolHostServer
         ("[1]", "must hold a JSON object"),
     ])
     func aBadFileNamesTheKey(text: String, message: String) {
-        var settings = DaemonConfiguration()
+        var settings = Settings()
         #expect {
             try settings.apply(fileContents: Array(text.utf8), source: "config file x.json")
         } throws: { error in
@@ -104,7 +106,7 @@ import ToolHostServer
     }
 
     @Test func aBadVariableOrFlagNamesIt() {
-        var settings = DaemonConfiguration()
+        var settings = Settings()
         #expect {
             try settings.apply(environment: ["TOOLHOST_DEFAULT_TIMEOUT_MS": "0"])
         } throws: { "\($0)".contains("TOOLHOST_DEFAULT_TIMEOUT_MS") }
@@ -114,5 +116,27 @@ import ToolHostServer
         #expect {
             try settings.apply(flags: [("--awake-wait-us", "-1")])
         } throws: { "\($0)".contains("--awake-wait-us") && "\($0)".contains("0...1000") }
+    }
+
+    /// Every source adds to the system-library allowlist; the defaults stay.
+    @Test func allowedSystemLibrariesComeFromEverySource() throws {
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"allowedSystemLibraries": ["libfile.so.1"]}"#.utf8), source: "f")
+        try settings.apply(environment: ["TOOLHOST_ALLOWED_SYSTEM_LIBRARIES": "libenv.so.1, libenv.so.2"])
+        try settings.apply(flags: [("--allow-system-library", "libflag.so.1")])
+        let expected = ToolHost.Configuration.defaultAllowedSystemLibraries.union([
+            "libfile.so.1", "libenv.so.1", "libenv.so.2", "libflag.so.1",
+        ])
+        #expect(settings.host.allowedSystemLibraries == expected)
+        #expect {
+            try settings.apply(flags: [("--allow-system-library", "/lib/libx.so")])
+        } throws: { "\($0)".contains("--allow-system-library") }
+    }
+
+    /// `stateDirectory` puts the private library copies under its `libs` folder.
+    @Test func theStateDirectoryHoldsTheLibraryCopies() throws {
+        var settings = Settings()
+        try settings.apply(environment: ["TOOLHOST_STATE_DIR": "/var/lib/toolhost"])
+        #expect(settings.host.libraryStore == "/var/lib/toolhost/libs")
     }
 }

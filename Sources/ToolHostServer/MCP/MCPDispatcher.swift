@@ -1,13 +1,17 @@
+import Synchronization
 import ToolHost
 import ToolHostJSON
 
-/// The tool part of the Model Context Protocol, independent of the transport: it turns JSON-RPC
-/// messages into replies, and `tools/call` requests into pipeline calls.
+/// The tool part of the Model Context Protocol for one connection (a stdio process, an HTTP session), independent
+/// of the transport: it keeps the protocol state, turns JSON-RPC messages into replies, and `tools/call` requests
+/// into pipeline calls.
 ///
-/// Protocol failures (malformed messages, unknown methods, an unknown tool, parameters that are not
-/// the right shape) are JSON-RPC errors; a tool that fails is a result with `isError: true` whose text
-/// names the error code and message, so the model sees it.
-public struct MCPSession: Sendable {
+/// State: `initialize` negotiates the protocol version (the client's when served, else the newest) and opens the
+/// session; `tools/*` before it is refused ("send initialize first"); a second `initialize` is refused. Protocol
+/// failures (malformed messages, unknown methods, an unknown tool, parameters that are not the right shape) are
+/// JSON-RPC errors; a tool that fails is a result with `isError: true` whose text names the error code and
+/// message, so the model sees it.
+public final class MCPDispatcher: Sendable {
     /// The protocol versions served, newest first.
     public static let supportedProtocolVersions = ["2025-06-18", "2025-03-26", "2024-11-05"]
 
@@ -23,7 +27,7 @@ public struct MCPSession: Sendable {
         public let rawValue: Int64
         /// Invalid JSON.
         public static let parseError = ErrorCode(rawValue: -32700)
-        /// Not a valid request object.
+        /// Not a valid request object, or not valid in the session's state.
         public static let invalidRequest = ErrorCode(rawValue: -32600)
         /// No such method.
         public static let methodNotFound = ErrorCode(rawValue: -32601)
@@ -49,17 +53,46 @@ public struct MCPSession: Sendable {
         case call(id: JSONValue, ToolCall)
     }
 
-    private let host: ToolHost
-
-    /// - Parameter host: the pipeline every call goes through.
-    public init(host: ToolHost) {
-        self.host = host
+    /// Where the session is in its life.
+    public enum Phase: Sendable, Equatable {
+        /// Nothing but `initialize` and `ping` is served.
+        case awaitingInitialize
+        /// `initialize` was answered with this version; the client may send `notifications/initialized`.
+        case initialized(version: String)
+        /// The client sent `notifications/initialized`.
+        case ready(version: String)
     }
 
-    /// Classifies one parsed message and answers the cheap requests at once.
+    private let host: ToolHost
+    private let phase: Mutex<Phase>
+
+    /// - Parameters:
+    ///   - host: the pipeline every call goes through.
+    ///   - version: for a transport that negotiated the version itself (an HTTP session made by `initialize`): the
+    ///     dispatcher starts initialized with it.
+    public init(host: ToolHost, initializedWith version: String? = nil) {
+        self.host = host
+        self.phase = Mutex(version.map { .initialized(version: $0) } ?? .awaitingInitialize)
+    }
+
+    /// The session's phase.
+    public var currentPhase: Phase { phase.withLock { $0 } }
+
+    /// Whether `initialize` was answered (notifications may be sent from then on).
+    public var isInitialized: Bool { currentPhase != .awaitingInitialize }
+
+    /// The negotiated protocol version, once `initialize` was answered.
+    public var protocolVersion: String? {
+        switch currentPhase {
+        case .awaitingInitialize: nil
+        case .initialized(let version), .ready(let version): version
+        }
+    }
+
+    /// Handles one parsed message: answers the cheap requests at once and moves the protocol state.
     /// - Parameter message: one JSON-RPC message.
     /// - Returns: what the transport should do.
-    public func classify(_ message: JSONValue) -> Action {
+    public func handle(_ message: JSONValue) -> Action {
         guard case .object(let object) = message else {
             return .reply(
                 Self.errorResponse(id: .null, code: .invalidRequest, message: "Invalid Request: not an object"))
@@ -74,21 +107,34 @@ public struct MCPSession: Sendable {
             return .reply(
                 Self.errorResponse(id: id ?? .null, code: .invalidRequest, message: "Invalid Request: no method"))
         }
+        let params = object["params"] ?? [:]
         guard let id else {
-            if method == "notifications/cancelled", let requestID = object["params"]?["requestId"] {
-                return .cancel(requestID)
+            switch method {
+            case "notifications/cancelled":
+                if let requestID = params["requestId"] { return .cancel(requestID) }
+            case "notifications/initialized":
+                phase.withLock { phase in
+                    if case .initialized(let version) = phase { phase = .ready(version: version) }
+                }
+            default:
+                break
             }
             return .none
         }
-        let params = object["params"] ?? [:]
         switch method {
         case "initialize":
-            return .reply(Self.resultResponse(id: id, initializeResult(params)))
+            return .reply(initialize(id: id, params))
         case "ping":
             return .reply(Self.resultResponse(id: id, [:]))
-        case "tools/list":
-            return .reply(Self.resultResponse(id: id, toolsList()))
-        case "tools/call":
+        case "tools/list", "tools/call":
+            guard isInitialized else {
+                return .reply(
+                    Self.errorResponse(
+                        id: id, code: .invalidRequest, message: "Invalid Request: send initialize before \(method)"))
+            }
+            if method == "tools/list" {
+                return .reply(Self.resultResponse(id: id, ["tools": .array(host.tools().map(\.mcpJSON))]))
+            }
             guard let name = params["name"]?.stringValue else {
                 return .reply(
                     Self.errorResponse(id: id, code: .invalidParams, message: "tools/call needs params.name (a string)")
@@ -119,38 +165,43 @@ public struct MCPSession: Sendable {
         case .failure(let error) where error.code == .notFound:
             return Self.errorResponse(id: id, code: .invalidParams, message: "Unknown tool: \(error.message)")
         case .failure(let error):
-            var text = "\(error.code): \(error.message)"
-            for violation in error.violations { text += "\n\(violation.path): \(violation.message)" }
-            let body: JSONValue = ["content": [["type": "text", "text": .string(text)]], "isError": true]
+            let body: JSONValue = ["content": [["type": "text", "text": .string(error.mcpText)]], "isError": true]
             return Self.resultResponse(id: id, body)
         }
     }
 
     // MARK: methods
 
-    private func initializeResult(_ params: JSONValue) -> JSONValue {
+    private func initialize(id: JSONValue, _ params: JSONValue) -> JSONValue {
         let asked = params["protocolVersion"]?.stringValue
-        let version = asked.flatMap { Self.supportedProtocolVersions.contains($0) ? $0 : nil }
-        return [
-            "protocolVersion": .string(version ?? Self.supportedProtocolVersions[0]),
+        let version =
+            asked.flatMap { Self.supportedProtocolVersions.contains($0) ? $0 : nil }
+            ?? Self.supportedProtocolVersions[0]
+        let accepted = phase.withLock { phase -> Bool in
+            guard phase == .awaitingInitialize else { return false }
+            phase = .initialized(version: version)
+            return true
+        }
+        guard accepted else {
+            return Self.errorResponse(
+                id: id, code: .invalidRequest, message: "Invalid Request: the session is already initialized")
+        }
+        return Self.resultResponse(id: id, Self.initializeResult(version: version))
+    }
+
+    /// The result of `initialize` for a version.
+    static func initializeResult(version: String) -> JSONValue {
+        [
+            "protocolVersion": .string(version),
             "capabilities": ["tools": ["listChanged": true]],
-            "serverInfo": Self.serverInfo,
+            "serverInfo": serverInfo,
         ]
     }
 
-    private func toolsList() -> JSONValue {
-        let tools = host.tools().map { info -> JSONValue in
-            let manifest = info.manifest
-            var annotations: JSONObject = [:]
-            annotations.set("idempotentHint", .bool(manifest.deterministic || manifest.idempotent))
-            // A deterministic tool answers from its arguments alone: it changes nothing.
-            if manifest.deterministic { annotations.set("readOnlyHint", true) }
-            return [
-                "name": .string(info.name), "description": .string(manifest.description),
-                "inputSchema": manifest.inputSchema, "annotations": .object(annotations),
-            ]
-        }
-        return ["tools": .array(tools)]
+    /// The version `initialize` with these parameters settles on: the client's when served, else the newest.
+    static func negotiatedVersion(_ params: JSONValue) -> String {
+        let asked = params["protocolVersion"]?.stringValue
+        return asked.flatMap { supportedProtocolVersions.contains($0) ? $0 : nil } ?? supportedProtocolVersions[0]
     }
 
     // MARK: JSON-RPC framing

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import ToolHost
+
+/// A toolhost daemon: one host, the directory watcher and a front end (HTTP, or MCP over a pair of descriptors),
+/// each a `Service` in one `ServiceGroup` that owns the signals, the grace period and the backstop.
+///
+/// Shutdown (SIGTERM, SIGINT, or the MCP client closing its input): the host stops taking calls, the front end
+/// stops accepting and waits for the calls in flight up to the grace period; calls still running then are
+/// cancelled, and past a further ``cancellationBackstop`` the group's own cancellation deadline ends the process.
+/// ``run()`` returns the exit status: 0 when every call finished, 1 when the grace period cut calls short or a
+/// service failed.
+public struct ToolHostDaemon: Sendable {
+    /// What the daemon serves.
+    public enum Front: Sendable {
+        /// The REST API, `/mcp`, `/metrics` and the health endpoints at `settings.http.listen`.
+        case http(insecureNoAuth: Bool)
+        /// MCP over newline-delimited JSON-RPC on these descriptors (`toolhost mcp`).
+        case mcpStdio(input: Int32, output: Int32)
+    }
+
+    /// A daemon that cannot start: a setting the front end cannot use. The message says what to do.
+    public struct StartError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// How long cancelled work may take to end after the grace period before the process is ended.
+    public static let cancellationBackstop: Duration = .seconds(10)
+
+    private let settings: Settings
+    private let front: Front
+    private let watch: Bool
+    private let metrics: PrometheusCollectorRegistry?
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - settings: every setting, already read.
+    ///   - front: what to serve.
+    ///   - watch: whether to pick up plugins added, replaced or removed while running.
+    ///   - metrics: the registry swift-metrics was bootstrapped with (``bootstrap(logLevel:)``), served at
+    ///     `/metrics`; nil: no such route.
+    ///   - logger: the daemon's logger.
+    public init(
+        settings: Settings, front: Front, watch: Bool = true, metrics: PrometheusCollectorRegistry? = nil,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.front = front
+        self.watch = watch
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Bootstraps swift-log (stderr, at `logLevel`) and swift-metrics (Prometheus) for the process: an executable
+    /// calls it once, before anything makes a logger or a metric.
+    /// - Returns: the registry to give ``init(settings:front:watch:metrics:logger:)``.
+    public static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(MetricsExporter.makeFactory(registry: registry))
+        return registry
+    }
+
+    /// Reads the bearer token and applies the rule that only a loopback address may go without one.
+    /// - Throws: `StartError` when the token file cannot be read or is empty, or a non-loopback address has no
+    ///   token and `insecureNoAuth` is false.
+    public static func httpConfiguration(_ http: Settings.HTTP, insecureNoAuth: Bool) throws(StartError)
+        -> RESTServer.Configuration
+    {
+        var server = RESTServer.Configuration()
+        (server.host, server.port) = http.address
+        server.maxBodyBytes = http.maxBodyBytes
+        if let tokenFile = http.tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw StartError(description: "cannot read the token file '\(tokenFile)'")
+            }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw StartError(description: "the token file '\(tokenFile)' is empty") }
+            server.token = token
+        }
+        if !server.listensOnLoopback && server.token == nil && !insecureNoAuth {
+            throw StartError(
+                description: "listening on \(server.host) (not loopback) needs a token file (--token-file), "
+                    + "or --insecure-no-auth to serve without authentication")
+        }
+        return server
+    }
+
+    /// Runs until shutdown.
+    /// - Returns: the process's exit status.
+    /// - Throws: `StartError` before anything runs when the front end's settings cannot be used.
+    public func run() async throws(StartError) -> Int32 {
+        var server: RESTServer.Configuration?
+        if case .http(let insecureNoAuth) = front {
+            server = try Self.httpConfiguration(settings.http, insecureNoAuth: insecureNoAuth)
+        }
+        let host = ToolHost(configuration: settings.host, logger: Logger(label: "toolhost"))
+        defer { host.shutdown() }
+        let grace = settings.http.gracePeriod
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if watch {
+            services.append(
+                .init(
+                    service: WatcherService(host: host, logger: Logger(label: "toolhost.watch")),
+                    successTerminationBehavior: .ignore))
+        }
+        switch front {
+        case .http:
+            guard var server else { return 1 }
+            if let metrics { server.metrics = MetricsExporter(registry: metrics, host: host) }
+            services.append(.init(service: httpService(host: host, server: server)))
+        case .mcpStdio(let input, let output):
+            let mcp = MCPStdioServer(host: host, input: input, output: output, logger: Logger(label: "toolhost.mcp"))
+            // The client closing its input ends the session: the whole daemon shuts down gracefully.
+            services.append(.init(service: mcp, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        services.append(.init(service: HostService(host: host, grace: grace, logger: logger)))
+
+        var group = ServiceGroupConfiguration(services: services, logger: logger)
+        group.gracefulShutdownSignals = [.sigterm, .sigint]
+        group.maximumGracefulShutdownDuration = grace
+        group.maximumCancellationDuration = Self.cancellationBackstop
+        var failure: (any Error)?
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch {
+            failure = error
+        }
+        let cut = host.callsCutByDrain
+        if cut > 0 {
+            logger.error(
+                "shutdown: the grace period passed with calls still running; they were cancelled",
+                metadata: ["calls.cancelled": "\(cut)", "grace": "\(grace)"])
+            return 1
+        }
+        if let failure, !(failure is CancellationError) {
+            logger.error("the daemon stopped: \(failure)")
+            return 1
+        }
+        logger.notice("shutdown complete")
+        return 0
+    }
+
+    /// The HTTP application, logging the startup line (the bound address, useful with port 0) once it listens.
+    private func httpService(host: ToolHost, server: RESTServer.Configuration) -> some Service {
+        let toolCount = host.tools().count
+        let auth = server.token == nil ? "no auth" : "bearer token"
+        let configSource = settings.sources.isEmpty ? "defaults" : settings.sources.joined(separator: " + ")
+        let directory = settings.host.pluginsDirectory
+        let grace = settings.http.gracePeriod
+        var startup = logger
+        startup.logLevel = min(startup.logLevel, .notice)
+        let address = server.host
+        return RESTServer(host: host, configuration: server, logger: logger).makeService { [startup] port in
+            startup.notice(
+                "listening on http://\(address):\(port) (\(toolCount) tools from \(directory), \(auth), config: \(configSource))",
+                metadata: [
+                    "address": "\(address):\(port)", "plugins.directory": "\(directory)", "tools": "\(toolCount)",
+                    "auth": "\(auth)", "config": "\(configSource)", "grace": "\(grace)",
+                ])
+        }
+    }
+}

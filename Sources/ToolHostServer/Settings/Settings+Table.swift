@@ -1,0 +1,99 @@
+import ToolHost
+
+extension Settings {
+    /// How one setting is written, checked and stored.
+    enum Kind: Sendable {
+        case text(WritableKeyPath<Settings, String> & Sendable)
+        case optionalText(WritableKeyPath<Settings, String?> & Sendable)
+        /// `HOST:PORT`.
+        case listen
+        /// A directory whose `libs` folder holds the private copies of libraries.
+        case stateDirectory
+        case integer(WritableKeyPath<Settings, Int> & Sendable, ClosedRange<Int>)
+        /// A whole number of `unit`s, stored as a `Duration`.
+        case duration(WritableKeyPath<Settings, Duration> & Sendable, Unit, ClosedRange<Int64>)
+        /// A number of seconds, fractions allowed, stored as a `Duration`.
+        case seconds(WritableKeyPath<Settings, Duration> & Sendable, ClosedRange<Double>)
+        case isolation
+        case logLevel
+        /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
+        case libraries
+
+        enum Unit: String, Sendable {
+            case milliseconds, microseconds
+
+            func duration(_ value: Int64) -> Duration {
+                switch self {
+                case .milliseconds: .milliseconds(value)
+                case .microseconds: .microseconds(value)
+                }
+            }
+        }
+    }
+
+    /// One setting: its key in the config file (dotted inside `limits` and `cache`), its environment variable, its
+    /// flag, and how it is written.
+    struct Setting: Sendable {
+        let key: String
+        let environment: String
+        let flag: String
+        let kind: Kind
+    }
+
+    /// Every setting, in the order the README documents them.
+    static let table: [Setting] = [
+        Setting(
+            key: "pluginsDirectory", environment: "TOOLHOST_PLUGINS", flag: "--plugins",
+            kind: .text(\.host.pluginsDirectory)),
+        Setting(key: "stateDirectory", environment: "TOOLHOST_STATE_DIR", flag: "--state-dir", kind: .stateDirectory),
+        Setting(key: "logLevel", environment: "TOOLHOST_LOG_LEVEL", flag: "--log-level", kind: .logLevel),
+        Setting(key: "isolation", environment: "TOOLHOST_ISOLATION", flag: "--isolation", kind: .isolation),
+        Setting(
+            key: "allowedSystemLibraries", environment: "TOOLHOST_ALLOWED_SYSTEM_LIBRARIES",
+            flag: "--allow-system-library", kind: .libraries),
+        Setting(
+            key: "defaultTimeoutMs", environment: "TOOLHOST_DEFAULT_TIMEOUT_MS", flag: "--default-timeout-ms",
+            kind: .duration(\.host.defaultTimeout, .milliseconds, ToolCall.timeoutMillisecondsRange)),
+        Setting(
+            key: "limits.maxConcurrentCalls", environment: "TOOLHOST_MAX_CONCURRENT_CALLS",
+            flag: "--max-concurrent-calls", kind: .integer(\.host.limits.maxConcurrentCalls, 1...Int.max)),
+        Setting(
+            key: "limits.maxQueuedCalls", environment: "TOOLHOST_MAX_QUEUED_CALLS", flag: "--max-queued-calls",
+            kind: .integer(\.host.limits.maxQueuedCalls, 0...Int.max)),
+        Setting(
+            key: "limits.defaultPluginConcurrency", environment: "TOOLHOST_DEFAULT_PLUGIN_CONCURRENCY",
+            flag: "--default-plugin-concurrency", kind: .integer(\.host.limits.defaultPluginConcurrency, 1...Int.max)),
+        Setting(
+            key: "limits.defaultToolConcurrency", environment: "TOOLHOST_DEFAULT_TOOL_CONCURRENCY",
+            flag: "--default-tool-concurrency", kind: .integer(\.host.limits.defaultToolConcurrency, 1...Int.max)),
+        Setting(
+            key: "limits.awakeWaitMicroseconds", environment: "TOOLHOST_AWAKE_WAIT_US", flag: "--awake-wait-us",
+            kind: .duration(\.host.limits.awakeWait, .microseconds, 0...1000)),
+        Setting(
+            key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
+            kind: .integer(\.host.cache.maxBytes, 0...Int.max)),
+        Setting(key: "listen", environment: "TOOLHOST_LISTEN", flag: "--listen", kind: .listen),
+        Setting(
+            key: "tokenFile", environment: "TOOLHOST_TOKEN_FILE", flag: "--token-file",
+            kind: .optionalText(\.http.tokenFile)),
+        Setting(
+            key: "maxBodyBytes", environment: "TOOLHOST_MAX_BODY_BYTES", flag: "--max-body-bytes",
+            kind: .integer(\.http.maxBodyBytes, 1...Int.max)),
+        Setting(
+            key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
+            kind: .seconds(\.http.gracePeriod, 0...3600)),
+    ]
+
+    /// The keys of `pluginOverrides.<plugin>`.
+    static let pluginOverrideKeys = [
+        "timeoutMs", "maxConcurrency", "toolMaxConcurrency", "cacheTTLSeconds", "isolation", "tools",
+    ]
+
+    /// The keys of `pluginOverrides.<plugin>.tools.<tool>`.
+    static let toolOverrideKeys = ["timeoutMs", "maxConcurrency", "cacheTTLSeconds"]
+
+    /// The longest cache TTL an operator may set, in seconds: a year, as a manifest's `cache.ttlSeconds`.
+    static let maximumTTLSeconds: Double = 31_536_000
+    /// The most calls at once an operator's cap may name, as a manifest's `maxConcurrency`.
+    static let concurrencyCapRange: ClosedRange<Int64> = 1...4096
+}

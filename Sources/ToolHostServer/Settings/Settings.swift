@@ -1,0 +1,81 @@
+import Logging
+import ToolHost
+
+/// Everything toolhost runs with, one model for every command (`list`, `call`, `batch`, `check`, `mcp`, `serve`).
+///
+/// Each setting is taken from the first source that gives it: command-line flags, then `TOOLHOST_*` environment
+/// variables, then the JSON config file (`--config FILE` or `$TOOLHOST_CONFIG`), then the defaults. Per-plugin caps
+/// (`pluginOverrides`) come from the file only. Every setting has one key, one variable, one flag, one unit and one
+/// range (``Settings/table``); reading them lives in `Settings+Reading.swift`. A value that cannot be used is
+/// refused with a ``SettingsError`` naming the source and the key; nothing is ignored.
+public struct Settings: Sendable {
+    /// The host's configuration: plugins, limits, timeouts, the cache, isolation and the operator's caps.
+    public var host: ToolHost.Configuration
+    /// The HTTP daemon's settings (used by `serve`; read and checked by every command, so a bad one is caught early).
+    public var http = HTTP()
+    /// The level of the log on stderr.
+    public var logLevel: Logger.Level
+    /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty: the
+    /// defaults alone).
+    public var sources: [String] = []
+
+    /// The HTTP daemon's settings.
+    public struct HTTP: Sendable, Equatable {
+        /// `HOST:PORT` to listen on (port 0: an ephemeral port).
+        public var listen = "127.0.0.1:8080"
+        /// A file holding the bearer token every request but `/healthz` must carry.
+        public var tokenFile: String?
+        /// The largest request body accepted, in bytes.
+        public var maxBodyBytes = 1 << 20
+        /// On SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled.
+        public var gracePeriod: Duration = .seconds(10)
+
+        public init() {}
+
+        /// `listen` split into host (without brackets) and port.
+        public var address: (host: String, port: Int) {
+            Self.parseListen(listen) ?? ("127.0.0.1", 8080)
+        }
+
+        /// Splits `HOST:PORT` (`[::1]:8080` too).
+        /// - Returns: the host without brackets and the port, or nil when it is not that shape.
+        public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                (0...65535).contains(port)
+            else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            return (host, port)
+        }
+    }
+
+    /// The defaults.
+    /// - Parameter logLevel: the default log level: `info` for `serve`, `warning` where stderr belongs to a person
+    ///   or an agent (the CLI, `mcp`).
+    public init(logLevel: Logger.Level = .info) {
+        self.host = ToolHost.Configuration(pluginsDirectory: "plugins")
+        self.logLevel = logLevel
+    }
+}
+
+/// A setting that could not be used: which source, which key, what is wrong with it.
+public struct SettingsError: Error, CustomStringConvertible, Sendable {
+    /// "config file /etc/toolhost.json", "environment variable TOOLHOST_LISTEN", "command line".
+    public let source: String
+    /// The key as written in that source (nil: the source as a whole).
+    public let key: String?
+    /// What is wrong, and what is expected.
+    public let message: String
+
+    public init(source: String, key: String?, _ message: String) {
+        self.source = source
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        if let key { return "\(source): '\(key)' \(message)" }
+        return "\(source): \(message)"
+    }
+}

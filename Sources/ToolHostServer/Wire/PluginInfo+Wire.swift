@@ -1,0 +1,24 @@
+import ToolHost
+import ToolHostJSON
+
+extension PluginInfo {
+    /// A plugin as `GET /v1/plugins` shows it: `name`, `version`, `directory`, `state`, `tools`, `isolation`,
+    /// `quarantined`, and where there is one, `error` and `rejectedUpdate` (error objects).
+    public var wireJSON: JSONValue {
+        var object: JSONObject = [
+            "name": .string(name), "version": .string(version), "directory": .string(directory),
+            "state": .string(state.rawValue), "tools": .array(tools.map { .string($0) }),
+            "isolation": .string(isolation.rawValue), "quarantined": .bool(quarantined),
+        ]
+        if let error { object.set("error", error.wireJSON) }
+        if let rejectedUpdate { object.set("rejectedUpdate", rejectedUpdate.wireJSON) }
+        return .object(object)
+    }
+}
+
+extension PluginProblem {
+    /// A plugin folder whose manifest could not be read: `directory` and `message`.
+    public var wireJSON: JSONValue {
+        ["directory": .string(directory), "message": .string(description)]
+    }
+}

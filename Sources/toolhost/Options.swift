@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ToolHost
+import ToolHostServer
+
+/// The settings every command reads (``Settings``): the config file and one flag per setting of the host. Each
+/// flag is passed on as the text typed, so a flag is checked by the same rule as the file and the environment.
+struct SettingsOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A JSON config file (default: $TOOLHOST_CONFIG).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: "The plugins directory (default: $TOOLHOST_PLUGINS, else ./plugins).")
+    var plugins: String?
+
+    @Option(
+        name: .customLong("state-dir"),
+        help: "Where private copies of plugin libraries are kept, under libs/ (default: a temporary directory).")
+    var stateDirectory: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Run every plugin inprocess or in worker processes (process), whatever the manifests say.",
+            valueName: "mode"))
+    var isolation: String?
+
+    @Option(
+        name: .customLong("allow-system-library"),
+        help: ArgumentHelp(
+            "Allow manifest-only plugins to open this system library (repeatable). libm.so.6 and libz.so.1 are "
+                + "always allowed.",
+            valueName: "soname"))
+    var allowedSystemLibraries: [String] = []
+
+    @Option(name: .long, help: "The timeout of a call whose tool and caller give none, in ms (default 30000).")
+    var defaultTimeoutMs: String?
+
+    @Option(name: .long, help: "Calls running at once, all plugins together (default 64).")
+    var maxConcurrentCalls: String?
+
+    @Option(name: .long, help: "Calls waiting for a slot before calls are refused as overloaded (default 4096).")
+    var maxQueuedCalls: String?
+
+    @Option(name: .long, help: "Calls of one plugin at once where its manifest says nothing (default 64).")
+    var defaultPluginConcurrency: String?
+
+    @Option(name: .long, help: "Calls of one tool at once where its manifest says nothing (default 64).")
+    var defaultToolConcurrency: String?
+
+    @Option(
+        name: .customLong("awake-wait-us"),
+        help: "How long a lone call waits awake for a fast answer before it suspends, 0...1000 µs (default 20).")
+    var awakeWaitMicroseconds: String?
+
+    @Option(name: .long, help: "The most bytes of results the cache holds (default 67108864).")
+    var cacheMaxBytes: String?
+
+    /// The flags given, by name, with the text typed.
+    var flags: [(flag: String, value: String)] {
+        let single: [(String, String?)] = [
+            ("--plugins", plugins), ("--state-dir", stateDirectory), ("--log-level", logLevel),
+            ("--isolation", isolation), ("--default-timeout-ms", defaultTimeoutMs),
+            ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),
+            ("--default-plugin-concurrency", defaultPluginConcurrency),
+            ("--default-tool-concurrency", defaultToolConcurrency), ("--awake-wait-us", awakeWaitMicroseconds),
+            ("--cache-max-bytes", cacheMaxBytes),
+        ]
+        return single.compactMap { flag, value in value.map { (flag, $0) } }
+            + allowedSystemLibraries.map { ("--allow-system-library", $0) }
+    }
+
+    /// Reads the settings: the defaults, the config file, the environment, then the flags. A setting that cannot be
+    /// used is printed naming its source and key, and the command exits 64.
+    /// - Parameters:
+    ///   - command: the subcommand, for the message.
+    ///   - logLevel: the default level (`warning` where stderr belongs to a person or an agent).
+    ///   - more: flags of the command's own (the HTTP settings of `serve`).
+    func read(_ command: String, logLevel: Logger.Level = .warning, more: [(flag: String, value: String)] = [])
+        throws -> Settings
+    {
+        var settings = Settings(logLevel: logLevel)
+        do {
+            try settings.apply(
+                configFile: config, environment: ProcessInfo.processInfo.environment, flags: flags + more)
+        } catch {
+            printError("toolhost: \(command): \(error)")
+            throw ExitCode(64)
+        }
+        return settings
+    }
+
+    /// Reads the settings, sets up logging to stderr and makes the host (the CLI commands).
+    func makeHost(_ command: String) throws -> (ToolHost, Settings) {
+        let settings = try read(command)
+        bootstrapLogging(settings.logLevel)
+        return (ToolHost(configuration: settings.host, logger: Logger(label: "toolhost")), settings)
+    }
+}
+
+/// What the daemons (`mcp`, `serve`) share: hot add and the grace period of a shutdown.
+struct DaemonOptions: ParsableArguments {
+    @Flag(
+        name: .customLong("no-watch"),
+        help: ArgumentHelp(
+            "Do not watch the plugins directory (by default plugins added, replaced or removed while the daemon "
+                + "runs are picked up; manifest.json is the commit point)."))
+    var noWatch = false
+
+    @Option(name: .long, help: "On SIGTERM/SIGINT, how long calls in flight may take to finish (default 10).")
+    var graceSeconds: String?
+
+    var flags: [(flag: String, value: String)] {
+        graceSeconds.map { [("--grace-seconds", $0)] } ?? []
+    }
+}
+
+/// Sets up logging to stderr (executables bootstrap; libraries only accept a Logger).
+func bootstrapLogging(_ level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
