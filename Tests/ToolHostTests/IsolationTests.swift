@@ -273,12 +273,14 @@ import ToolHostJSON
         try Fixtures.install(
             in: plugins, folder: "faults", manifest: Self.manifest(),
             libraryFrom: try await Fixtures.compile("faults.c"), libraryName: "libfaults.so")
+        // Workers name their library copy, in the state directory, on their command lines.
+        let state = Fixtures.temporaryDirectory()
         let lines =
             ["ok", "segfault", "fork_linger", "invalid_json", "ok", "abort", "ok"]
             .map { #"{"tool": "faults.\#($0)", "arguments": {}}"# }.joined(separator: "\n") + "\n"
         let result = try await Fixtures.run(
             Fixtures.productsDirectory + "/toolhost", ["batch", "--plugins", plugins, "--concurrency", "1", "-"],
-            input: lines, environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory()])
+            input: lines, environment: ["TOOLHOST_STATE_DIR": state])
         #expect(result.status == 1)
         let outputs = result.stdout.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }
         #expect(outputs.map { $0["ok"]?.boolValue } == [true, false, true, false, true, false, true])
@@ -286,7 +288,7 @@ import ToolHostJSON
         // Nothing that ran the plugin outlives the CLI: no worker, no forked child.
         var survivors: [String] = []
         for _ in 0..<500 {
-            survivors = Self.processes(mentioning: plugins)
+            survivors = Self.processes(mentioning: state)
             if survivors.isEmpty && !(child.map(running) ?? false) { break }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -302,13 +304,15 @@ import ToolHostJSON
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Fixtures.productsDirectory + "/toolhost")
         process.arguments = ["call", "--plugins", plugins, "faults.hang_forever"]
-        process.environment = ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory(), "PATH": "/usr/bin:/bin"]
+        // Workers name their library copy, in the state directory, on their command lines; the host does not.
+        let state = Fixtures.temporaryDirectory()
+        process.environment = ["TOOLHOST_STATE_DIR": state, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         var workers: [String] = []
         for _ in 0..<2000 {
-            workers = Self.processes(mentioning: plugins).filter { $0.contains(" worker ") }
+            workers = Self.processes(mentioning: state).filter { $0.contains(" worker ") }
             if !workers.isEmpty { break }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -316,7 +320,7 @@ import ToolHostJSON
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         for _ in 0..<1000 {
-            workers = Self.processes(mentioning: plugins).filter { !$0.contains("<defunct>") }
+            workers = Self.processes(mentioning: state).filter { !$0.contains("<defunct>") }
             if workers.isEmpty { break }
             try await Task.sleep(for: .milliseconds(2))
         }
