@@ -3,17 +3,26 @@ import Foundation
 import Logging
 import ToolHost
 
-/// `toolhost worker`: the process-isolation worker. The host starts it with its channel on fd 3; not for
+/// `toolhost worker`: the process-isolation worker. The host starts it with its channel on fd 3, the private copy
+/// of the library it validated and that copy's sha256, and sends the manifest it parsed as the first frame; not for
 /// people to run.
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Run one plugin for a host over fd 3 (process isolation; internal).",
         shouldDisplay: false)
 
-    @Option(name: .customLong("plugin-dir")) var pluginDirectory: String
-    @Option(name: .customLong("library-store")) var libraryStore: String
+    @Option(name: .customLong("plugin")) var pluginName: String
+    /// The host's private copy of the library (absent for a system library).
+    @Option(name: .customLong("library")) var libraryPath: String?
+    @Option(name: .customLong("sha256")) var sha256: String?
     @Option(name: .customLong("max-output-bytes")) var maxOutputBytes: Int = 16 << 20
     @Option(name: .customLong("allow-system-library")) var allowedSystemLibraries: [String] = []
+
+    func validate() throws {
+        guard (libraryPath == nil) == (sha256 == nil) else {
+            throw ValidationError("--library and --sha256 go together")
+        }
+    }
 
     func run() throws {
         LoggingSystem.bootstrap { label in
@@ -22,7 +31,7 @@ struct WorkerCommand: ParsableCommand {
             return handler
         }
         let status = WorkerMain.run(
-            pluginDirectory: pluginDirectory, libraryStore: libraryStore,
+            pluginName: pluginName, libraryPath: libraryPath, sha256: sha256,
             allowedSystemLibraries: Set(allowedSystemLibraries), maxOutputBytes: maxOutputBytes,
             logger: Logger(label: "toolhost.worker"))
         throw ExitCode(status)

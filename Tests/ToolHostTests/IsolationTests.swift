@@ -8,7 +8,7 @@ import ToolHostJSON
 @Suite struct IsolationTests {
     static let faultTools = [
         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
-        "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls",
+        "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant",
     ]
 
     static func manifest(isolation: String = "process", limits: JSONObject? = nil) -> JSONValue {
@@ -273,12 +273,14 @@ import ToolHostJSON
         try Fixtures.install(
             in: plugins, folder: "faults", manifest: Self.manifest(),
             libraryFrom: try await Fixtures.compile("faults.c"), libraryName: "libfaults.so")
+        // Workers name their library copy, in the state directory, on their command lines.
+        let state = Fixtures.temporaryDirectory()
         let lines =
             ["ok", "segfault", "fork_linger", "invalid_json", "ok", "abort", "ok"]
             .map { #"{"tool": "faults.\#($0)", "arguments": {}}"# }.joined(separator: "\n") + "\n"
         let result = try await Fixtures.run(
             Fixtures.productsDirectory + "/toolhost", ["batch", "--plugins", plugins, "--concurrency", "1", "-"],
-            input: lines, environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory()])
+            input: lines, environment: ["TOOLHOST_STATE_DIR": state])
         #expect(result.status == 1)
         let outputs = result.stdout.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }
         #expect(outputs.map { $0["ok"]?.boolValue } == [true, false, true, false, true, false, true])
@@ -286,7 +288,7 @@ import ToolHostJSON
         // Nothing that ran the plugin outlives the CLI: no worker, no forked child.
         var survivors: [String] = []
         for _ in 0..<500 {
-            survivors = Self.processes(mentioning: plugins)
+            survivors = Self.processes(mentioning: state)
             if survivors.isEmpty && !(child.map(running) ?? false) { break }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -302,13 +304,15 @@ import ToolHostJSON
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Fixtures.productsDirectory + "/toolhost")
         process.arguments = ["call", "--plugins", plugins, "faults.hang_forever"]
-        process.environment = ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory(), "PATH": "/usr/bin:/bin"]
+        // Workers name their library copy, in the state directory, on their command lines; the host does not.
+        let state = Fixtures.temporaryDirectory()
+        process.environment = ["TOOLHOST_STATE_DIR": state, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         var workers: [String] = []
         for _ in 0..<2000 {
-            workers = Self.processes(mentioning: plugins).filter { $0.contains(" worker ") }
+            workers = Self.processes(mentioning: state).filter { $0.contains(" worker ") }
             if !workers.isEmpty { break }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -316,7 +320,7 @@ import ToolHostJSON
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         for _ in 0..<1000 {
-            workers = Self.processes(mentioning: plugins).filter { !$0.contains("<defunct>") }
+            workers = Self.processes(mentioning: state).filter { !$0.contains("<defunct>") }
             if workers.isEmpty { break }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -376,6 +380,97 @@ import ToolHostJSON
         #expect(host.plugins().first?.quarantined == true)
         host.shutdown()
         await expectNoLeakedDescriptors(crashed, since: descriptors)
+    }
+
+    // MARK: workers run the generation the host validated
+
+    /// Which build of the faults library answers: "A" (the default) or "B".
+    private func variant(_ host: ToolHost) async throws -> String? {
+        try await host.call("faults.variant", arguments: [:]).json["variant"]?.stringValue
+    }
+
+    /// Crashes the plugin's only worker, so that the next call starts a fresh one.
+    private func crashTheWorker(_ host: ToolHost, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let failure = try #require(await error(host, "segfault"), sourceLocation: sourceLocation)
+        #expect(failure.code == .pluginCrashed, sourceLocation: sourceLocation)
+    }
+
+    /// Writes `source`'s bytes over the file at `path`, in place (same inode), as `cp` onto an existing file does.
+    private func overwrite(_ path: String, with source: String) throws {
+        let bytes = try #require(FileManager.default.contents(atPath: source))
+        let handle = try #require(FileHandle(forWritingAtPath: path), "\(path) can be opened for writing")
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: bytes)
+        try handle.close()
+    }
+
+    /// `reload(loadNewPlugins: true)` blocks while it loads: it runs on a thread of its own.
+    private func reloadAndLoad(_ host: ToolHost) async {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                host.reload(loadNewPlugins: true)
+                continuation.resume()
+            }
+        }
+    }
+
+    @Test func aLibraryOverwrittenInPlaceReachesNoWorkerUntilTheManifestIsCommittedAgain() async throws {
+        let host = try await host()
+        defer { host.shutdown() }
+        #expect(try await variant(host) == "A")
+        let first = try await pid(host)
+        try overwrite(
+            host.configuration.pluginsDirectory + "/faults/libfaults.so",
+            with: try await Fixtures.compile("faults.c", defines: [#"FAULTS_VARIANT="B""#]))
+        try await crashTheWorker(host)
+        #expect(try await pid(host) != first, "a fresh worker took the call")
+        #expect(try await variant(host) == "A", "the fresh worker runs the validated library, not the folder's")
+        // Committed (a rescan that loads it as a new generation), the new library serves: the overwrite was real.
+        await reloadAndLoad(host)
+        #expect(try await variant(host) == "B")
+    }
+
+    @Test(arguments: ["a manifest that is not JSON", "a manifest pinning a sha256 the library does not have"])
+    func aRejectedUpdateLeavesTheValidatedGenerationServingInFreshWorkers(update: String) async throws {
+        let host = try await host()
+        defer { host.shutdown() }
+        #expect(try await variant(host) == "A")
+        var text = Array("{ not json".utf8)
+        if update.contains("sha256"), case .object(var object) = Self.manifest() {
+            object.set("version", "2.0.0")
+            object.set("library", ["file": "libfaults.so", "sha256": .string(String(repeating: "0", count: 64))])
+            text = JSONValue.object(object).serialized()
+        }
+        let manifest = host.configuration.pluginsDirectory + "/faults/manifest.json"
+        try Data(text).write(to: URL(fileURLWithPath: manifest + ".new"))
+        #expect(rename(manifest + ".new", manifest) == 0)
+        await reloadAndLoad(host)
+        let info = try #require(host.plugins().first)
+        #expect(info.version == "1.0.0")
+        #expect(info.rejectedUpdate?.message.contains("the previous version goes on serving") == true)
+        let first = try await pid(host)
+        try await crashTheWorker(host)
+        #expect(try await pid(host) != first, "a fresh worker took the call")
+        #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        #expect(try await variant(host) == "A")
+    }
+
+    @Test func aWorkerRefusesAPrivateCopyChangedAfterTheHostMadeIt() async throws {
+        let host = try await host()
+        defer { host.shutdown() }
+        #expect(try await variant(host) == "A")
+        let library = try #require(FileManager.default.contents(atPath: try await Fixtures.compile("faults.c")))
+        let sha256 = LibraryStore.sha256(Array(library))
+        let copy = host.configuration.libraryStore + "/" + sha256 + "/libfaults.so"
+        #expect(FileManager.default.fileExists(atPath: copy), "the host made a private copy for its workers")
+        try await crashTheWorker(host)  // no worker has the copy mapped while it changes
+        #expect(chmod(copy, 0o700) == 0)
+        try overwrite(copy, with: try await Fixtures.compile("faults.c", defines: [#"FAULTS_VARIANT="B""#]))
+        let refused = try #require(await error(host, "variant"), "a worker must not run a changed copy")
+        #expect(refused.code == .pluginUnavailable)
+        #expect(
+            refused.message.contains("does not match the generation the host validated (sha256 \(sha256.prefix(12))"),
+            "\(refused.message)")
     }
 
     /// Command lines of live processes that mention `text`.

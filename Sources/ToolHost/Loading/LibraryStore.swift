@@ -12,8 +12,19 @@ import Foundation
 /// The loader never opens a file in the plugins directory itself: it copies it to
 /// `<store>/<sha256>/<file>` and opens the copy, so a library replaced later can never change code that
 /// is mapped, and a new version can be loaded beside the old one.
+///
+/// A copy is a generation's library: the workers of a plugin in `process` isolation open the copy the host made
+/// (and check its sha256), never the plugin folder's file. The host never removes a copy, so one stays in place
+/// for as long as any worker of its generation may start (after a crash, a timeout, or when every warm worker is
+/// busy); only the operator may clean the store, while no host uses it.
 struct LibraryStore: Sendable {
     let directory: String
+
+    /// A private copy of a library and the sha256 the host computed for it when it made the copy.
+    struct Copy: Sendable, Hashable {
+        let path: String
+        let sha256: String
+    }
 
     /// The default store: `$TOOLHOST_STATE_DIR/libs`, else `$XDG_RUNTIME_DIR/toolhost/libs`, else
     /// `/tmp/toolhost-<uid>/libs`.

@@ -94,18 +94,24 @@ struct PluginLoader: Sendable {
                 handle: plugin.handle, hostTable: plugin.hostTable, pluginState: plugin.pluginState,
                 tools: plugin.tools, logger: plugin.logger, breaker: breaker)
         }
-        // The library is only ever opened in workers; the host checks what it can without opening it.
-        var sha256 = ""
-        if !manifest.library.isSystem {
-            sha256 = try inspect(manifest: manifest, directory: directory).sha256
+        // The library is only ever opened in workers. The host commits the generation: it checks what it can
+        // without opening the library and makes the private copy; every worker gets that copy, its sha256 and the
+        // manifest text parsed here, and never reads the plugin folder (which may change under a serving generation).
+        guard !manifest.text.isEmpty else {
+            throw ToolError(
+                .internal,
+                "plugin '\(manifest.name)' (process isolation): its manifest was not parsed from text, so there is "
+                    + "none to hand its workers; load it with PluginManifest.parse or PluginManifest.load")
         }
+        let copy = manifest.library.isSystem ? nil : try commit(manifest: manifest, directory: directory)
         let memoryMB = isolation.memoryLimitMB ?? manifest.limits.memoryMB
         let cpuSeconds = isolation.cpuLimitSeconds ?? manifest.limits.cpuSeconds
         let launch = WorkerProcess.Launch(
             executable: isolation.workerExecutable ?? ToolHost.Configuration.Isolation.currentExecutable,
-            pluginDirectory: directory, libraryStore: store.directory, allowedSystemLibraries: allowedSystemLibraries,
-            maxOutputBytes: maxOutputBytes, memoryLimitBytes: UInt64(memoryMB ?? 0) << 20,
-            cpuLimitSeconds: UInt64(cpuSeconds ?? 0), startupTimeout: isolation.startupTimeout)
+            pluginName: manifest.name, manifestText: manifest.text, library: copy,
+            allowedSystemLibraries: allowedSystemLibraries, maxOutputBytes: maxOutputBytes,
+            memoryLimitBytes: UInt64(memoryMB ?? 0) << 20, cpuLimitSeconds: UInt64(cpuSeconds ?? 0),
+            startupTimeout: isolation.startupTimeout)
         let prefix = "plugin '\(manifest.name)' (process isolation)"
         let (worker, registered): (WorkerProcess, [(name: String, threadSafe: Bool)])
         do {
@@ -122,13 +128,68 @@ struct PluginLoader: Sendable {
         pluginLogger[metadataKey: "plugin.name"] = "\(manifest.name)"
         pluginLogger.debug("plugin loaded in a worker", metadata: ["worker.pid": "\(worker.pid)"])
         return LoadedPlugin(
-            manifest: manifest, libraryPath: launch.pluginDirectory, sha256: sha256, handle: nil, hostTable: nil,
+            manifest: manifest, libraryPath: copy?.path ?? manifest.library.file, sha256: copy?.sha256 ?? "",
+            handle: nil, hostTable: nil,
             pluginState: nil, tools: tools, logger: pluginLogger,
             workers: WorkerPool(launch: launch, pluginName: manifest.name, first: worker), breaker: breaker)
     }
 
     /// Loads the plugin into this process. Blocking; call it on a host thread.
     func loadInProcess(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
+        guard !manifest.library.isSystem else { return try open(manifest: manifest, copy: nil, shownAs: "") }
+        let copy = try commit(manifest: manifest, directory: directory)
+        return try open(manifest: manifest, copy: copy, shownAs: directory + "/" + manifest.library.file)
+    }
+
+    /// Commits a generation's library: checks the plugin folder's file (`inspect`) and makes the private copy that
+    /// every load of this generation opens, in this process or in its workers.
+    func commit(manifest: PluginManifest, directory: String) throws(ToolError) -> LibraryStore.Copy {
+        let inspection = try inspect(manifest: manifest, directory: directory)
+        do {
+            let path = try store.store(inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file)
+            return LibraryStore.Copy(path: path, sha256: inspection.sha256)
+        } catch {
+            throw ToolError(
+                .pluginUnavailable, "plugin '\(manifest.name)': cannot make a private copy of the library: \(error)")
+        }
+    }
+
+    /// Loads, in a worker process, the generation the host validated: the manifest the host parsed and the host's
+    /// private copy of the library, checked against the sha256 the host computed. The plugin folder is never read.
+    /// Blocking.
+    /// - Parameter copy: the host's private copy (nil for a system library, opened by soname).
+    func loadInWorker(manifest: PluginManifest, copy: LibraryStore.Copy?) throws(ToolError) -> LoadedPlugin {
+        guard (copy == nil) == manifest.library.isSystem else {
+            throw ToolError(
+                .internal,
+                "plugin '\(manifest.name)': the worker was started "
+                    + (copy == nil ? "without a copy of the plugin's own library" : "with a copy of a system library"))
+        }
+        guard let copy else { return try open(manifest: manifest, copy: nil, shownAs: "") }
+        let prefix = "plugin '\(manifest.name)': the host's private copy of the library, \(copy.path),"
+        guard let data = FileManager.default.contents(atPath: copy.path) else {
+            throw ToolError(
+                .pluginUnavailable,
+                "\(prefix) cannot be read: the library store was cleaned or changed while the host used it; restart "
+                    + "the host, and clean the store only while no host runs")
+        }
+        let sha256 = LibraryStore.sha256(Array(data))
+        guard sha256 == copy.sha256 else {
+            throw ToolError(
+                .pluginUnavailable,
+                "\(prefix) does not match the generation the host validated (sha256 \(copy.sha256.prefix(12))…, "
+                    + "file \(sha256.prefix(12))…): it was changed after the host copied it, so the worker refuses "
+                    + "to run it; find what writes into the library store, and restart the host")
+        }
+        return try open(manifest: manifest, copy: copy, shownAs: copy.path)
+    }
+
+    /// Opens a library (the private copy, or a system library by soname when `copy` is nil), checks it against the
+    /// manifest and runs its init.
+    /// - Parameter shownAs: the library's path in messages.
+    private func open(
+        manifest: PluginManifest, copy: LibraryStore.Copy?, shownAs: String
+    ) throws(ToolError) -> LoadedPlugin {
         let name = manifest.name
         var pluginLogger = logger
         pluginLogger[metadataKey: "plugin.name"] = "\(name)"
@@ -137,7 +198,12 @@ struct PluginLoader: Sendable {
         let prefix: String
         let sha256: String
         let opened: String
-        if manifest.library.isSystem {
+        if let copy {
+            prefix = "plugin '\(name)': library \(shownAs)"
+            handle = try open(copy.path, prefix: prefix, hint: "check its dependencies with `ldd \(shownAs)`")
+            sha256 = copy.sha256
+            opened = copy.path
+        } else {
             // A system library: opened by soname, only if the operator allows it; it has no entry.
             let soname = manifest.library.file
             prefix = "plugin '\(name)': system library \(soname)"
@@ -151,17 +217,6 @@ struct PluginLoader: Sendable {
             handle = try open(soname, prefix: prefix, hint: "is the package that provides it installed?")
             sha256 = ""
             opened = soname
-        } else {
-            let inspection = try inspect(manifest: manifest, directory: directory)
-            prefix = "plugin '\(name)': library \(inspection.path)"
-            do {
-                opened = try store.store(inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file)
-            } catch {
-                throw ToolError(
-                    .pluginUnavailable, "plugin '\(name)': cannot make a private copy of the library: \(error)")
-            }
-            handle = try open(opened, prefix: prefix, hint: "check its dependencies with `ldd \(inspection.path)`")
-            sha256 = inspection.sha256
         }
         // From here on the library is mapped and is never closed (see LoadedPlugin).
         let entrySymbol = manifest.library.isSystem ? nil : dlsym(handle, HostABI.entrySymbol)

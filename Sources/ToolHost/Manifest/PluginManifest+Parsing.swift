@@ -46,7 +46,8 @@ extension PluginManifest {
         if !violations.isEmpty {
             throw ManifestError(file: file, problems: violations.map(problem(for:)))
         }
-        let manifest = decode(json)
+        var manifest = decode(json)
+        manifest.text = bytes
         let problems = nativeProblems(json, manifest) + semanticProblems(manifest)
         if !problems.isEmpty {
             throw ManifestError(file: file, problems: problems)

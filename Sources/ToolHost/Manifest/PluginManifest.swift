@@ -56,6 +56,9 @@ public struct PluginManifest: Sendable, Hashable {
         }
     }
     public var tools: [ToolManifest]
+    /// The UTF-8 text this manifest was parsed from (empty for one built in code). A worker process is handed
+    /// this text, the manifest the host validated, and never reads the plugin's `manifest.json` itself.
+    public internal(set) var text: [UInt8] = []
 
     public init(
         name: String, version: String, description: String? = nil, abi: ABIVersion, library: Library,

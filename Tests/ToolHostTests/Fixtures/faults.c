@@ -17,6 +17,14 @@ static int32_t reply(const toolhost_call *call, const char *text) {
     return call->host->write_result(call, text, strlen(text)) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
 }
 
+/* Which build this is: tests build a second one (-DFAULTS_VARIANT=\"B\") to tell two libraries apart. */
+#ifndef FAULTS_VARIANT
+#define FAULTS_VARIANT "A"
+#endif
+static int32_t variant(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    return reply(call, "{\"variant\":\"" FAULTS_VARIANT "\"}");
+}
 static int32_t ok(const toolhost_call *call, const char *a, size_t n) { (void)a; (void)n; return reply(call, "{\"ok\":true}"); }
 static int32_t pid_tool(const toolhost_call *call, const char *a, size_t n) {
     (void)a; (void)n;
@@ -116,6 +124,7 @@ static const struct { const char *name; toolhost_handler_fn handler; } tools[] =
     {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
     {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
     {"noisy", noisy}, {"close_stdio", close_stdio}, {"fork_linger", fork_linger}, {"late_calls", late_calls},
+    {"variant", variant},
 };
 
 static int32_t faults_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {

@@ -1,6 +1,9 @@
 /// The compact binary framing between the host and a worker process (no JSON-RPC): a little-endian
 /// `u32` payload length, then the payload, whose first byte is the frame kind.
 enum WorkerFrame: Equatable {
+    /// Host → worker, once, first: the text of the manifest the host validated, which the worker parses and
+    /// loads (with the private library copy named on its command line) instead of reading the plugin folder.
+    case load(manifest: [UInt8])
     /// Host → worker: run a tool. `deadline` is CLOCK_MONOTONIC ns (the same clock in both processes);
     /// `spin` asks the worker to poll briefly for the next call before sleeping (when calls come one by one).
     case call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool)
@@ -34,6 +37,9 @@ enum WorkerFrame: Equatable {
         let start = writer.data.count
         writer.u32(0)  // the length, filled in below
         switch self {
+        case .load(let manifest):
+            writer.u8(5)
+            writer.bytes(manifest)
         case .call(let tool, let arguments, let deadline, let spin):
             writer.u8(1)
             writer.string(tool)
@@ -92,6 +98,9 @@ enum WorkerFrame: Equatable {
             self = .result(
                 status: Int32(bitPattern: status), output: output,
                 message: hasMessage == 0 ? nil : String(decoding: message, as: UTF8.self))
+        case 5:
+            guard let manifest = reader.bytes() else { return nil }
+            self = .load(manifest: manifest)
         default:
             return nil
         }

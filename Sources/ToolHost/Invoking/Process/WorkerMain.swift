@@ -2,21 +2,44 @@ import Logging
 
 /// The worker side of process isolation: `toolhost worker` loads one plugin and runs its calls, one at a
 /// time, for the host at the other end of fd 3.
+///
+/// The worker runs the generation the host validated and nothing else: the manifest text the host parsed (its
+/// first frame) and the host's private copy of the library, whose sha256 it checks before opening it. It never
+/// reads the plugin folder, which may have changed since (a library overwritten in place, a rejected update).
 public enum WorkerMain {
     /// Runs until the host closes the channel (or dies: the worker is killed with it).
+    /// - Parameters:
+    ///   - pluginName: the plugin the host means to run (its manifest must name it).
+    ///   - libraryPath: the host's private copy of the library (nil for a system library, opened by soname).
+    ///   - sha256: the copy's sha256 as the host computed it; a copy that differs is refused.
     /// - Returns: the process exit status.
     public static func run(
-        pluginDirectory: String, libraryStore: String, allowedSystemLibraries: Set<String>, maxOutputBytes: Int,
-        logger: Logger
+        pluginName: String, libraryPath: String?, sha256: String?, allowedSystemLibraries: Set<String>,
+        maxOutputBytes: Int, logger: Logger
     ) -> Int32 {
         let channel = WorkerChannel(fd: 3)
+        let text: [UInt8]
+        switch channel.read(deadline: 0, maxPayload: maxOutputBytes + WorkerFrame.overhead) {
+        case .frame(.load(let manifest)): text = manifest
+        case .closed: return 0
+        case .frame, .malformed, .timedOut:
+            _ = channel.write(.failedToLoad(message: "the host did not hand the worker a manifest first"))
+            return 2
+        }
         let plugin: LoadedPlugin
         do {
-            let manifest = try PluginManifest.load(directory: pluginDirectory)
+            let manifest = try PluginManifest.parse(text, file: "the manifest the host validated for '\(pluginName)'")
+            guard manifest.name == pluginName else {
+                throw ToolError(
+                    .internal,
+                    "the worker was started for plugin '\(pluginName)' but handed the manifest of '\(manifest.name)'")
+            }
+            var copy: LibraryStore.Copy? = nil
+            if let libraryPath, let sha256 { copy = LibraryStore.Copy(path: libraryPath, sha256: sha256) }
+            // A worker makes no copies: loadInWorker opens the host's, so this store is never used.
             let loader = PluginLoader(
-                store: LibraryStore(directory: libraryStore), logger: logger,
-                allowedSystemLibraries: allowedSystemLibraries)
-            plugin = try loader.loadInProcess(manifest: manifest, directory: pluginDirectory)
+                store: LibraryStore(directory: ""), logger: logger, allowedSystemLibraries: allowedSystemLibraries)
+            plugin = try loader.loadInWorker(manifest: manifest, copy: copy)
         } catch let error as ManifestError {
             _ = channel.write(.failedToLoad(message: error.description))
             return 1

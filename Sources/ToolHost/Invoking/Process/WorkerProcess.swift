@@ -8,11 +8,15 @@ import Foundation
 /// One worker process running one plugin: started with the `toolhost worker` entry, spoken to over a
 /// socketpair, killed and reaped when it misbehaves.
 final class WorkerProcess: @unchecked Sendable {
-    /// How to start workers (from the host's configuration and the plugin's manifest).
+    /// How to start workers (from the host's configuration and the plugin's manifest): the generation the host
+    /// validated, which every worker of it runs whatever happens to the plugin folder afterwards.
     struct Launch: Sendable {
         var executable: String
-        var pluginDirectory: String
-        var libraryStore: String
+        var pluginName: String
+        /// The text of the manifest the host parsed, handed to each worker over its channel.
+        var manifestText: [UInt8]
+        /// The host's private copy of the library and its sha256 (nil for a system library, opened by soname).
+        var library: LibraryStore.Copy?
         var allowedSystemLibraries: Set<String>
         var maxOutputBytes: Int
         var memoryLimitBytes: UInt64
@@ -53,12 +57,10 @@ final class WorkerProcess: @unchecked Sendable {
             throw ToolError(
                 .pluginUnavailable, "cannot create a channel for a worker: \(String(cString: strerror(errno)))")
         }
-        let arguments =
-            [
-                launch.executable, "worker", "--plugin-dir", launch.pluginDirectory, "--library-store",
-                launch.libraryStore,
-                "--max-output-bytes", String(launch.maxOutputBytes),
-            ] + launch.allowedSystemLibraries.sorted().flatMap { ["--allow-system-library", $0] }
+        var arguments = [launch.executable, "worker", "--plugin", launch.pluginName]
+        if let library = launch.library { arguments += ["--library", library.path, "--sha256", library.sha256] }
+        arguments += ["--max-output-bytes", String(launch.maxOutputBytes)]
+        arguments += launch.allowedSystemLibraries.sorted().flatMap { ["--allow-system-library", $0] }
         // A scrubbed environment: nothing of the host's leaks into plugin code.
         let environment = [
             "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TOOLHOST_WORKER=1",
@@ -82,6 +84,13 @@ final class WorkerProcess: @unchecked Sendable {
                 .pluginUnavailable, "cannot start a worker (\(launch.executable)): \(String(cString: strerror(errno)))")
         }
         let worker = WorkerProcess(pid: pid, fd: fds[0], maxPayload: launch.maxOutputBytes + WorkerFrame.overhead)
+        guard worker.channel.write(.load(manifest: launch.manifestText)) else {
+            let status = worker.killAndReap()
+            throw ToolError(
+                .pluginUnavailable,
+                "a worker died before it was handed the plugin's manifest (\(status)); it could not start "
+                    + "\(launch.executable) worker")
+        }
         let seconds = launch.startupTimeout.components.seconds
         let deadline = monotonicNanoseconds() + UInt64(max(1, seconds)) * 1_000_000_000
         switch worker.channel.read(deadline: deadline, maxPayload: worker.maxPayload) {
