@@ -26,6 +26,12 @@ public final class ToolHost: Sendable {
     /// Identical cacheable calls in flight share one execution.
     private final class Flight: Sendable {
         let waiters = Mutex<[OneShot<Result<ToolResult, ToolError>>]>([])
+        /// When the leader's call times out: a follower with a later deadline runs on when the leader gives up.
+        let leaderDeadline: UInt64
+
+        init(leaderDeadline: UInt64) {
+            self.leaderDeadline = leaderDeadline
+        }
     }
 
     /// Creates a host and lists the plugins directory (manifests only; no library is opened).
@@ -360,10 +366,13 @@ public final class ToolHost: Sendable {
             return try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
         }
+        // The key names the library's content: a generation replaced under the same version (or an impostor folder
+        // claiming the name) never answers from another generation's results. So the plugin is loaded first.
+        let loaded = try await load(entry, timeout: timeout, started: started)
         let pluginName = entry.record.manifest.name
         let key = CacheKey(
-            plugin: pluginName, version: entry.record.manifest.version, tool: entry.manifest.name,
-            canonicalArguments: canonical)
+            plugin: pluginName, version: entry.record.manifest.version, library: loaded.plugin.sha256,
+            tool: entry.manifest.name, canonicalArguments: canonical)
         let figures = entry.resolved.statistics(in: statistics, tool: entry.fullName, plugin: pluginName)
         if let hit = cache.get(key) {
             statistics.recordCache(figures, hit: true)
@@ -376,7 +385,7 @@ public final class ToolHost: Sendable {
         // Single flight: the first identical call runs, the others wait for its outcome.
         let (flight, leader) = flights.withLock { flights -> (Flight, Bool) in
             if let existing = flights[key] { return (existing, false) }
-            let flight = Flight()
+            let flight = Flight(leaderDeadline: deadline(for: entry, timeout: timeout, started: started).nanoseconds)
             flights[key] = flight
             return (flight, true)
         }
@@ -387,7 +396,7 @@ public final class ToolHost: Sendable {
         let result: Result<ToolResult, ToolError>
         do {
             let value = try await execute(
-                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+                entry, canonical: canonical, priority: priority, timeout: timeout, started: started, loaded: loaded)
             cache.put(
                 key, output: value.output, duration: value.duration, ttl: ttl, plugin: pluginName, tool: entry.fullName
             )
@@ -414,6 +423,9 @@ public final class ToolHost: Sendable {
         return try result.get()
     }
 
+    /// The least time a follower must have left to run on after its leader timed out: 10 ms.
+    private static let followerRunOnMinimum: UInt64 = 10_000_000
+
     /// Waits for the identical call that is running, within this call's own deadline.
     private func follow(
         _ flight: Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
@@ -433,6 +445,12 @@ public final class ToolHost: Sendable {
             return result
         case .failure(let error) where error.code == .cancelled && !Task.isCancelled:
             // The call we shared was cancelled by its own caller, not by ours: run it ourselves.
+            return try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+        case .failure(let error)
+        where error.code == .timeout && deadline.nanoseconds > flight.leaderDeadline && !Task.isCancelled
+            && deadline.nanoseconds > monotonicNanoseconds() &+ Self.followerRunOnMinimum:
+            // The leader's deadline was the shorter one: this call keeps its own and runs on (unless it has too little
+            // time left to be worth a run: a run that times out costs a worker in process isolation).
             return try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
         case .failure(let error):
             throw error
@@ -456,32 +474,50 @@ public final class ToolHost: Sendable {
 
     /// `attempts`, not inlined (the cached paths).
     private func execute(
-        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64,
+        loaded: Loaded? = nil
     ) async throws(ToolError) -> ToolResult {
-        try await attempts(entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+        try await attempts(
+            entry, canonical: canonical, priority: priority, timeout: timeout, started: started, loaded: loaded)
+    }
+
+    /// A plugin's loaded generation, and when this call had to load it, the time the load ended.
+    private struct Loaded {
+        let plugin: LoadedPlugin
+        /// The tool's own timeout counts from here, not from the call's start: it bounds the tool's work, not the
+        /// plugin's first load. Nil: the plugin was loaded already.
+        let toolClockStart: UInt64?
+    }
+
+    /// The entry's plugin, loaded (once, shared) if it is not yet; the caller's own timeout and the host default
+    /// bound the wait for the load (not the tool's timeoutMs).
+    private func load(_ entry: ToolEntry, timeout: Duration?, started: UInt64) async throws(ToolError) -> Loaded {
+        if case .loaded(let ready) = entry.record.state { return Loaded(plugin: ready, toolClockStart: nil) }
+        let loadDeadline = CallDeadline(
+            hostDefaultNanoseconds: defaultTimeoutNanoseconds, toolTimeoutMs: nil, callTimeout: timeout, now: started)
+        let plugin = try await entry.record.loaded(
+            using: loader, pool: executor.pool, deadline: loadDeadline, tool: entry.fullName)
+        return Loaded(plugin: plugin, toolClockStart: monotonicNanoseconds())
     }
 
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     @inline(__always)
     private func attempts(
-        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64,
+        loaded: Loaded? = nil
     ) async throws(ToolError) -> ToolResult {
-        var deadline = deadline(for: entry, timeout: timeout, started: started)
         // A loaded plugin without an async call (a frame per call); else load it (once, shared).
         let plugin: LoadedPlugin
-        if case .loaded(let ready) = entry.record.state {
+        var toolClockStart: UInt64? = nil
+        if let loaded {
+            (plugin, toolClockStart) = (loaded.plugin, loaded.toolClockStart)
+        } else if case .loaded(let ready) = entry.record.state {
             plugin = ready
         } else {
-            // The caller's own timeout and the host default bound the wait for the load (not the tool's timeoutMs).
-            let loadDeadline = CallDeadline(
-                hostDefaultNanoseconds: defaultTimeoutNanoseconds, toolTimeoutMs: nil, callTimeout: timeout,
-                now: started)
-            plugin = try await entry.record.loaded(
-                using: loader, pool: executor.pool, deadline: loadDeadline, tool: entry.fullName)
-            // The tool's timeoutMs bounds the tool's work, not the plugin's first load.
-            deadline = self.deadline(
-                for: entry, timeout: timeout, started: started, toolClockStart: monotonicNanoseconds())
+            let loaded = try await load(entry, timeout: timeout, started: started)
+            (plugin, toolClockStart) = (loaded.plugin, loaded.toolClockStart)
         }
+        let deadline = deadline(for: entry, timeout: timeout, started: started, toolClockStart: toolClockStart)
         guard let tool = entry.resolved.tool(in: plugin, named: entry.manifest.name) else {
             throw ToolError(.internal, "plugin '\(plugin.manifest.name)' lost tool '\(entry.manifest.name)'")
         }

@@ -19,7 +19,7 @@ final class ManualClock: Sendable {
 
 @Suite struct ResultCacheTests {
     private func key(_ n: Int) -> CacheKey {
-        CacheKey(plugin: "p", version: "1", tool: "t", canonicalArguments: Array("{\"n\":\(n)}".utf8))
+        CacheKey(plugin: "p", version: "1", library: "aa", tool: "t", canonicalArguments: Array("{\"n\":\(n)}".utf8))
     }
 
     @Test func entriesExpireAfterTheirTTL() {
@@ -75,13 +75,14 @@ final class ManualClock: Sendable {
 
     @Test func keyDependsOnPluginVersionAndTool() {
         let arguments = Array("{}".utf8)
-        let base = CacheKey(plugin: "p", version: "1", tool: "t", canonicalArguments: arguments)
-        #expect(base != CacheKey(plugin: "p", version: "2", tool: "t", canonicalArguments: arguments))
-        #expect(base != CacheKey(plugin: "p", version: "1", tool: "u", canonicalArguments: arguments))
-        #expect(base != CacheKey(plugin: "q", version: "1", tool: "t", canonicalArguments: arguments))
+        let base = CacheKey(plugin: "p", version: "1", library: "aa", tool: "t", canonicalArguments: arguments)
+        #expect(base != CacheKey(plugin: "p", version: "2", library: "aa", tool: "t", canonicalArguments: arguments))
+        #expect(base != CacheKey(plugin: "p", version: "1", library: "aa", tool: "u", canonicalArguments: arguments))
+        #expect(base != CacheKey(plugin: "q", version: "1", library: "aa", tool: "t", canonicalArguments: arguments))
+        #expect(base != CacheKey(plugin: "p", version: "1", library: "bb", tool: "t", canonicalArguments: arguments))
         #expect(
-            CacheKey(plugin: "ab", version: "c", tool: "t", canonicalArguments: arguments)
-                != CacheKey(plugin: "a", version: "bc", tool: "t", canonicalArguments: arguments))
+            CacheKey(plugin: "ab", version: "c", library: "aa", tool: "t", canonicalArguments: arguments)
+                != CacheKey(plugin: "a", version: "bc", library: "aa", tool: "t", canonicalArguments: arguments))
         #expect(base.hex.count == 64)
     }
 }
@@ -99,6 +100,70 @@ final class ManualClock: Sendable {
 
     private func executions(_ host: ToolHost) async throws -> Int64? {
         try await host.call("probe.count_read", arguments: [:]).json["executions"]?.intValue
+    }
+
+    /// Build A of a plugin answered and was cached; build B replaced it under the same version (its sha256 pinned):
+    /// the next identical call runs B, never A's cached result.
+    @Test func aBuildReplacedUnderTheSameVersionNeverAnswersFromTheOldBuildsResults() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-replace")
+        let deterministic: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": 600]]
+        func manifest(sha256: String?) -> JSONValue {
+            var library: JSONObject = ["file": "libfaults.so"]
+            if let sha256 { library.set("sha256", .string(sha256)) }
+            return [
+                "name": "faults", "version": "1.0.0", "abi": ["major": 1, "minor": 1], "library": .object(library),
+                "tools": .array(
+                    IsolationTests.faultTools.map {
+                        $0 == "variant" ? Fixtures.tool($0, deterministic) : Fixtures.tool($0)
+                    }
+                ),
+            ]
+        }
+        let buildA = try await Fixtures.compile("faults.c")
+        let buildB = try await Fixtures.compile("faults.c", defines: [#"FAULTS_VARIANT="B""#])
+        try Fixtures.install(
+            in: plugins, folder: "faults", manifest: manifest(sha256: nil), libraryFrom: buildA,
+            libraryName: "libfaults.so")
+        let host = ToolHost(
+            configuration: ToolHost.Configuration(
+                pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("toolhost-store")))
+        defer { host.shutdown() }
+        #expect(try await host.call("faults.variant", arguments: [:]).json == ["variant": "A"])
+        #expect(try await host.call("faults.variant", arguments: [:]).cached)
+
+        let bytesB = try #require(FileManager.default.contents(atPath: buildB))
+        try Fixtures.install(
+            in: plugins, folder: "faults", manifest: manifest(sha256: LibraryStore.sha256(Array(bytesB))),
+            libraryFrom: buildB, libraryName: "libfaults.so")
+        #expect(host.reload())
+        let after = try await host.call("faults.variant", arguments: [:])
+        #expect(after.json == ["variant": "B"])
+        #expect(!after.cached)
+    }
+
+    /// Two identical calls of a deterministic 400 ms tool share one execution; the first has a 100 ms timeout, the
+    /// second none: the first times out, the second keeps its own deadline and gets the answer.
+    @Test func aFollowerKeepsItsOwnDeadlineWhenTheLeaderTimesOut() async throws {
+        let policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": 60]]
+        let (host, _) = try await Fixtures.probeHost(
+            manifest: Fixtures.probeManifest(toolPolicy: ["sleep": policy]), isolated: true)
+        defer { host.shutdown() }
+        let leader = Task {
+            await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 400], timeout: .milliseconds(100)))
+        }
+        // The leader is running before the follower comes.
+        while try await host.call("probe.sleep_read", arguments: [:]).json["started"] != 1 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let follower = await host.call(ToolCall(tool: "probe.sleep", arguments: ["ms": 400]))
+        guard case .failure(let timedOut) = await leader.value else {
+            Issue.record("the leader's 100 ms timeout must pass before its 400 ms tool answers")
+            return
+        }
+        #expect(timedOut.code == .timeout)
+        let result = try follower.get()
+        #expect(result.json["slept"] == 400)
+        #expect(!result.cached)
     }
 
     @Test func keyOrderWhitespaceAndNumberSpellingShareOneEntry() async throws {

@@ -1,17 +1,19 @@
 import Crypto
 
-/// A SHA-256 over the plugin name and version, the tool name and the canonical arguments.
+/// A SHA-256 over the plugin name and version, the library's content hash, the tool name and the canonical
+/// arguments.
 ///
 /// The canonical form sorts keys at every depth, drops insignificant whitespace and writes equal numbers
-/// the same, so key order and formatting never split the cache; the plugin version in the key means a
-/// new version never reads an old version's results.
+/// the same, so key order and formatting never split the cache; the plugin version and the library's sha256 in the
+/// key mean a new version, a build replaced under the same version, or another folder claiming the plugin's name
+/// never reads another generation's results.
 struct CacheKey: Hashable, Sendable {
     let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
-    init(plugin: String, version: String, tool: String, canonicalArguments: [UInt8]) {
+    init(plugin: String, version: String, library: String, tool: String, canonicalArguments: [UInt8]) {
         var hasher = SHA256()
         // Length-prefixed fields: ("ab", "c") and ("a", "bc") never collide.
-        for field in [plugin, version, tool] {
+        for field in [plugin, version, library, tool] {
             var length = UInt32(field.utf8.count).littleEndian
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
             hasher.update(data: Array(field.utf8))
