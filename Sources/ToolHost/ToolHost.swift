@@ -117,6 +117,11 @@ public final class ToolHost: Sendable {
                 logger.info("plugin added", metadata: metadata)
             }
         }
+        for problem in after.problems where !before.problems.contains(problem) {
+            logger.warning(
+                "plugin folder not loaded",
+                metadata: ["plugin.directory": "\(problem.directory)", "error": "\(problem)"])
+        }
         for (directory, error) in after.rejected where before.rejected[directory] != error {
             logger.error(
                 "plugin update rejected", metadata: ["plugin.directory": "\(directory)", "error": "\(error.message)"])

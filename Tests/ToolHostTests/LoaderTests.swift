@@ -181,6 +181,27 @@ import ToolHostJSON
         #expect(host.problems().first?.description.contains("already used by") == true)
     }
 
+    /// A backup folder that sorts first, hot-added beside the serving plugin and claiming its name, does not take
+    /// the name over: the plugin already serving keeps it, and the newcomer is refused naming both folders.
+    @Test func aNewcomerClaimingAServingPluginsNameIsRefused() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "peerkit", manifest: Fixtures.probeManifest(),
+            libraryFrom: try await Fixtures.compile())
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        defer { host.shutdown() }
+        #expect(try await host.call("probe.echo", arguments: ["from": "peerkit"]).json == ["from": "peerkit"])
+        try Fixtures.install(
+            in: plugins, folder: "0peerkit-backup", manifest: Fixtures.probeManifest(version: "0.9.0"),
+            libraryFrom: try await Fixtures.compile())
+        #expect(!host.reload(loadNewPlugins: true), "the tools did not change")
+        #expect(host.plugins().map(\.directory) == [plugins + "/peerkit"])
+        #expect(host.plugins().first?.version == "1.0.0")
+        let problem = try #require(host.problems().first { $0.directory.hasSuffix("/0peerkit-backup") })
+        #expect(problem.description.contains("already used by \(plugins)/peerkit"))
+    }
+
     @Test func theLibraryIsCopiedSoReplacingTheFileChangesNothing() async throws {
         let (host, plugins) = try await Fixtures.probeHost()
         _ = try await host.call("probe.echo", arguments: [:])

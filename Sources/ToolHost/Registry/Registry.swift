@@ -116,8 +116,14 @@ final class Registry: Sendable {
             current.withLock { $0 = Current(snapshot: next) }
             return next
         }
+        // The folders that served a plugin go first: the plugin already serving keeps its name, and a newcomer
+        // claiming it (a backup copy that sorts first, an impostor) is refused rather than taking it over.
+        let serving = Set(previous.plugins.map(\.directory))
+        let ordered =
+            names.filter { serving.contains(pluginsDirectory + "/" + $0) }
+            + names.filter { !serving.contains(pluginsDirectory + "/" + $0) }
         var seenNames: [String: String] = [:]
-        for name in names where !name.hasPrefix(".") {
+        for name in ordered where !name.hasPrefix(".") {
             let directory = pluginsDirectory + "/" + name
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
@@ -134,6 +140,20 @@ final class Registry: Sendable {
                     .pluginUnavailable, "the new manifest is invalid, the previous version goes on serving: \(problem)")
                 record = old
             }
+            if let other = seenNames[record.manifest.name] {
+                next.problems.append(
+                    PluginProblem(
+                        directory: directory,
+                        problems: [
+                            .init(
+                                path: "/name",
+                                message: "plugin name '\(record.manifest.name)' is already used by \(other), "
+                                    + "which keeps it; this folder is not loaded",
+                                hint: "give each plugin its own name, or remove one of the two directories")
+                        ]))
+                continue
+            }
+            seenNames[record.manifest.name] = directory
             if record !== old, let load {
                 if let old {
                     // A new generation of a serving plugin replaces it only once it has loaded.
@@ -153,19 +173,6 @@ final class Registry: Sendable {
                     _ = load(record)  // a new plugin is published even when it failed: its state says why
                 }
             }
-            if let other = seenNames[record.manifest.name] {
-                next.problems.append(
-                    PluginProblem(
-                        directory: directory,
-                        problems: [
-                            .init(
-                                path: "/name",
-                                message: "plugin name '\(record.manifest.name)' is already used by \(other)",
-                                hint: "give each plugin its own name, or remove one of the two directories")
-                        ]))
-                continue
-            }
-            seenNames[record.manifest.name] = directory
             next.plugins.append(record)
             for tool in record.manifest.tools {
                 // The schema compiled when the manifest was checked; compile again to keep it.
