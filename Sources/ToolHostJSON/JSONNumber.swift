@@ -158,14 +158,15 @@ enum JSONNumber {
     }
 
     /// Appends `d` in shortest round-trip form with a normalised exponent (`1e-7`, `1.5e300`).
-    /// When `integralAsInteger` is set, integral values in the `Int64` range are written as integers and `-0` as `0`.
+    /// When `integralAsInteger` is set, integral values in the `Int64` range are written as integers, except `-0`,
+    /// which keeps its sign (`-0.0`): a tool may tell it from `0` (`atan2(0, -0.0)` is π).
     /// Non-finite values (which the parser never produces) are written as `null`.
     static func write(_ d: Double, integralAsInteger: Bool, into out: inout [UInt8]) {
         guard d.isFinite else {
             out.append(contentsOf: "null".utf8)
             return
         }
-        if integralAsInteger, let i = exactInt64(d) {
+        if integralAsInteger, !(d == 0 && d.sign == .minus), let i = exactInt64(d) {
             write(i, into: &out)
             return
         }

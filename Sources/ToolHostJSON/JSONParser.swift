@@ -593,6 +593,8 @@ struct JSONParser {
             while pos < count, isDigit(bytes[pos]) { pos += 1 }
         }
         if integral && fits {
+            // `-0` is a double: an integer zero has no sign, and a tool such as atan2 must see the one written.
+            if negative && magnitude == 0 { return build ? .double(-0.0) : .null }
             if negative {
                 if magnitude <= UInt64(Int64.max) + 1 {
                     return build ? .int(magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)) : .null

@@ -22,7 +22,7 @@ struct JSONParserTests {
     @Test(
         "numbers keep integers exact and other numbers as doubles",
         arguments: [
-            ("0", JSONValue.int(0)), ("-0", .int(0)), ("9223372036854775807", .int(.max)),
+            ("0", JSONValue.int(0)), ("-0", .double(-0.0)), ("9223372036854775807", .int(.max)),
             ("-9223372036854775808", .int(.min)), ("9223372036854775808", .double(9_223_372_036_854_775_808)),
             ("1.5", .double(1.5)), ("1E3", .double(1000)), ("1e-2", .double(0.01)),
             ("123456789012345678901234567890", .double(1.2345678901234568e29)),

@@ -16,8 +16,8 @@ struct JSONWriterTests {
         "canonical form is identical across key order, whitespace and number spelling",
         arguments: [
             (#"{"b":1,"a":[1.0,2]}"#, #" { "a" : [ 1e0 , 2.00 ] , "b" : 10E-1 } "#),
-            (#"{"x":-0}"#, #"{"x":0.0}"#),
-            (#"{"x":-0.0}"#, #"{"x":0}"#),
+            (#"{"x":-0}"#, #"{"x":-0.0}"#),
+            (#"{"x":-0e5}"#, #"{"x":-0.000}"#),
             (#"{"n":1.5e-7}"#, #"{"n":0.00000015}"#),
             (#"{"n":1e300}"#, #"{"n":1.0E+300}"#),
             (#"{"n":12345678901234567890}"#, #"{"n":1.2345678901234567890e19}"#),
@@ -35,13 +35,22 @@ struct JSONWriterTests {
     @Test(
         "canonical numbers",
         arguments: [
-            ("1.0", "1"), ("1e0", "1"), ("-0", "0"), ("-0.0", "0"), ("100", "100"), ("1.5", "1.5"),
+            ("1.0", "1"), ("1e0", "1"), ("-0", "-0.0"), ("-0.0", "-0.0"), ("0.0", "0"), ("100", "100"), ("1.5", "1.5"),
             ("1e-7", "1e-7"), ("1.5E+300", "1.5e300"), ("9223372036854775807", "9223372036854775807"),
             ("-9223372036854775808", "-9223372036854775808"), ("9223372036854775808", "9.223372036854776e18"),
             ("0.1", "0.1"), ("1e21", "1e21"), ("123456.789", "123456.789"),
         ])
     func canonicalNumbers(text: String, expected: String) throws {
         #expect(String(decoding: try JSONValue.parse(text).canonical(), as: UTF8.self) == expected)
+    }
+
+    /// `-0` keeps its sign through the canonical form plugins receive, and does not share a cache key with `0`.
+    @Test func negativeZeroKeepsItsSign() throws {
+        let negative = try JSONValue.parse(#"{"x":-0}"#)
+        let positive = try JSONValue.parse(#"{"x":0}"#)
+        #expect(negative.canonical() != positive.canonical())
+        let x = try #require(JSONValue.parse(negative.canonical())["x"]?.doubleValue)
+        #expect(x == 0 && x.sign == .minus)
     }
 
     @Test("keys sort by code point at every depth")

@@ -180,6 +180,10 @@ import ToolHostJSON
         #expect(try await host.call("mathlib.erf", arguments: ["x": 0]).json == ["result": 0])
         #expect(
             try await host.call("mathlib.lgamma", arguments: ["x": 0]).json == ["result": nil, "nonFinite": "inf"])
+        // The sign of a zero reaches the C function: atan2(0, -0.0) is π, atan2(0, 0) is 0.
+        let signed = try await host.call("mathlib.atan2", arguments: JSONValue.parse(#"{"y": 0, "x": -0.0}"#))
+        #expect(signed.json["result"]?.doubleValue == Double.pi)
+        #expect(try await host.call("mathlib.atan2", arguments: ["y": 0, "x": 0]).json == ["result": 0])
         let schema = try #require(host.tools().first { $0.name == "mathlib.atan2" }?.manifest.inputSchema)
         #expect(schema["required"] == ["y", "x"])
         #expect(schema["additionalProperties"] == false)
