@@ -12,8 +12,13 @@ extension ToolHost {
             default: .debug
             }
         guard logger.logLevel <= level else { return }
-        logger.log(
-            level: level, "call failed: \(error.message)",
-            metadata: ["plugin.name": "\(plugin)", "tool.name": "\(tool)", "error.code": "\(error.code.rawValue)"])
+        // One line per tool and error code per second: a quarantined plugin's fast failures, or a tool that times
+        // out on every call, do not flood the log; the line that goes out counts the ones held back.
+        guard let heldBack = failureLogLimiter.admit(tool + "\u{0}" + error.code.rawValue) else { return }
+        var metadata: Logger.Metadata = [
+            "plugin.name": "\(plugin)", "tool.name": "\(tool)", "error.code": "\(error.code.rawValue)",
+        ]
+        if heldBack > 0 { metadata["log.suppressed"] = "\(heldBack)" }
+        logger.log(level: level, "call failed: \(error.message)", metadata: metadata)
     }
 }

@@ -16,6 +16,8 @@ public final class ToolHost: Sendable {
     let statistics = StatisticsRecorder()
     let changeObservers = ToolChangeObservers()
     let logger: Logger
+    /// Holds back repeated lines of one failure (``logFailure(_:tool:plugin:)``).
+    let failureLogLimiter = LogRateLimiter(interval: .seconds(1))
     /// `configuration.defaultTimeout` in nanoseconds, converted once rather than on every call.
     private let defaultTimeoutNanoseconds: Int64
     private let flights = Mutex<[CacheKey: Flight]>([:])

@@ -70,6 +70,26 @@ import ToolHostJSON
         #expect(found.allSatisfy { !$0.hint.isEmpty })
     }
 
+    /// A manifest over the size cap is refused before it is read (a 144 MB one used to cost 700 MB to check).
+    @Test func refusesAManifestOverTheSizeCapBeforeReadingIt() throws {
+        let directory = Fixtures.temporaryDirectory("toolhost-huge-manifest")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/manifest.json"
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: UInt64(PluginManifest.maximumBytes + 1))  // sparse: no memory, no disk
+        try handle.close()
+        #expect {
+            try PluginManifest.load(directory: directory)
+        } throws: { error in
+            "\(error)".contains("over the \(PluginManifest.maximumBytes)-byte limit")
+        }
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: directory + "/..", libraryStore: Fixtures.temporaryDirectory()))
+        defer { host.shutdown() }
+        #expect(host.problems().contains { "\($0)".contains("-byte limit") })
+    }
+
     @Test func refusesAMissingRequiredField() {
         let found = problems(#"{"name": "a", "version": "1", "abi": {"major": 1, "minor": 0}, "tools": []}"#)
         #expect(found.contains { $0.message.contains("library") })

@@ -12,7 +12,26 @@ extension PluginManifest {
     /// - Throws: `ManifestError` listing every problem found.
     public static func load(directory: String) throws(ManifestError) -> PluginManifest {
         let path = directory + "/" + fileName
-        guard let data = FileManager.default.contents(atPath: path) else {
+        return try parse(readBytes(path), file: path)
+    }
+
+    /// The largest manifest read, in bytes: a manifest declares tools, it does not carry data (the biggest bundled
+    /// one is ~10 KB); a bigger file is refused before it is read.
+    public static let maximumBytes = 4 << 20
+
+    /// Reads a manifest file, refusing one over ``maximumBytes`` before reading it.
+    /// - Throws: `ManifestError` when it is missing, unreadable or too large.
+    static func readBytes(_ path: String) throws(ManifestError) -> [UInt8] {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumBytes {
+            throw ManifestError(
+                file: path,
+                problems: [
+                    .init(
+                        path: "", message: "the manifest is \(size) bytes, over the \(maximumBytes)-byte limit",
+                        hint: "a manifest declares tools; keep data out of it")
+                ])
+        }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= maximumBytes else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw ManifestError(
                 file: path,
@@ -24,7 +43,7 @@ extension PluginManifest {
                             : "every plugin directory needs a manifest.json (see plugin-sdk/manifest.schema.json)")
                 ])
         }
-        return try parse(Array(data), file: path)
+        return Array(data)
     }
 
     /// Parses and checks a manifest: JSON syntax, the published schema, then the rules a schema cannot say.

@@ -187,11 +187,7 @@ final class Registry: Sendable {
 
     private func makeRecord(directory: String, reusing previous: PluginRecord?) throws(ManifestError) -> PluginRecord {
         let path = directory + "/" + PluginManifest.fileName
-        guard let data = FileManager.default.contents(atPath: path) else {
-            _ = try PluginManifest.load(directory: directory)  // throws the precise reason
-            throw ManifestError(file: path, problems: [])
-        }
-        let bytes = Array(data)
+        let bytes = try PluginManifest.readBytes(path)
         // The manifest's bytes and the library file's identity: a library replaced under an unchanged manifest is
         // picked up when the manifest is written again (the manifest is the commit point).
         let digest = LibraryStore.sha256(bytes)
