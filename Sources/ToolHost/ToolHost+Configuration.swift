@@ -145,6 +145,9 @@ extension ToolHost {
         /// System libraries (by soname) that a manifest-only plugin may name in `library.system`. Nothing else
         /// is reachable, so a plugin cannot expose arbitrary libc functions.
         public var allowedSystemLibraries: Set<String> = Configuration.defaultAllowedSystemLibraries
+        /// Refuse a plugin whose folder, manifest or library is writable by every user, or whose library is a
+        /// symbolic link out of its folder (by default such a plugin loads, with a warning in the log).
+        public var strictFilePermissions = false
 
         /// libm and zlib, for the bundled math and checksum plugins.
         public static let defaultAllowedSystemLibraries: Set<String> = ["libm.so.6", "libz.so.1"]

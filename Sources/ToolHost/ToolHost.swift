@@ -49,7 +49,7 @@ public final class ToolHost: Sendable {
         self.loader = PluginLoader(
             store: LibraryStore(directory: configuration.libraryStore), logger: logger,
             allowedSystemLibraries: configuration.allowedSystemLibraries, isolation: configuration.isolation,
-            maxOutputBytes: configuration.maxOutputBytes)
+            maxOutputBytes: configuration.maxOutputBytes, strictFilePermissions: configuration.strictFilePermissions)
         self.executor = Executor(
             limits: .init(
                 maxConcurrentCalls: configuration.limits.maxConcurrentCalls,

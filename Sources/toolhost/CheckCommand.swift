@@ -27,7 +27,11 @@ struct CheckCommand: AsyncParsableCommand {
         let report = await PluginCheck.run(
             directory: directory, logger: Logger(label: "toolhost"),
             allowedSystemLibraries: read.host.allowedSystemLibraries,
-            workerExecutable: ToolHost.Configuration.Isolation.currentExecutable)
+            workerExecutable: ToolHost.Configuration.Isolation.currentExecutable,
+            strictFilePermissions: read.host.strictFilePermissions)
+        for warning in report.warnings {
+            print("warning: \(warning)")
+        }
         for problem in report.problems {
             print("error: \(problem)")
         }

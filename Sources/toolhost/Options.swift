@@ -36,6 +36,14 @@ struct SettingsOptions: ParsableArguments {
             valueName: "soname"))
     var allowedSystemLibraries: [String] = []
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "true: refuse plugins whose folder, manifest or library any user may write, or whose library links out "
+                + "of its folder (default false: warn).",
+            valueName: "bool"))
+    var strictFilePermissions: String?
+
     @Option(name: .long, help: "The timeout of a call whose tool and caller give none, in ms (default 30000).")
     var defaultTimeoutMs: String?
 
@@ -63,7 +71,8 @@ struct SettingsOptions: ParsableArguments {
     var flags: [(flag: String, value: String)] {
         let single: [(String, String?)] = [
             ("--plugins", plugins), ("--state-dir", stateDirectory), ("--log-level", logLevel),
-            ("--isolation", isolation), ("--default-timeout-ms", defaultTimeoutMs),
+            ("--isolation", isolation), ("--strict-file-permissions", strictFilePermissions),
+            ("--default-timeout-ms", defaultTimeoutMs),
             ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),
             ("--default-plugin-concurrency", defaultPluginConcurrency),
             ("--default-tool-concurrency", defaultToolConcurrency), ("--awake-wait-us", awakeWaitMicroseconds),

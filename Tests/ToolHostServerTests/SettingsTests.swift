@@ -133,6 +133,20 @@ import ToolHostServer
         } throws: { "\($0)".contains("--allow-system-library") }
     }
 
+    @Test func aBooleanIsTrueOrFalseInEverySource() throws {
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"strictFilePermissions": true}"#.utf8), source: "f")
+        #expect(settings.host.strictFilePermissions)
+        try settings.apply(environment: ["TOOLHOST_STRICT_FILE_PERMISSIONS": "false"])
+        #expect(!settings.host.strictFilePermissions)
+        #expect {
+            try settings.apply(fileContents: Array(#"{"strictFilePermissions": "yes"}"#.utf8), source: "f")
+        } throws: { "\($0)".contains("'strictFilePermissions' must be true or false") }
+        #expect {
+            try settings.apply(flags: [("--strict-file-permissions", "1")])
+        } throws: { "\($0)".contains("--strict-file-permissions") }
+    }
+
     /// `stateDirectory` puts the private library copies under its `libs` folder.
     @Test func theStateDirectoryHoldsTheLibraryCopies() throws {
         var settings = Settings()

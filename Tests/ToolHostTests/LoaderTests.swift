@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import ToolHostJSON
 
@@ -200,6 +201,52 @@ import ToolHostJSON
         #expect(host.plugins().first?.version == "1.0.0")
         let problem = try #require(host.problems().first { $0.directory.hasSuffix("/0peerkit-backup") })
         #expect(problem.description.contains("already used by \(plugins)/peerkit"))
+    }
+
+    /// A folder anyone may write, or a library linked from outside its folder: `check` warns, the host loads with a
+    /// warning, and under `strictFilePermissions` both refuse it naming the finding.
+    @Test func anUnsafePluginFolderIsWarnedAboutAndRefusedWhenStrict() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-unsafe")
+        let folder = try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: nil)
+        // The library lives elsewhere; the folder holds a link to it.
+        let elsewhere = Fixtures.temporaryDirectory("toolhost-elsewhere")
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try await Fixtures.compile(), toPath: elsewhere + "/libprobe.so")
+        try FileManager.default.createSymbolicLink(
+            atPath: folder + "/libprobe.so", withDestinationPath: elsewhere + "/libprobe.so")
+        #expect(chmod(folder, 0o777) == 0)
+
+        let report = await PluginCheck.run(
+            directory: folder, logger: Logger(label: "test"), libraryStore: Fixtures.temporaryDirectory())
+        #expect(report.problems.isEmpty)
+        #expect(
+            report.warnings.contains { $0.contains("plugin folder \(folder) is writable by every user (mode 0777)") })
+        #expect(
+            report.warnings.contains {
+                $0.contains("is a symbolic link to") && $0.contains("outside the plugin folder")
+            })
+        let strict = await PluginCheck.run(
+            directory: folder, logger: Logger(label: "test"), libraryStore: Fixtures.temporaryDirectory(),
+            strictFilePermissions: true)
+        #expect(strict.problems.count == 2)
+
+        let lenient = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        defer { lenient.shutdown() }
+        #expect(try await lenient.call("probe.echo", arguments: ["ok": true]).json == ["ok": true])
+        var configuration = ToolHost.Configuration(
+            pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
+        configuration.strictFilePermissions = true
+        let host = ToolHost(configuration: configuration)
+        defer { host.shutdown() }
+        guard case .failure(let error) = await host.call(ToolCall(tool: "probe.echo", arguments: [:])) else {
+            Issue.record("an unsafe folder must be refused under strictFilePermissions")
+            return
+        }
+        #expect(error.code == .pluginUnavailable)
+        #expect(error.message.contains("strictFilePermissions") && error.message.contains("writable by every user"))
+        #expect(chmod(folder, 0o755) == 0)
     }
 
     @Test func theLibraryIsCopiedSoReplacingTheFileChangesNothing() async throws {

@@ -8,6 +8,9 @@ public enum PluginCheck {
         public var problems: [String]
         /// One line describing the plugin when it loaded.
         public var summary: String
+        /// What loads but should not be left so: an unsafe folder (files anyone may change, a library linked from
+        /// elsewhere). Problems under `strictFilePermissions`.
+        public var warnings: [String] = []
     }
 
     /// Checks the manifest, then loads the library for real: first in a worker process (when `workerExecutable` is
@@ -22,7 +25,7 @@ public enum PluginCheck {
     public static func run(
         directory: String, logger: Logger, libraryStore: String? = nil,
         allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries,
-        workerExecutable: String? = nil
+        workerExecutable: String? = nil, strictFilePermissions: Bool = false
     ) async -> Report {
         let manifest: PluginManifest
         do {
@@ -30,15 +33,31 @@ public enum PluginCheck {
         } catch {
             return Report(problems: error.problems.map { "\(error.file): \($0)" }, summary: "")
         }
+        var report = await loadAndDescribe(
+            manifest, directory: directory, logger: logger, libraryStore: libraryStore,
+            allowedSystemLibraries: allowedSystemLibraries, workerExecutable: workerExecutable)
+        let unsafe = PluginFolderSafety.findings(directory: directory, manifest: manifest)
+        if strictFilePermissions {
+            report.problems = unsafe.map { "refused (strictFilePermissions): \($0)" } + report.problems
+        } else {
+            report.warnings = unsafe
+        }
+        return report
+    }
+
+    private static func loadAndDescribe(
+        _ manifest: PluginManifest, directory: String, logger: Logger, libraryStore: String?,
+        allowedSystemLibraries: Set<String>, workerExecutable: String?
+    ) async -> Report {
         let store = LibraryStore(directory: libraryStore ?? LibraryStore.defaultDirectory)
         if let workerExecutable {
             var isolation = ToolHost.Configuration.Isolation()
             isolation.mode = .process
             isolation.workerExecutable = workerExecutable
-            let trial = await load(
-                manifest, directory: directory,
-                with: PluginLoader(
-                    store: store, logger: logger, allowedSystemLibraries: allowedSystemLibraries, isolation: isolation))
+            var loader = PluginLoader(
+                store: store, logger: logger, allowedSystemLibraries: allowedSystemLibraries, isolation: isolation)
+            loader.checksFolderSafety = false
+            let trial = await load(manifest, directory: directory, with: loader)
             switch trial {
             case .success(let plugin):
                 plugin.workers?.shutdown()
@@ -50,9 +69,9 @@ public enum PluginCheck {
                 return Report(problems: [message], summary: "")
             }
         }
-        let result = await load(
-            manifest, directory: directory,
-            with: PluginLoader(store: store, logger: logger, allowedSystemLibraries: allowedSystemLibraries))
+        var loader = PluginLoader(store: store, logger: logger, allowedSystemLibraries: allowedSystemLibraries)
+        loader.checksFolderSafety = false
+        let result = await load(manifest, directory: directory, with: loader)
         switch result {
         case .success(let plugin):
             let tools = plugin.tools.values.sorted { $0.name < $1.name }.map { tool in

@@ -86,6 +86,17 @@ struct PluginLoader: Sendable {
     }
 
     private func loadPlugin(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
+        let unsafe = checksFolderSafety ? PluginFolderSafety.findings(directory: directory, manifest: manifest) : []
+        if !unsafe.isEmpty {
+            if strictFilePermissions {
+                throw ToolError(
+                    .pluginUnavailable,
+                    "plugin '\(manifest.name)' is refused (strictFilePermissions): " + unsafe.joined(separator: "; "))
+            }
+            for finding in unsafe {
+                logger.warning("unsafe plugin folder: \(finding)", metadata: ["plugin.name": "\(manifest.name)"])
+            }
+        }
         let breaker = CircuitBreaker(policy: isolation.quarantine)
         guard isolation.mode(for: manifest) == .process else {
             let plugin = try loadInProcess(manifest: manifest, directory: directory)
@@ -252,13 +263,19 @@ struct PluginLoader: Sendable {
 
     /// The operator's allowlist of system libraries a manifest-only plugin may name.
     var allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries
+    /// Refuse a plugin whose folder is unsafe (``PluginFolderSafety``) instead of warning.
+    var strictFilePermissions = false
+    /// Whether loads look at the folder's safety at all (`toolhost check` reports it itself).
+    var checksFolderSafety = true
 
     init(
         store: LibraryStore, logger: Logger, allowedSystemLibraries: Set<String>? = nil,
-        isolation: ToolHost.Configuration.Isolation? = nil, maxOutputBytes: Int? = nil
+        isolation: ToolHost.Configuration.Isolation? = nil, maxOutputBytes: Int? = nil,
+        strictFilePermissions: Bool = false
     ) {
         self.store = store
         self.logger = logger
+        self.strictFilePermissions = strictFilePermissions
         if let allowedSystemLibraries { self.allowedSystemLibraries = allowedSystemLibraries }
         if let isolation { self.isolation = isolation }
         if let maxOutputBytes { self.maxOutputBytes = maxOutputBytes }

@@ -124,6 +124,7 @@ extension Settings {
         case .duration(_, let unit, let range):
             "an integer number of \(unit.rawValue) in \(range.lowerBound)...\(range.upperBound)"
         case .seconds(_, let range): "a number of seconds in \(Int(range.lowerBound))...\(Int(range.upperBound))"
+        case .boolean: "true or false"
         case .isolation: "inprocess or process"
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .libraries: "a library soname such as libfoo.so.1"
@@ -143,6 +144,9 @@ extension Settings {
         case .text, .optionalText, .listen, .stateDirectory, .isolation, .logLevel:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
+        case .boolean:
+            guard case .bool(let flag) = value else { throw wrong() }
+            try set(setting, text: flag ? "true" : "false", source: source, key: setting.key)
         case .integer, .duration:
             guard case .int = value, let number = value.intValue else { throw wrong() }
             try set(setting, text: String(number), source: source, key: setting.key)
@@ -177,6 +181,9 @@ extension Settings {
         case .integer(let path, let range):
             guard let number = Int(text), range.contains(number) else { throw invalid }
             self[keyPath: path] = number
+        case .boolean(let path):
+            guard let flag = Bool(text.lowercased()) else { throw invalid }
+            self[keyPath: path] = flag
         case .duration(let path, let unit, let range):
             guard let number = Int64(text), range.contains(number) else { throw invalid }
             self[keyPath: path] = unit.duration(number)

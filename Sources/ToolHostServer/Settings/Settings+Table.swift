@@ -10,6 +10,8 @@ extension Settings {
         /// A directory whose `libs` folder holds the private copies of libraries.
         case stateDirectory
         case integer(WritableKeyPath<Settings, Int> & Sendable, ClosedRange<Int>)
+        /// `true` or `false`.
+        case boolean(WritableKeyPath<Settings, Bool> & Sendable)
         /// A whole number of `unit`s, stored as a `Duration`.
         case duration(WritableKeyPath<Settings, Duration> & Sendable, Unit, ClosedRange<Int64>)
         /// A number of seconds, fractions allowed, stored as a `Duration`.
@@ -51,6 +53,9 @@ extension Settings {
         Setting(
             key: "allowedSystemLibraries", environment: "TOOLHOST_ALLOWED_SYSTEM_LIBRARIES",
             flag: "--allow-system-library", kind: .libraries),
+        Setting(
+            key: "strictFilePermissions", environment: "TOOLHOST_STRICT_FILE_PERMISSIONS",
+            flag: "--strict-file-permissions", kind: .boolean(\.host.strictFilePermissions)),
         Setting(
             key: "defaultTimeoutMs", environment: "TOOLHOST_DEFAULT_TIMEOUT_MS", flag: "--default-timeout-ms",
             kind: .duration(\.host.defaultTimeout, .milliseconds, ToolCall.timeoutMillisecondsRange)),
