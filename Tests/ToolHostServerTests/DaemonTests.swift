@@ -1,10 +1,7 @@
 import Foundation
+import FoundationNetworking
 import Testing
 import ToolHostJSON
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// The daemon as an operator runs it: every error status, /metrics, the config file and its precedence,
 /// per-plugin caps, and the drain on SIGTERM. Each test runs the real `toolhost serve` and stops it.

@@ -1,4 +1,5 @@
 import Foundation
+import FoundationNetworking
 import Logging
 import MCP
 import Synchronization
@@ -7,10 +8,6 @@ import ToolHost
 import ToolHostJSON
 
 @testable import ToolHostServer
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// MCP Streamable HTTP at `/mcp`: the official SDK client and raw HTTP against the real `toolhost serve`, and
 /// `notifications/tools/list_changed` with the server in this process (driven by `ToolHost.reload()`).

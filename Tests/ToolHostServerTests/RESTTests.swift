@@ -1,11 +1,8 @@
 import Foundation
+import FoundationNetworking
 import Synchronization
 import Testing
 import ToolHostJSON
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// Runs the real `toolhost serve` on 127.0.0.1 with an ephemeral port and speaks HTTP to it.
 @Suite struct RESTTests {

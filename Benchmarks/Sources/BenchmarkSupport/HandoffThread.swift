@@ -1,10 +1,6 @@
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The baseline for one call at a time: a dedicated pthread that runs closures handed to it, guarded by a
 /// pthread mutex and condition variable. `hop()` hands it a closure that resumes a `CheckedContinuation`,

@@ -1,8 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// The baseline of issue 5: a bare round trip to a second process over a socketpair, the channel a worker
 /// process uses, with the same waiting policy on both sides as a worker call one at a time (after sending, poll

@@ -1,12 +1,7 @@
 import CToolHost
+import Glibc
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The host side of one `toolhost_call`: the context a handler's host-function calls land in.
 ///

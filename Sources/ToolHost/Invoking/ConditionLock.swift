@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A pthread mutex with one condition variable, for the host's own threads (never the cooperative pool).
 final class ConditionLock: @unchecked Sendable {
@@ -48,7 +44,6 @@ final class ConditionLock: @unchecked Sendable {
     }
 
     func signal() { pthread_cond_signal(condition) }
-    func broadcast() { pthread_cond_broadcast(condition) }
 }
 
 /// Nanoseconds of CLOCK_MONOTONIC, the clock the C ABI's deadlines use.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Something the deadline timer fires: a call's job (so arming a deadline allocates nothing), or a closure
 /// (`DeadlineTimer.schedule(at:_:)`).

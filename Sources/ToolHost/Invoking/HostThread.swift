@@ -1,10 +1,6 @@
 import CToolHostShims
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Threads of the host's own (never the cooperative pool): detached, named, with an explicit stack.
 enum HostThread {

@@ -1,10 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Work for a pool thread: a call's job, or a closure. A job is its own work item, so handing a call to the
 /// pool allocates nothing.

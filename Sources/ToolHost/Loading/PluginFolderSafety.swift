@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// What makes a plugin folder unsafe to load from: files anyone on the machine may change, and a library that is a
 /// symbolic link out of its folder (whoever controls the target controls the plugin). `toolhost check` and the host

@@ -1,13 +1,8 @@
 import CToolHost
 import Foundation
+import Glibc
 import Logging
 import Metrics
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Opens a plugin's library and brings it up: sha256, a private copy, dlopen, the ABI check, init, and
 /// the check that the library registers exactly the tools its manifest declares.

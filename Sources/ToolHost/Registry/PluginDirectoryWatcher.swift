@@ -1,10 +1,7 @@
 import Foundation
+import Glibc
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Hot add, replace and remove: watches the plugins directory with inotify and reloads the host when a plugin's
 /// `manifest.json` is written, renamed into place or removed, or a plugin directory appears or goes.

@@ -1,10 +1,7 @@
 import Foundation
+import Glibc
 import Synchronization
 import ToolHostJSON
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A tool the registry can route calls to. A class: every call takes one from the registry, and copying the
 /// manifest and schema out each time would cost a retain per field.

@@ -40,8 +40,6 @@ final class OneShot<Value: Sendable>: Sendable {
         if answered { DeadlineTimer.shared.cancel(entry) }
     }
 
-    var isAnswered: Bool { state.withLock { $0.answered } }
-
     /// Waits for the reply, or until `deadline` or the task's cancellation, whichever comes first.
     /// - Parameters:
     ///   - deadline: CLOCK_MONOTONIC nanoseconds; 0: none.

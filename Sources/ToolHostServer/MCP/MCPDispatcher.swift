@@ -173,10 +173,7 @@ public final class MCPDispatcher: Sendable {
     // MARK: methods
 
     private func initialize(id: JSONValue, _ params: JSONValue) -> JSONValue {
-        let asked = params["protocolVersion"]?.stringValue
-        let version =
-            asked.flatMap { Self.supportedProtocolVersions.contains($0) ? $0 : nil }
-            ?? Self.supportedProtocolVersions[0]
+        let version = Self.negotiatedVersion(params)
         let accepted = phase.withLock { phase -> Bool in
             guard phase == .awaitingInitialize else { return false }
             phase = .initialized(version: version)
@@ -199,7 +196,7 @@ public final class MCPDispatcher: Sendable {
     }
 
     /// The version `initialize` with these parameters settles on: the client's when served, else the newest.
-    static func negotiatedVersion(_ params: JSONValue) -> String {
+    private static func negotiatedVersion(_ params: JSONValue) -> String {
         let asked = params["protocolVersion"]?.stringValue
         return asked.flatMap { supportedProtocolVersions.contains($0) ? $0 : nil } ?? supportedProtocolVersions[0]
     }

@@ -1,11 +1,8 @@
 import Dispatch
 import Foundation
+import Glibc
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Writes byte messages to a descriptor from a thread of its own, in the order they were queued.
 ///
@@ -87,9 +84,6 @@ final class MCPOutputWriter: Sendable {
             }
         }
     }
-
-    /// Bytes queued or being written (for tests).
-    var heldBytes: Int { state.withLock { $0.held } }
 
     private func writeLoop() {
         var batch: [UInt8] = []

@@ -1,10 +1,7 @@
 import Foundation
+import Glibc
 import Synchronization
 import ToolHostJSON
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One raw HTTP/1.1 request on a socket of its own whose response is read as it arrives, on a thread of its
 /// own: for SSE responses, which URLSession on Linux only returns once they end.

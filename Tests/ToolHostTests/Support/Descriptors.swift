@@ -1,8 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// The test process's open file descriptors, read from /proc/self/fd, for the fault suite's leak checks.
 ///

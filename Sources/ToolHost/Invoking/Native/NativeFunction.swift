@@ -1,10 +1,7 @@
 import CFFI
 import Foundation
+import Glibc
 import ToolHostJSON
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A plain C function called through libffi: JSON arguments in, C values across, JSON `{"result": …}` out.
 ///

@@ -17,13 +17,6 @@ public struct NativeSignature: Sendable, Hashable, CustomStringConvertible {
         /// No value (return type only).
         case void
 
-        var isInteger: Bool {
-            switch self {
-            case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64: true
-            default: false
-            }
-        }
-
         var isBuffer: Bool { self == .buffer || self == .bufferBase64 }
 
         /// The range of an integer type.

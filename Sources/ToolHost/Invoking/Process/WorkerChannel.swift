@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// One end of the socketpair between the host and a worker: whole frames in and out, with a deadline.
 ///

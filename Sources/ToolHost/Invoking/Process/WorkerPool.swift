@@ -1,8 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The warm worker processes of one plugin in `process` isolation. The scheduler already bounds how many
 /// of its calls run at once, so a call takes an idle worker or starts one, and never waits for one.
@@ -12,7 +9,6 @@ final class WorkerPool: Sendable {
     private let idle = Mutex<[WorkerProcess]>([])
     /// Set by `shutdown()`: workers that finish a call afterwards are stopped instead of kept.
     private let closed = Atomic<Bool>(false)
-    private let started = Atomic<Int>(0)
     /// Calls running in this pool's workers now.
     private let busy = Atomic<Int>(0)
 
@@ -20,13 +16,8 @@ final class WorkerPool: Sendable {
         self.launch = launch
         self.pluginName = pluginName
         idle.withLock { $0.append(first) }
-        started.store(1, ordering: .relaxed)
     }
 
-    /// Workers started so far (for stats and tests).
-    var workersStarted: Int { started.load(ordering: .relaxed) }
-    /// Workers waiting for a call.
-    var idleCount: Int { idle.withLock { $0.count } }
     /// Pids of the idle workers.
     var idlePids: [pid_t] { idle.withLock { $0.map(\.pid) } }
     /// The descriptors the host holds for its idle workers (for the fault suite's leak checks).
@@ -40,7 +31,6 @@ final class WorkerPool: Sendable {
         } else {
             do {
                 (worker, _) = try WorkerProcess.start(launch)
-                self.started.add(1, ordering: .relaxed)
             } catch {
                 return .error(error)
             }

@@ -1,9 +1,7 @@
 import CToolHostShims
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// One worker process running one plugin: started with the `toolhost worker` entry, spoken to over a
 /// socketpair, killed and reaped when it misbehaves.
