@@ -7,6 +7,22 @@ import ToolHostJSON
 
 /// Scheduling, limits, deadlines, cancellation and retries, against the instrumented probe plugin.
 @Suite struct ExecutorTests {
+    /// The scheduler and the executor do not keep each other alive: a host's scheduler is freed with the host once
+    /// its calls are done.
+    @Test func aHostsSchedulerIsFreedWithTheHost() async throws {
+        weak var scheduler: Scheduler?
+        do {
+            let (host, _) = try await Fixtures.probeHost()
+            #expect(try await host.call("probe.echo", arguments: ["x": 1]).json == ["x": 1])
+            scheduler = host.executor.scheduler
+            host.shutdown()
+        }
+        // The pool thread that ran the call lets go of its job just after answering it: wait for that (bounded).
+        let giveUp = ContinuousClock.now + .seconds(10)
+        while scheduler != nil, ContinuousClock.now < giveUp { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(scheduler == nil)
+    }
+
     private func policy(_ entries: [String: JSONObject]) -> JSONValue {
         Fixtures.probeManifest(toolPolicy: entries)
     }

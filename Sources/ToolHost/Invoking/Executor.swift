@@ -20,13 +20,9 @@ final class Executor: Sendable {
         self.pool = pool
         self.maxOutputBytes = maxOutputBytes
         self.awakeWaiting = AwakeWaiting(awakeWait)
-        let box = SchedulerBox()
-        let scheduler = Scheduler(limits: limits, pool: pool) { job, slot in
+        self.scheduler = Scheduler(limits: limits, pool: pool) { job, slot in
             Executor.execute(job, slot: slot, pool: pool, maxOutputBytes: maxOutputBytes)
-            box.scheduler?.completed(job)
         }
-        box.scheduler = scheduler
-        self.scheduler = scheduler
     }
 
     /// Runs the tool once.
@@ -139,9 +135,4 @@ enum InProcessInvocation {
         }
         return .failure(status: status, message: slot.errorMessage)
     }
-}
-
-/// Breaks the init-order cycle between the executor's closure and its scheduler.
-private final class SchedulerBox: @unchecked Sendable {
-    var scheduler: Scheduler?
 }

@@ -145,7 +145,7 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
 
     /// Runs the job on a pool thread.
     func run(with slot: CallSlot) {
-        scheduler.execute(self, slot)
+        scheduler.run(self, slot: slot)
     }
 
     /// The deadline passed (on the timer thread): the caller is answered with a timeout, the plugin told to stop.

@@ -32,9 +32,12 @@ final class Scheduler: @unchecked Sendable {
     private let unanswered = Atomic<Int>(0)
     private let limits: Limits
     private let pool: PluginThreadPool
-    let execute: @Sendable (CallJob, CallSlot) -> Void
+    /// Runs a job's handler on a pool thread and answers its caller (the executor's part; it holds no reference
+    /// back to the scheduler, so neither keeps the other alive).
+    private let execute: @Sendable (CallJob, CallSlot) -> Void
 
-    /// - Parameter execute: runs a job on a pool thread; must call `completed(_:)` when the handler returns.
+    /// - Parameter execute: runs a job's handler on a pool thread and answers the job; the scheduler frees the job's
+    ///   slots when it returns.
     init(limits: Limits, pool: PluginThreadPool, execute: @escaping @Sendable (CallJob, CallSlot) -> Void) {
         self.limits = limits
         self.pool = pool
@@ -128,8 +131,14 @@ final class Scheduler: @unchecked Sendable {
         return startNow ? .started(awake: dispatch(job)) : .queued
     }
 
+    /// Runs a started job on the current pool thread, then frees its slots.
+    func run(_ job: CallJob, slot: CallSlot) {
+        execute(job, slot)
+        completed(job)
+    }
+
     /// The job's handler returned: frees its slots and starts whoever may run now.
-    func completed(_ job: CallJob) {
+    private func completed(_ job: CallJob) {
         let started = state.withLock { state -> [CallJob] in
             job.plugin.gate.running -= 1
             job.tool.gate.running -= 1
