@@ -98,14 +98,13 @@ public struct JSONSchema: Sendable {
 
 // MARK: - Compiled form
 
-/// A compiled regular expression with its source text.
-struct SchemaPattern: @unchecked Sendable {
-    // Regex values are immutable once built; matching does not mutate them.
+/// A compiled regular expression with its source text, matched in linear time (see ``SchemaRegex``).
+struct SchemaPattern: Sendable {
     let source: String
-    let regex: Regex<AnyRegexOutput>
+    let regex: SchemaRegex
 
     func matches(_ s: String) -> Bool {
-        s.contains(regex)
+        regex.matches(s)
     }
 }
 
