@@ -36,6 +36,8 @@ struct SchemaRegex: Sendable {
 
     let instructions: [Instruction]
     let sets: [SchemaCharacterSet]
+    /// `sets` restricted to ASCII, one per set, for the common case.
+    let asciiMasks: [ASCIIMask]
     /// The pattern starts with `^`: threads need to start at offset 0 only.
     let anchoredAtStart: Bool
 
@@ -61,6 +63,7 @@ struct SchemaRegex: Sendable {
         assert(emitter.instructions.count == size + 1, "size(of:) must count exactly what emit(_:) appends")
         instructions = emitter.instructions
         sets = emitter.sets
+        asciiMasks = emitter.sets.map(ASCIIMask.init)
         switch root {
         case .assertion(.start): anchoredAtStart = true
         case .concatenation(let items):
@@ -177,91 +180,135 @@ struct SchemaRegex: Sendable {
 
     /// Whether the pattern matches anywhere in `text`.
     func matches(_ text: String) -> Bool {
-        var current = StateSet(capacity: instructions.count)
-        var next = StateSet(capacity: instructions.count)
-        var stack: [Int] = []
-        var scalars = text.unicodeScalars.makeIterator()
-        var upcoming = scalars.next()
-        if follow(0, into: &current, previous: nil, next: upcoming, stack: &stack) { return true }
-        while let scalar = upcoming {
-            let after = scalars.next()
-            next.removeAll()
-            for i in 0..<current.count {
-                let pc = current.dense[i]
-                let consumes: Bool
-                switch instructions[pc] {
-                case .scalar(let value): consumes = scalar.value == value
-                case .set(let set): consumes = sets[set].contains(scalar)
-                default: consumes = false
+        let n = instructions.count
+        // Two state sets (dense and sparse halves each) and the closure stack, which never holds more than two
+        // entries per instruction: a state is expanded once per position and pushes at most two successors.
+        let memory = UnsafeMutablePointer<Int32>.allocate(capacity: 6 * n + 2)
+        memory.initialize(repeating: 0, count: 6 * n + 2)
+        defer { memory.deallocate() }
+        return instructions.withUnsafeBufferPointer { program in
+            sets.withUnsafeBufferPointer { sets in
+                asciiMasks.withUnsafeBufferPointer { masks in
+                    var run = Run(program: program, sets: sets, masks: masks, stack: memory + 4 * n)
+                    var current = StateSet(dense: memory, sparse: memory + n)
+                    var next = StateSet(dense: memory + 2 * n, sparse: memory + 3 * n)
+                    return run.search(text, anchoredAtStart: anchoredAtStart, current: &current, next: &next)
                 }
-                if consumes, follow(pc + 1, into: &next, previous: scalar, next: after, stack: &stack) {
+            }
+        }
+    }
+
+    /// One match in progress, over borrowed views of the program.
+    private struct Run {
+        let program: UnsafeBufferPointer<Instruction>
+        let sets: UnsafeBufferPointer<SchemaCharacterSet>
+        let masks: UnsafeBufferPointer<ASCIIMask>
+        let stack: UnsafeMutablePointer<Int32>
+
+        mutating func search(
+            _ text: String, anchoredAtStart: Bool, current: inout StateSet, next: inout StateSet
+        ) -> Bool {
+            var scalars = text.unicodeScalars.makeIterator()
+            var upcoming = scalars.next()
+            if follow(0, into: &current, previous: nil, next: upcoming) { return true }
+            while let scalar = upcoming {
+                let after = scalars.next()
+                next.removeAll()
+                let value = scalar.value
+                for i in 0..<Int(current.count) {
+                    let pc = Int(current.dense[i])
+                    let consumes: Bool
+                    switch program[pc] {
+                    case .scalar(let expected): consumes = value == expected
+                    case .set(let set):
+                        consumes = value < 128 ? masks[set].contains(value) : sets[set].contains(scalar)
+                    default: consumes = false
+                    }
+                    if consumes, follow(Int32(pc + 1), into: &next, previous: scalar, next: after) { return true }
+                }
+                if !anchoredAtStart, follow(0, into: &next, previous: scalar, next: after) { return true }
+                if next.count == 0 && anchoredAtStart { return false }
+                swap(&current, &next)
+                upcoming = after
+            }
+            return false
+        }
+
+        /// Adds `start` and every state reachable from it without consuming input (at the position between
+        /// `previous` and `next`) to `states`. Each state enters a set once per position, which is what bounds
+        /// the work; returns `true` as soon as the match state is reached.
+        func follow(
+            _ start: Int32, into states: inout StateSet, previous: Unicode.Scalar?, next: Unicode.Scalar?
+        ) -> Bool {
+            var depth = 1
+            stack[0] = start
+            while depth > 0 {
+                depth -= 1
+                let pc = stack[depth]
+                guard states.insert(pc) else { continue }
+                switch program[Int(pc)] {
+                case .match:
                     return true
+                case .jump(let target):
+                    stack[depth] = Int32(target)
+                    depth += 1
+                case .split(let first, let second):
+                    stack[depth] = Int32(second)
+                    stack[depth + 1] = Int32(first)
+                    depth += 2
+                case .assert(let assertion):
+                    let holds: Bool
+                    switch assertion {
+                    case .start: holds = previous == nil
+                    case .end: holds = next == nil
+                    case .wordBoundary:
+                        holds =
+                            SchemaCharacterSet.isWordCharacter(previous) != SchemaCharacterSet.isWordCharacter(next)
+                    case .notWordBoundary:
+                        holds =
+                            SchemaCharacterSet.isWordCharacter(previous) == SchemaCharacterSet.isWordCharacter(next)
+                    }
+                    if holds {
+                        stack[depth] = pc + 1
+                        depth += 1
+                    }
+                case .scalar, .set:
+                    break
                 }
             }
-            if !anchoredAtStart, follow(0, into: &next, previous: scalar, next: after, stack: &stack) {
-                return true
-            }
-            if next.count == 0 && anchoredAtStart { return false }
-            swap(&current, &next)
-            upcoming = after
+            return false
         }
-        return false
     }
 
-    /// Adds `start` and every state reachable from it without consuming input (at the position between
-    /// `previous` and `next`) to `states`. Each state enters a set once per position, which is what bounds the
-    /// work; returns `true` as soon as the match state is reached.
-    private func follow(
-        _ start: Int, into states: inout StateSet, previous: Unicode.Scalar?, next: Unicode.Scalar?,
-        stack: inout [Int]
-    ) -> Bool {
-        stack.append(start)
-        while let pc = stack.popLast() {
-            guard states.insert(pc) else { continue }
-            switch instructions[pc] {
-            case .match:
-                stack.removeAll(keepingCapacity: true)
-                return true
-            case .jump(let target):
-                stack.append(target)
-            case .split(let first, let second):
-                stack.append(second)
-                stack.append(first)
-            case .assert(let assertion):
-                let holds: Bool
-                switch assertion {
-                case .start: holds = previous == nil
-                case .end: holds = next == nil
-                case .wordBoundary:
-                    holds = SchemaCharacterSet.isWordCharacter(previous) != SchemaCharacterSet.isWordCharacter(next)
-                case .notWordBoundary:
-                    holds = SchemaCharacterSet.isWordCharacter(previous) == SchemaCharacterSet.isWordCharacter(next)
-                }
-                if holds { stack.append(pc + 1) }
-            case .scalar, .set:
-                break
+    /// Membership of the ASCII scalars in a set, as two 64-bit words: most arguments are ASCII.
+    struct ASCIIMask {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+
+        init(_ set: SchemaCharacterSet) {
+            for v in 0..<128 where set.contains(Unicode.Scalar(UInt8(v))) {
+                if v < 64 { low |= 1 << UInt64(v) } else { high |= 1 << UInt64(v - 64) }
             }
         }
-        return false
+
+        func contains(_ v: UInt32) -> Bool {
+            v < 64 ? low & (1 << UInt64(v)) != 0 : high & (1 << UInt64(v - 64)) != 0
+        }
     }
 
-    /// A set of instruction indices with O(1) insert, membership and clear (a sparse set).
+    /// A set of instruction indices with O(1) insert, membership and clear (a sparse set), over memory owned by
+    /// ``matches(_:)``.
     struct StateSet {
-        var dense: [Int]
-        var sparse: [Int]
-        var count = 0
-
-        init(capacity: Int) {
-            dense = Array(repeating: 0, count: capacity)
-            sparse = Array(repeating: 0, count: capacity)
-        }
+        let dense: UnsafeMutablePointer<Int32>
+        let sparse: UnsafeMutablePointer<Int32>
+        var count: Int32 = 0
 
         /// Adds `state`; `false` when it was already there.
-        mutating func insert(_ state: Int) -> Bool {
-            let slot = sparse[state]
-            if slot < count && dense[slot] == state { return false }
-            sparse[state] = count
-            dense[count] = state
+        mutating func insert(_ state: Int32) -> Bool {
+            let slot = sparse[Int(state)]
+            if slot < count && dense[Int(slot)] == state { return false }
+            sparse[Int(state)] = count
+            dense[Int(count)] = state
             count += 1
             return true
         }
