@@ -178,8 +178,15 @@ struct SchemaRegex: Sendable {
 
     // MARK: Matching
 
-    /// Whether the pattern matches anywhere in `text`.
+    /// Whether the pattern matches anywhere in `text`, with no limit on the work.
     func matches(_ text: String) -> Bool {
+        var unlimited = Int.max
+        return matches(text, budget: &unlimited) ?? false
+    }
+
+    /// Whether the pattern matches anywhere in `text`, or `nil` when that takes more than `budget` steps (one
+    /// step is one live state at one character, plus one per character). `budget` is reduced by the work done.
+    func matches(_ text: String, budget: inout Int) -> Bool? {
         let n = instructions.count
         // Two state sets (dense and sparse halves each) and the closure stack, which never holds more than two
         // entries per instruction: a state is expanded once per position and pushes at most two successors.
@@ -192,7 +199,8 @@ struct SchemaRegex: Sendable {
                     var run = Run(program: program, sets: sets, masks: masks, stack: memory + 4 * n)
                     var current = StateSet(dense: memory, sparse: memory + n)
                     var next = StateSet(dense: memory + 2 * n, sparse: memory + 3 * n)
-                    return run.search(text, anchoredAtStart: anchoredAtStart, current: &current, next: &next)
+                    return run.search(
+                        text, anchoredAtStart: anchoredAtStart, current: &current, next: &next, budget: &budget)
                 }
             }
         }
@@ -206,12 +214,14 @@ struct SchemaRegex: Sendable {
         let stack: UnsafeMutablePointer<Int32>
 
         mutating func search(
-            _ text: String, anchoredAtStart: Bool, current: inout StateSet, next: inout StateSet
-        ) -> Bool {
+            _ text: String, anchoredAtStart: Bool, current: inout StateSet, next: inout StateSet, budget: inout Int
+        ) -> Bool? {
             var scalars = text.unicodeScalars.makeIterator()
             var upcoming = scalars.next()
             if follow(0, into: &current, previous: nil, next: upcoming) { return true }
             while let scalar = upcoming {
+                budget -= Int(current.count) + 1
+                if budget < 0 { return nil }
                 let after = scalars.next()
                 next.removeAll()
                 let value = scalar.value

@@ -115,6 +115,33 @@ struct SchemaRegexTests {
             "\(error.message)")
     }
 
+    @Test("a validation that would match more than its step budget fails as a whole, naming the pattern")
+    func matchBudget() throws {
+        let long = JSONValue.string(String(repeating: "a", count: 10_000))
+        var schema = try JSONSchema(["type": "string", "pattern": ".{0,1000}x"])
+        schema.matchSteps = 1_000_000  // 10,000 characters × ~1,000 live states is about ten times that
+        #expect(!schema.isValid(long))
+        let violations = schema.validate(long)
+        #expect(violations.count == 1)
+        #expect(
+            violations.first?.message
+                == "(root): the arguments were not fully validated: matching their strings against the pattern "
+                + "/.{0,1000}x/ and the schema's other patterns needs more than 1000000 steps; send shorter strings, "
+                + "or ask the tool's author for a simpler pattern")
+        #expect(schema.isValid(.string(String(repeating: "a", count: 500) + "x")))  // within the budget
+
+        // Running out inside `not` must not turn into a pass.
+        var negated = try JSONSchema(["not": ["pattern": ".{0,1000}x"]])
+        negated.matchSteps = 1_000_000
+        #expect(!negated.isValid(long))
+        #expect(negated.validate(long).first?.message.contains("not fully validated") == true)
+        #expect(negated.isValid(.string(String(repeating: "a", count: 500))))
+
+        // The default budget leaves room for ordinary large arguments.
+        let base64 = try JSONSchema(["type": "string", "pattern": "^[A-Za-z0-9+/]*={0,2}$"])
+        #expect(base64.isValid(.string(String(repeating: "QUJD", count: 65_536) + "==")))
+    }
+
     @Test("large but bounded patterns compile, and repeating an empty group costs nothing")
     func boundedPatterns() throws {
         #expect(try SchemaRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$").matches("_" + String(repeating: "x", count: 127)))
