@@ -263,6 +263,23 @@ import ToolHostJSON
         #expect(line.contains("fix: write the pattern in ECMA-262 syntax"), "\(line)")
     }
 
+    /// The finding: a manifest pattern that backtracks catastrophically froze the host on 22 bytes of argument.
+    @Test func aCatastrophicPatternAnswersTwentyTwoBytesAtOnce() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let schema: JSONValue = ["type": "object", "properties": ["s": ["type": "string", "pattern": "(a+)+$"]]]
+        try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(toolPolicy: ["echo": ["inputSchema": schema]]),
+            libraryFrom: try await Fixtures.compile())
+        let refused = try await toolhost([
+            "call", "--plugins", plugins, "probe.echo", #"{"s": "aaaaaaaaaaaaaaaaaaaaa!"}"#,
+        ])
+        #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("does not match the pattern /(a+)+$/"), "\(refused.stderr)")
+        let accepted = try await toolhost(["call", "--plugins", plugins, "probe.echo", #"{"s": "aaaa"}"#])
+        #expect(accepted.status == 0, "\(accepted.stdout)\(accepted.stderr)")
+    }
+
     @Test func callsTheTypedTools() async throws {
         let distance = try await toolhost(
             ["call", "--plugins", try await Self.bundled(), "textkit.levenshtein", #"{"a": "kitten", "b": "sitting"}"#])
