@@ -414,6 +414,12 @@ struct SchemaRegexParser {
                 index += 1
                 return set
             }
+            if c == "[", scalar(at: index + 1) == ":" || scalar(at: index + 1) == "=" {
+                // ECMA-262 reads '[[:alpha:]]' as a class of '[', ':', 'a', … and a literal ']': never what was meant.
+                throw invalid(
+                    at: index,
+                    "POSIX classes such as '[:alpha:]' are not ECMA-262: write '[A-Za-z]' or '\\p{L}' instead")
+            }
             let first = try parseClassAtom()
             // A range needs a single character on both sides; with a class escape on either side, the '-' is
             // literal (Annex B), as in '[\w-.]'.

@@ -160,6 +160,7 @@ struct SchemaRegexTests {
             ("\\a", "at offset 0: unknown escape '\\a'"), ("\\A\\d", "at offset 0: unknown escape '\\A'"),
             ("\\u12", "at offset 0: '\\u' must be followed"), ("(?i)a", "at offset 0: unsupported group syntax"),
             ("a\\", "at offset 1: the pattern ends with a lone '\\'"),
+            ("^[[:alpha:]]+$", "at offset 2: POSIX classes such as '[:alpha:]' are not ECMA-262"),
         ])
     func malformed(pattern: String, reason: String) throws {
         let error = try #require(throws: JSONSchemaError.self) { try JSONSchema(["pattern": .string(pattern)]) }
