@@ -97,23 +97,19 @@ struct SchemaCompiler {
         -> SchemaPattern
     {
         do {
-            let regex = try Regex(source)
-                .matchingSemantics(.unicodeScalar)
-                .asciiOnlyDigits()
-                .asciiOnlyWordCharacters()
-            return SchemaPattern(source: source, regex: regex)
+            return SchemaPattern(source: source, regex: try SchemaRegex(source))
         } catch {
             let location = path.appending(keyword)
-            return try throwPattern(source, location, keyword, "\(error)")
+            let what =
+                switch error.kind {
+                case .invalid: "invalid regular expression /\(source)/"
+                case .unsupported: "regular expression /\(source)/ refused"
+                }
+            throw JSONSchemaError(
+                code: .invalidPattern, keyword: keyword, schemaPath: location,
+                message: "\(what) in '\(keyword)' at schema path '\(location)': at offset \(error.offset): "
+                    + error.reason)
         }
-    }
-
-    private func throwPattern(_ source: String, _ location: JSONPointer, _ keyword: String, _ reason: String)
-        throws(JSONSchemaError) -> SchemaPattern
-    {
-        throw JSONSchemaError(
-            code: .invalidPattern, keyword: keyword, schemaPath: location,
-            message: "invalid regular expression /\(source)/ in '\(keyword)' at schema path '\(location)': \(reason)")
     }
 
     // MARK: Keywords

@@ -1,11 +1,11 @@
 extension SchemaProgram {
     /// Evaluates node `index` against `value`. Without a collector it stops at the first failure and builds no
     /// paths or messages; with one it reports every failure it finds.
-    func evaluate(_ index: Int, _ value: JSONValue, _ collector: ViolationCollector?) -> Bool {
+    func evaluate(_ index: Int, _ value: JSONValue, _ collector: ViolationCollector?, _ budget: MatchBudget) -> Bool {
         let node = nodes[index]
         var valid = true
         for check in node.checks {
-            if !evaluate(check, node, value, collector) {
+            if !evaluate(check, node, value, collector, budget) {
                 guard collector != nil else { return false }
                 valid = false
             }
@@ -14,16 +14,19 @@ extension SchemaProgram {
     }
 
     @inline(__always)
-    private func child(_ index: Int, _ value: JSONValue, _ token: String, _ collector: ViolationCollector?) -> Bool {
-        guard let collector else { return evaluate(index, value, nil) }
+    private func child(
+        _ index: Int, _ value: JSONValue, _ token: String, _ collector: ViolationCollector?, _ budget: MatchBudget
+    ) -> Bool {
+        guard let collector else { return evaluate(index, value, nil, budget) }
         collector.path.append(token)
         defer { collector.path.removeLast() }
-        return evaluate(index, value, collector)
+        return evaluate(index, value, collector, budget)
     }
 
     // swift-format-ignore: FunctionBodyLength
     private func evaluate(
-        _ keywordCheck: SchemaKeywordCheck, _ node: CompiledNode, _ value: JSONValue, _ c: ViolationCollector?
+        _ keywordCheck: SchemaKeywordCheck, _ node: CompiledNode, _ value: JSONValue, _ c: ViolationCollector?,
+        _ budget: MatchBudget
     ) -> Bool {
         let keyword = keywordCheck.keyword
         switch keywordCheck.check {
@@ -97,7 +100,7 @@ extension SchemaProgram {
             return false
 
         case .pattern(let pattern):
-            guard case .string(let s) = value, !pattern.matches(s) else { return true }
+            guard case .string(let s) = value, !pattern.matches(s, budget) else { return true }
             c?.report(keyword, at: node, "\(Self.show(value)) does not match the pattern /\(pattern.source)/")
             return false
 
@@ -134,7 +137,7 @@ extension SchemaProgram {
                 } else {
                     break
                 }
-                if !child(sub, element, String(i), c) {
+                if !child(sub, element, String(i), c, budget) {
                     if c == nil { return false }
                     valid = false
                 }
@@ -144,7 +147,7 @@ extension SchemaProgram {
         case .contains(let sub, let minimum, let maximum):
             guard case .array(let a) = value else { return true }
             var matches = 0
-            for element in a where evaluate(sub, element, nil) {
+            for element in a where evaluate(sub, element, nil, budget) {
                 matches += 1
                 if maximum == nil && matches >= minimum { return true }
             }
@@ -193,15 +196,15 @@ extension SchemaProgram {
                 var matched = false
                 if let sub = applicator.property(key) {
                     matched = true
-                    if !child(sub, member, key, c) {
+                    if !child(sub, member, key, c, budget) {
                         if c == nil { return false }
                         valid = false
                     }
                 }
-                for entry in applicator.patterns where entry.pattern.matches(key) {
+                for entry in applicator.patterns where entry.pattern.matches(key, budget) {
                     let sub = entry.node
                     matched = true
-                    if !child(sub, member, key, c) {
+                    if !child(sub, member, key, c, budget) {
                         if c == nil { return false }
                         valid = false
                     }
@@ -212,7 +215,7 @@ extension SchemaProgram {
                             "additionalProperties", at: node, "additional property '\(key)' is not allowed", extra: key)
                         if c == nil { return false }
                         valid = false
-                    } else if !child(additional, member, key, c) {
+                    } else if !child(additional, member, key, c, budget) {
                         if c == nil { return false }
                         valid = false
                     }
@@ -223,7 +226,7 @@ extension SchemaProgram {
         case .propertyNames(let sub):
             guard case .object(let o) = value else { return true }
             var valid = true
-            for key in o.keys where !evaluate(sub, .string(key), nil) {
+            for key in o.keys where !evaluate(sub, .string(key), nil, budget) {
                 guard let c else { return false }
                 c.report(keyword, at: node, "property name '\(key)' does not match the propertyNames schema")
                 valid = false
@@ -246,7 +249,7 @@ extension SchemaProgram {
         case .dependentSchemas(let list):
             guard case .object(let o) = value else { return true }
             var valid = true
-            for entry in list where o.contains(entry.key) && !evaluate(entry.node, value, c) {
+            for entry in list where o.contains(entry.key) && !evaluate(entry.node, value, c, budget) {
                 if c == nil { return false }
                 valid = false
             }
@@ -254,20 +257,20 @@ extension SchemaProgram {
 
         case .allOf(let list):
             var valid = true
-            for sub in list where !evaluate(sub, value, c) {
+            for sub in list where !evaluate(sub, value, c, budget) {
                 if c == nil { return false }
                 valid = false
             }
             return valid
 
         case .anyOf(let list):
-            for sub in list where evaluate(sub, value, nil) { return true }
+            for sub in list where evaluate(sub, value, nil, budget) { return true }
             c?.report(keyword, at: node, "value does not match any of the \(list.count) schemas in anyOf")
             return false
 
         case .oneOf(let list):
             var matching: [Int] = []
-            for (i, sub) in list.enumerated() where evaluate(sub, value, nil) {
+            for (i, sub) in list.enumerated() where evaluate(sub, value, nil, budget) {
                 matching.append(i)
                 if matching.count > 1 && c == nil { return false }
             }
@@ -281,21 +284,21 @@ extension SchemaProgram {
             return false
 
         case .not(let sub):
-            if !evaluate(sub, value, nil) { return true }
+            if !evaluate(sub, value, nil, budget) { return true }
             c?.report(keyword, at: node, "value must not match the schema in not")
             return false
 
         case .conditional(let condition, let thenNode, let elseNode):
-            if evaluate(condition, value, nil) {
+            if evaluate(condition, value, nil, budget) {
                 guard let thenNode else { return true }
-                return evaluate(thenNode, value, c)
+                return evaluate(thenNode, value, c, budget)
             } else {
                 guard let elseNode else { return true }
-                return evaluate(elseNode, value, c)
+                return evaluate(elseNode, value, c, budget)
             }
 
         case .ref(let target):
-            return evaluate(target, value, c)
+            return evaluate(target, value, c, budget)
         }
     }
 

@@ -18,7 +18,8 @@ public struct JSONSchemaError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let unsupportedDialect = Code("unsupported-dialect")
         /// A keyword whose value is malformed (e.g. `"minimum": "x"`, `"required": [1]`).
         public static let invalidKeywordValue = Code("invalid-keyword-value")
-        /// A `pattern` or `patternProperties` key that is not a valid regular expression.
+        /// A `pattern` or `patternProperties` key that is not a valid ECMA-262 regular expression, or that uses what
+        /// toolhost cannot match in linear time (back-references, lookaround) or would compile too large.
         public static let invalidPattern = Code("invalid-pattern")
         /// A `$ref` whose target does not exist in the schema.
         public static let unresolvableReference = Code("unresolvable-reference")

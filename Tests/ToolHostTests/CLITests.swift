@@ -245,6 +245,41 @@ import ToolHostJSON
         #expect(allowed.stdout.contains("t [int32 (int32 x)]"))
     }
 
+    @Test func checkFailsOnAPatternThatCannotBeMatchedInLinearTime() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let schema: JSONValue = [
+            "type": "object", "properties": ["word": ["type": "string", "pattern": "^(\\w+)\\s\\1$"]],
+        ]
+        let directory = try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(toolPolicy: ["echo": ["inputSchema": schema]]),
+            libraryFrom: try await Fixtures.compile())
+        let result = try await toolhost(["check", directory])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("/tools/0/inputSchema") })
+        #expect(line.contains("the input schema of 'echo' is not usable"), "\(line)")
+        #expect(line.contains("/^(\\w+)\\s\\1$/ refused in 'pattern' at schema path '/properties/word/pattern'"))
+        #expect(line.contains("back-references are not supported: they make matching exponential"), "\(line)")
+        #expect(line.contains("fix: write the pattern in ECMA-262 syntax"), "\(line)")
+    }
+
+    /// The finding: a manifest pattern that backtracks catastrophically froze the host on 22 bytes of argument.
+    @Test func aCatastrophicPatternAnswersTwentyTwoBytesAtOnce() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let schema: JSONValue = ["type": "object", "properties": ["s": ["type": "string", "pattern": "(a+)+$"]]]
+        try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(toolPolicy: ["echo": ["inputSchema": schema]]),
+            libraryFrom: try await Fixtures.compile())
+        let refused = try await toolhost([
+            "call", "--plugins", plugins, "probe.echo", #"{"s": "aaaaaaaaaaaaaaaaaaaaa!"}"#,
+        ])
+        #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("does not match the pattern /(a+)+$/"), "\(refused.stderr)")
+        let accepted = try await toolhost(["call", "--plugins", plugins, "probe.echo", #"{"s": "aaaa"}"#])
+        #expect(accepted.status == 0, "\(accepted.stdout)\(accepted.stderr)")
+    }
+
     @Test func callsTheTypedTools() async throws {
         let distance = try await toolhost(
             ["call", "--plugins", try await Self.bundled(), "textkit.levenshtein", #"{"a": "kitten", "b": "sitting"}"#])

@@ -253,12 +253,17 @@ extension PluginManifest {
             do {
                 _ = try JSONSchema(tool.inputSchema)
             } catch {
+                let hint =
+                    error.code == .invalidPattern
+                    ? "write the pattern in ECMA-262 syntax without back-references or lookaround, and keep "
+                        + "counted repetitions small: toolhost matches patterns in time linear in the input and "
+                        + "refuses what cannot be matched that way"
+                    : "use only the JSON Schema 2020-12 keywords toolhost supports: "
+                        + JSONSchema.supportedKeywords.sorted().joined(separator: ", ")
                 problems.append(
                     .init(
                         path: "/tools/\(index)/inputSchema",
-                        message: "the input schema of '\(tool.name)' is not usable: \(error)",
-                        hint: "use only the JSON Schema 2020-12 keywords toolhost supports: "
-                            + JSONSchema.supportedKeywords.sorted().joined(separator: ", ")))
+                        message: "the input schema of '\(tool.name)' is not usable: \(error)", hint: hint))
             }
         }
         return problems
