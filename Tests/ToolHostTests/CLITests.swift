@@ -44,10 +44,23 @@ import ToolHostJSON
         let result = try await toolhost(["list", "--plugins", try await Self.bundled(), "--json"])
         #expect(result.status == 0)
         let tools = try #require(try JSONValue.parse(result.stdout).arrayValue)
-        let slugify = try #require(tools.first { $0["name"]?.stringValue == "textkit.slugify" })
+        let slugify = try #require(tools.first { $0["name"]?.stringValue == "textkit.slugify" }?.objectValue)
+        // Every documented field, each with the manifest's value; nothing else.
+        #expect(
+            Set(slugify.keys) == [
+                "name", "plugin", "version", "description", "inputSchema", "deterministic", "idempotent", "priority",
+                "capabilities", "cacheTTLSeconds", "timeoutMs",
+            ])
         #expect(slugify["plugin"] == "textkit")
+        #expect(slugify["version"] == "1.0.0")
         #expect(slugify["description"]?.stringValue?.isEmpty == false)
         #expect(slugify["inputSchema"]?["type"] == "object")
+        #expect(slugify["deterministic"] == true)
+        #expect(slugify["idempotent"] == false)
+        #expect(slugify["priority"] == 0)
+        #expect(slugify["capabilities"] == [])
+        #expect(slugify["cacheTTLSeconds"]?.doubleValue == 3600)
+        #expect(slugify["timeoutMs"] == 2000)
     }
 
     @Test func callsTheCPlugin() async throws {

@@ -70,7 +70,9 @@ import ToolHostJSON
 
         // A slow call on version 1, then version 2 is deployed while it runs.
         let slow = Task { try await host.call("probe.sleep", arguments: ["ms": 600]) }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Fixtures.waitUntil("the slow call runs on version 1") {
+            try await host.call("probe.sleep_read", arguments: [:]).json["started"] == 1
+        }
         let notified = counter.value
         try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(version: "2.0.0"), library: second)
         try await Fixtures.waitUntil("version 2 is listed") {
@@ -83,6 +85,11 @@ import ToolHostJSON
         // ...and the call already running finished on the old one, whole.
         let finished = try await slow.value
         #expect(finished.json == ["slept": 600, "cancelled": false])
+        // Version 2 never ran a sleep: the slow call's answer came from version 1, not from a re-run.
+        #expect(
+            try await host.call("probe.sleep_read", arguments: [:]).json == [
+                "started": 0, "cancelled": 0, "finished": 0,
+            ])
         #expect(host.plugins().map(\.version) == ["2.0.0"])
     }
 

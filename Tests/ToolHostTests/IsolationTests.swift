@@ -175,7 +175,13 @@ import ToolHostJSON
         let host = try await host(isolation: isolation)
         #expect(try await host.call("faults.noisy", arguments: [:]).json == ["printed": true])
         #expect(try await host.call("faults.late_calls", arguments: [:]).json == ["returned": true])
-        try await Task.sleep(for: .milliseconds(50))  // the plugin's own thread uses the stale call meanwhile
+        // The plugin's own thread uses the stale call 20 ms later, while this loop's calls use the same thread's
+        // slot (in process) or the same worker: each must still get its own, whole answer.
+        try await Fixtures.waitUntil("the late thread made its stale calls") {
+            let answer = try await host.call("faults.pid", arguments: [:]).json
+            #expect(answer["pid"]?.intValue != nil && answer.objectValue?.count == 2, "\(answer)")
+            return answer["late"] == 1
+        }
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
         let workers = held(host)
         host.shutdown()

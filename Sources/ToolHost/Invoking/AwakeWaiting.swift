@@ -39,7 +39,6 @@ final class AwakeWaiting: Sendable {
             if !Task.isCancelled { tool.awakeWaitBackoff.store(Self.retryInterval, ordering: .relaxed) }
             return nil
         }
-        answers.wrappingAdd(1, ordering: .relaxed)
         return outcome
     }
 }

@@ -50,7 +50,11 @@ final class Executor: Sendable {
         case .refused(let error):
             job.reply(.error(error))
         case .started(let awake) where alone && awake:
-            if let outcome = awakeWaiting.answer(job, tool: tool) { return outcome }
+            if let outcome = awakeWaiting.answer(job, tool: tool) {
+                // Counted where the caller returns without suspending, which is what the figure claims.
+                awakeWaiting.answers.wrappingAdd(1, ordering: .relaxed)
+                return outcome
+            }
         case .started, .queued:
             break
         }

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,12 @@ static int32_t variant(const toolhost_call *call, const char *a, size_t n) {
     return reply(call, "{\"variant\":\"" FAULTS_VARIANT "\"}");
 }
 static int32_t ok(const toolhost_call *call, const char *a, size_t n) { (void)a; (void)n; return reply(call, "{\"ok\":true}"); }
+/* Late threads (late_calls) that have made all their stale calls, in this process. */
+static atomic_int late_finished;
 static int32_t pid_tool(const toolhost_call *call, const char *a, size_t n) {
     (void)a; (void)n;
     char out[64];
-    snprintf(out, sizeof out, "{\"pid\":%d}", (int)getpid());
+    snprintf(out, sizeof out, "{\"pid\":%d,\"late\":%d}", (int)getpid(), atomic_load(&late_finished));
     return reply(call, out);
 }
 static int32_t segfault(const toolhost_call *call, const char *a, size_t n) {
@@ -108,6 +111,7 @@ static void *late(void *unused) {
     kept->host->write_error(kept, "late", 4);
     kept->host->is_cancelled(kept);
     kept->host->log(kept->host, kept, TOOLHOST_LOG_ERROR, "late", 4);
+    atomic_fetch_add(&late_finished, 1);
     return NULL;
 }
 static int32_t late_calls(const toolhost_call *call, const char *a, size_t n) {
