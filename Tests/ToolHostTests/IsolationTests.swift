@@ -9,13 +9,17 @@ import ToolHostJSON
     static let faultTools = [
         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
         "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant",
+        "sized_result",
     ]
+
+    /// `sized_result` may return 64 KiB, far below the host's 16 MiB.
+    static let toolPolicy: [String: JSONObject] = ["sized_result": ["maxOutputBytes": 65_536]]
 
     static func manifest(isolation: String = "process", limits: JSONObject? = nil) -> JSONValue {
         var object: JSONObject = [
             "name": "faults", "version": "1.0.0", "abi": ["major": 1, "minor": 1], "library": ["file": "libfaults.so"],
             "isolation": .string(isolation),
-            "tools": .array(faultTools.map { Fixtures.tool($0) }),
+            "tools": .array(faultTools.map { Fixtures.tool($0, toolPolicy[$0] ?? [:]) }),
         ]
         if let limits { object.set("limits", .object(limits)) }
         return .object(object)
@@ -145,6 +149,36 @@ import ToolHostJSON
             #expect(error.code == .pluginCrashed)
         }
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let last = held(host)
+        host.shutdown()
+        await expectNoLeakedDescriptors(first.union(last), since: descriptors)
+    }
+
+    /// The worker refuses a result over the tool's own `maxOutputBytes` from the size the plugin hands write_result,
+    /// before it buffers or frames a byte, as the host does in-process. It used to apply only the host's 16 MiB, so a
+    /// result under that was copied into the call's buffer and a frame: under `limits.memoryMB` 256 a 16 MB result
+    /// could abort the worker ("failed to allocate", reported `plugin_crashed`). Whether that copy fails depends on
+    /// how much address space the worker's allocator has reserved, which varies from run to run (so does what is left
+    /// for the plugin: the result is 1 MB, not 16); so the fixture makes the copy fail for certain instead: every page
+    /// of its result after the first is unreadable.
+    @Test func aResultOverTheToolsLimitIsRefusedInTheWorkerBeforeItIsBuffered() async throws {
+        let descriptors = Descriptors.all()
+        let host = try await host(limits: ["memoryMB": 256])
+        let worker = try await pid(host)
+        let first = held(host)
+        let call = ToolCall(
+            tool: "faults.sized_result", arguments: ["bytes": 1_000_000, "guarded": 1], timeout: .seconds(20))
+        guard case .failure(let failure) = await host.call(call) else {
+            Issue.record("a result over maxOutputBytes must be refused")
+            return
+        }
+        #expect(failure.code == .pluginError, "\(failure.code): \(failure.message)")
+        #expect(failure.message.contains("limit of 65536 bytes"), "\(failure.message)")
+        #expect(try await pid(host) == worker, "the same worker serves the next call")
+        let small = try await host.call("faults.sized_result", arguments: ["bytes": 1000])
+        #expect(small.output.count == 1002)
+        let statistics = host.statisticsSnapshot().first { $0.tool == "faults.sized_result" }
+        #expect(statistics?.errors == [ToolError.Code.pluginError.rawValue: 1], "no crash was recorded")
         let last = held(host)
         host.shutdown()
         await expectNoLeakedDescriptors(first.union(last), since: descriptors)
