@@ -9,7 +9,7 @@ import ToolHostJSON
     static let faultTools = [
         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
         "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant",
-        "sized_result",
+        "sized_result", "inits",
     ]
 
     /// `sized_result` may return 64 KiB, far below the host's 16 MiB.
@@ -487,6 +487,45 @@ import ToolHostJSON
         #expect(try await pid(host) != first, "a fresh worker took the call")
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
         #expect(try await variant(host) == "A")
+    }
+
+    /// The generation serving now (its `LoadedPlugin`), if the plugin is loaded.
+    private func serving(_ host: ToolHost) -> LoadedPlugin? {
+        guard case .loaded(let plugin) = host.registry.snapshot.plugins.first?.state else { return nil }
+        return plugin
+    }
+
+    /// How many times init ran on the image a generation runs, asked of that generation directly.
+    private func inits(_ plugin: LoadedPlugin) throws -> Int? {
+        let slot = CallSlot.acquire()
+        defer { slot.release() }
+        let outcome = InProcessInvocation.run(
+            plugin: plugin, tool: try #require(plugin.tools["inits"]), arguments: Array("{}".utf8), deadline: 0,
+            cancellation: CancellationFlag(), maxOutputBytes: 1000, slot: slot)
+        guard case .success(let output) = outcome else { return nil }
+        return try JSONValue.parse(output)["inits"]?.intValue.map { Int($0) }
+    }
+
+    /// The header promises one init per loaded image. A new generation whose library did not change (only its
+    /// manifest did, the sha256 pinned) gets a private copy of its own, so dlopen maps a fresh image and init runs
+    /// once on it, and the serving generation's image is not initialised again under it.
+    @Test func aManifestOnlyChangeLoadsAFreshImageAndLeavesTheServingOneAlone() async throws {
+        let host = try await host(isolation: "inprocess")
+        #expect(try await host.call("faults.inits", arguments: [:]).json == ["inits": 1])
+        let old = try #require(serving(host))
+        guard case .object(var object) = Self.manifest(isolation: "inprocess") else { return }
+        object.set("library", ["file": "libfaults.so", "sha256": .string(old.sha256)])
+        object.set("tools", .array(Self.faultTools.map { Fixtures.tool($0, ["description": "changed"]) }))
+        let manifest = host.configuration.pluginsDirectory + "/faults/manifest.json"
+        try Data(JSONValue.object(object).serialized()).write(to: URL(fileURLWithPath: manifest + ".new"))
+        #expect(rename(manifest + ".new", manifest) == 0)
+        await reloadAndLoad(host)
+        let new = try #require(serving(host))
+        #expect(new !== old, "the changed manifest is a new generation")
+        #expect(new.sha256 == old.sha256, "of the same library bytes")
+        #expect(new.handle != old.handle, "in an image of its own")
+        #expect(try await host.call("faults.inits", arguments: [:]).json == ["inits": 1])
+        #expect(try inits(old) == 1, "the serving generation's image was not initialised again")
     }
 
     @Test func aWorkerRefusesAPrivateCopyChangedAfterTheHostMadeIt() async throws {

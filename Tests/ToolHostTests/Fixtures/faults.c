@@ -104,6 +104,14 @@ static int32_t sized_result(const toolhost_call *call, const char *a, size_t n) 
     munmap(out, mapped);
     return written == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
 }
+/* How many times init ran on this image (its statics): the header promises once. */
+static int init_runs;
+static int32_t inits(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    char out[64];
+    snprintf(out, sizeof out, "{\"inits\":%d}", __atomic_load_n(&init_runs, __ATOMIC_SEQ_CST));
+    return reply(call, out);
+}
 static int32_t invalid_utf8(const toolhost_call *call, const char *a, size_t n) {
     (void)a; (void)n;
     return reply(call, "\"\xff\xfe\"");
@@ -158,11 +166,12 @@ static const struct { const char *name; toolhost_handler_fn handler; } tools[] =
     {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
     {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
     {"noisy", noisy}, {"close_stdio", close_stdio}, {"fork_linger", fork_linger}, {"late_calls", late_calls},
-    {"variant", variant}, {"sized_result", sized_result},
+    {"variant", variant}, {"sized_result", sized_result}, {"inits", inits},
 };
 
 static int32_t faults_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {
     (void)host; (void)state;
+    __atomic_add_fetch(&init_runs, 1, __ATOMIC_SEQ_CST);
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         toolhost_tool_desc desc = {sizeof desc, TOOLHOST_TOOL_THREAD_SAFE, tools[i].name, "fault", tools[i].handler, NULL};
         if (reg->register_tool(reg, &desc) != 0) return TOOLHOST_ERR_FAILED;
