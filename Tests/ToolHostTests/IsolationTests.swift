@@ -9,13 +9,17 @@ import ToolHostJSON
     static let faultTools = [
         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
         "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant",
+        "sized_result", "inits",
     ]
+
+    /// `sized_result` may return 64 KiB, far below the host's 16 MiB.
+    static let toolPolicy: [String: JSONObject] = ["sized_result": ["maxOutputBytes": 65_536]]
 
     static func manifest(isolation: String = "process", limits: JSONObject? = nil) -> JSONValue {
         var object: JSONObject = [
             "name": "faults", "version": "1.0.0", "abi": ["major": 1, "minor": 1], "library": ["file": "libfaults.so"],
             "isolation": .string(isolation),
-            "tools": .array(faultTools.map { Fixtures.tool($0) }),
+            "tools": .array(faultTools.map { Fixtures.tool($0, toolPolicy[$0] ?? [:]) }),
         ]
         if let limits { object.set("limits", .object(limits)) }
         return .object(object)
@@ -145,6 +149,36 @@ import ToolHostJSON
             #expect(error.code == .pluginCrashed)
         }
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
+        let last = held(host)
+        host.shutdown()
+        await expectNoLeakedDescriptors(first.union(last), since: descriptors)
+    }
+
+    /// The worker refuses a result over the tool's own `maxOutputBytes` from the size the plugin hands write_result,
+    /// before it buffers or frames a byte, as the host does in-process. It used to apply only the host's 16 MiB, so a
+    /// result under that was copied into the call's buffer and a frame: under `limits.memoryMB` 256 a 16 MB result
+    /// could abort the worker ("failed to allocate", reported `plugin_crashed`). Whether that copy fails depends on
+    /// how much address space the worker's allocator has reserved, which varies from run to run (so does what is left
+    /// for the plugin: the result is 1 MB, not 16); so the fixture makes the copy fail for certain instead: every page
+    /// of its result after the first is unreadable.
+    @Test func aResultOverTheToolsLimitIsRefusedInTheWorkerBeforeItIsBuffered() async throws {
+        let descriptors = Descriptors.all()
+        let host = try await host(limits: ["memoryMB": 256])
+        let worker = try await pid(host)
+        let first = held(host)
+        let call = ToolCall(
+            tool: "faults.sized_result", arguments: ["bytes": 1_000_000, "guarded": 1], timeout: .seconds(20))
+        guard case .failure(let failure) = await host.call(call) else {
+            Issue.record("a result over maxOutputBytes must be refused")
+            return
+        }
+        #expect(failure.code == .pluginError, "\(failure.code): \(failure.message)")
+        #expect(failure.message.contains("limit of 65536 bytes"), "\(failure.message)")
+        #expect(try await pid(host) == worker, "the same worker serves the next call")
+        let small = try await host.call("faults.sized_result", arguments: ["bytes": 1000])
+        #expect(small.output.count == 1002)
+        let statistics = host.statisticsSnapshot().first { $0.tool == "faults.sized_result" }
+        #expect(statistics?.errors == [ToolError.Code.pluginError.rawValue: 1], "no crash was recorded")
         let last = held(host)
         host.shutdown()
         await expectNoLeakedDescriptors(first.union(last), since: descriptors)
@@ -459,6 +493,45 @@ import ToolHostJSON
         #expect(try await pid(host) != first, "a fresh worker took the call")
         #expect(try await host.call("faults.ok", arguments: [:]).json == ["ok": true])
         #expect(try await variant(host) == "A")
+    }
+
+    /// The generation serving now (its `LoadedPlugin`), if the plugin is loaded.
+    private func serving(_ host: ToolHost) -> LoadedPlugin? {
+        guard case .loaded(let plugin) = host.registry.snapshot.plugins.first?.state else { return nil }
+        return plugin
+    }
+
+    /// How many times init ran on the image a generation runs, asked of that generation directly.
+    private func inits(_ plugin: LoadedPlugin) throws -> Int? {
+        let slot = CallSlot.acquire()
+        defer { slot.release() }
+        let outcome = InProcessInvocation.run(
+            plugin: plugin, tool: try #require(plugin.tools["inits"]), arguments: Array("{}".utf8), deadline: 0,
+            cancellation: CancellationFlag(), maxOutputBytes: 1000, slot: slot)
+        guard case .success(let output) = outcome else { return nil }
+        return try JSONValue.parse(output)["inits"]?.intValue.map { Int($0) }
+    }
+
+    /// The header promises one init per loaded image. A new generation whose library did not change (only its
+    /// manifest did, the sha256 pinned) gets a private copy of its own, so dlopen maps a fresh image and init runs
+    /// once on it, and the serving generation's image is not initialised again under it.
+    @Test func aManifestOnlyChangeLoadsAFreshImageAndLeavesTheServingOneAlone() async throws {
+        let host = try await host(isolation: "inprocess")
+        #expect(try await host.call("faults.inits", arguments: [:]).json == ["inits": 1])
+        let old = try #require(serving(host))
+        guard case .object(var object) = Self.manifest(isolation: "inprocess") else { return }
+        object.set("library", ["file": "libfaults.so", "sha256": .string(old.sha256)])
+        object.set("tools", .array(Self.faultTools.map { Fixtures.tool($0, ["description": "changed"]) }))
+        let manifest = host.configuration.pluginsDirectory + "/faults/manifest.json"
+        try Data(JSONValue.object(object).serialized()).write(to: URL(fileURLWithPath: manifest + ".new"))
+        #expect(rename(manifest + ".new", manifest) == 0)
+        await reloadAndLoad(host)
+        let new = try #require(serving(host))
+        #expect(new !== old, "the changed manifest is a new generation")
+        #expect(new.sha256 == old.sha256, "of the same library bytes")
+        #expect(new.handle != old.handle, "in an image of its own")
+        #expect(try await host.call("faults.inits", arguments: [:]).json == ["inits": 1])
+        #expect(try inits(old) == 1, "the serving generation's image was not initialised again")
     }
 
     @Test func aWorkerRefusesAPrivateCopyChangedAfterTheHostMadeIt() async throws {

@@ -74,7 +74,7 @@ final class Executor: Sendable {
     private static func execute(_ job: CallJob, slot: CallSlot, pool: PluginThreadPool, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
-        let maxOutputBytes = min(job.toolMaxOutputBytes ?? hostLimit, hostLimit)
+        let maxOutputBytes = ToolManifest.outputLimit(tool: job.toolMaxOutputBytes, host: hostLimit)
         var outcome: InvocationOutcome
         if let workers = job.plugin.workers {
             outcome = workers.run(job, maxOutputBytes: hostLimit)

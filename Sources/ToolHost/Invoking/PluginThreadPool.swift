@@ -40,8 +40,9 @@ final class PluginThreadPool: @unchecked Sendable {
     private var spinning = 0
     /// Work queued and not yet taken; read without the lock by spinning threads.
     private let pending = Atomic<Int>(0)
-    private let idleTimeoutNs: UInt64
-    private let spinNs: UInt64
+    let idleTimeoutNs: UInt64
+    /// How long an idle thread polls for work before it parks, in nanoseconds (seconds and fractions alike).
+    let spinNs: UInt64
     let name: String
 
     /// - Parameters:
@@ -50,10 +51,8 @@ final class PluginThreadPool: @unchecked Sendable {
     ///   - spin: how long an idle thread polls for work before it parks.
     init(name: String = "toolhost-call", idleTimeout: Duration = .seconds(30), spin: Duration = .microseconds(50)) {
         self.name = name
-        self.idleTimeoutNs =
-            UInt64(idleTimeout.components.seconds) * 1_000_000_000
-            + UInt64(idleTimeout.components.attoseconds / 1_000_000_000)
-        self.spinNs = UInt64(spin.components.attoseconds / 1_000_000_000)
+        self.idleTimeoutNs = UInt64(CallDeadline.nanoseconds(idleTimeout))
+        self.spinNs = UInt64(CallDeadline.nanoseconds(spin))
     }
 
     /// The number of threads the pool owns now (busy and idle).

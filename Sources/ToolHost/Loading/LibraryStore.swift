@@ -9,6 +9,10 @@ import Glibc
 /// `<store>/<sha256>/<file>` and opens the copy, so a library replaced later can never change code that
 /// is mapped, and a new version can be loaded beside the old one.
 ///
+/// dlopen of a path this process has opened gives back the image already mapped, whose `init` already ran. So an
+/// in-process load of bytes whose copy this process has opened before (a manifest-only change, a plugin removed
+/// and added again) gets a copy of its own, `<store>/<sha256>.<n>/<file>`: each image is initialised once.
+///
 /// A copy is a generation's library: the workers of a plugin in `process` isolation open the copy the host made
 /// (and check its sha256), never the plugin folder's file. The host never removes a copy, so one stays in place
 /// for as long as any worker of its generation may start (after a crash, a timeout, or when every warm worker is
@@ -39,11 +43,24 @@ struct LibraryStore: Sendable {
         }.joined()
     }
 
+    /// The folder of one copy of the library whose hash is `sha256`: `<sha256>` for the first, `<sha256>.<n>` for
+    /// another copy of the same bytes (a distinct file, so that dlopen maps a distinct image).
+    private func folder(sha256: String, instance: Int) -> String {
+        directory + "/" + sha256 + (instance == 0 ? "" : ".\(instance)")
+    }
+
+    /// Where `store` puts copy number `instance` of the library whose hash is `sha256`.
+    func path(sha256: String, fileName: String, instance: Int = 0) -> String {
+        folder(sha256: sha256, instance: instance) + "/" + fileName
+    }
+
     /// Stores `bytes` (whose hash is `sha256`) under `fileName` and returns the copy's path.
+    /// - Parameter instance: which copy of these bytes (0, the content-addressed one, unless a distinct file is
+    ///   needed).
     /// - Throws: a message saying what failed and where.
-    func store(_ bytes: [UInt8], sha256: String, fileName: String) throws(StoreError) -> String {
+    func store(_ bytes: [UInt8], sha256: String, fileName: String, instance: Int = 0) throws(StoreError) -> String {
         try makePrivateDirectory(directory)
-        let folder = directory + "/" + sha256
+        let folder = folder(sha256: sha256, instance: instance)
         try makePrivateDirectory(folder)
         let path = folder + "/" + fileName
         if let existing = FileManager.default.contents(atPath: path), existing.count == bytes.count,

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import Metrics
+import Synchronization
 
 /// Opens a plugin's library and brings it up: sha256, a private copy, dlopen, the ABI check, init, and
 /// the check that the library registers exactly the tools its manifest declares.
@@ -140,19 +141,41 @@ struct PluginLoader: Sendable {
             workers: WorkerPool(launch: launch, pluginName: manifest.name, first: worker), breaker: breaker)
     }
 
+    /// The private copies this process has claimed for dlopen. Opening one again would give back its image, whose
+    /// init already ran (the header promises one init per loaded image), so each in-process load claims a copy no
+    /// load in this process has claimed: a new generation whose library bytes did not change (only its manifest
+    /// did) gets a distinct copy and so a fresh image, and the serving generation's image is left alone. A claim is
+    /// never given back: a load that failed after dlopen leaves its image mapped, perhaps initialised.
+    private static let claimedImages = Mutex<Set<String>>([])
+
     /// Loads the plugin into this process. Blocking; call it on a host thread.
     func loadInProcess(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
         guard !manifest.library.isSystem else { return try open(manifest: manifest, copy: nil, shownAs: "") }
-        let copy = try commit(manifest: manifest, directory: directory)
+        let inspection = try inspect(manifest: manifest, directory: directory)
+        var instance = 0
+        while !Self.claimedImages.withLock({
+            $0.insert(store.path(sha256: inspection.sha256, fileName: manifest.library.file, instance: instance))
+                .inserted
+        }) {
+            instance += 1
+        }
+        let copy = try commit(manifest: manifest, inspection: inspection, instance: instance)
         return try open(manifest: manifest, copy: copy, shownAs: directory + "/" + manifest.library.file)
     }
 
     /// Commits a generation's library: checks the plugin folder's file (`inspect`) and makes the private copy that
     /// every load of this generation opens, in this process or in its workers.
     func commit(manifest: PluginManifest, directory: String) throws(ToolError) -> LibraryStore.Copy {
-        let inspection = try inspect(manifest: manifest, directory: directory)
+        try commit(manifest: manifest, inspection: inspect(manifest: manifest, directory: directory), instance: 0)
+    }
+
+    /// Makes copy number `instance` of an inspected library.
+    private func commit(
+        manifest: PluginManifest, inspection: Inspection, instance: Int
+    ) throws(ToolError) -> LibraryStore.Copy {
         do {
-            let path = try store.store(inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file)
+            let path = try store.store(
+                inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file, instance: instance)
             return LibraryStore.Copy(path: path, sha256: inspection.sha256)
         } catch {
             throw ToolError(

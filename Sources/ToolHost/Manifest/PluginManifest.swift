@@ -135,6 +135,12 @@ public struct ToolManifest: Sendable, Hashable {
     /// The largest result the tool may return (the host's limit applies when smaller).
     public var maxOutputBytes: Int?
 
+    /// The largest result a tool may return: its own `maxOutputBytes`, or the host's limit when that is smaller.
+    /// The host applies it to in-process calls and each worker to the calls it runs, before a byte is buffered.
+    static func outputLimit(tool: Int?, host: Int) -> Int {
+        min(tool ?? host, host)
+    }
+
     public init(
         name: String, description: String, inputSchema: JSONValue = ["type": "object"], deterministic: Bool = false,
         idempotent: Bool = false, cache: CachePolicy = CachePolicy(), timeoutMs: Int? = nil, priority: Int = 0,

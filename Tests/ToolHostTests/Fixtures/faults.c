@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -73,6 +74,47 @@ static int32_t huge_result(const toolhost_call *call, const char *a, size_t n) {
         }
     return call->host->write_result(call, "\"", 1) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
 }
+/* Reads the integer member `key` of a small flat arguments object (0 when absent). */
+static long long int_arg(const char *a, size_t n, const char *key) {
+    char text[256], pattern[64];
+    size_t length = n < sizeof text - 1 ? n : sizeof text - 1;
+    memcpy(text, a, length);
+    text[length] = 0;
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    const char *found = strstr(text, pattern);
+    const char *colon = found ? strchr(found, ':') : NULL;
+    return colon ? strtoll(colon + 1, NULL, 10) : 0;
+}
+/* {"bytes": N}: a JSON string of N 'x's, handed to the host in one write_result, so the host learns its size
+ * before it reads a byte. With "guarded": 1, every page after the first is made unreadable before the write: a host
+ * that refuses the result by its size never touches them; one that copies it first (buffering a result it must
+ * refuse) faults, as surely as a worker near its memory limit fails to allocate the copy. */
+static int32_t sized_result(const toolhost_call *call, const char *a, size_t n) {
+    long long bytes = int_arg(a, n, "bytes");
+    if (bytes < 0) return TOOLHOST_ERR_INVALID_ARGUMENTS;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), length = (size_t)bytes + 2;
+    size_t mapped = (length + page - 1) / page * page;
+    char *out = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (out == MAP_FAILED) {
+        call->host->write_error(call, "sized_result: no memory for the result", 38);
+        return TOOLHOST_ERR_FAILED;
+    }
+    out[0] = '"';
+    memset(out + 1, 'x', (size_t)bytes);
+    out[bytes + 1] = '"';
+    if (int_arg(a, n, "guarded") && mapped > page) mprotect(out + page, mapped - page, PROT_NONE);
+    int32_t written = call->host->write_result(call, out, length);
+    munmap(out, mapped);
+    return written == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+}
+/* How many times init ran on this image (its statics): the header promises once. */
+static int init_runs;
+static int32_t inits(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    char out[64];
+    snprintf(out, sizeof out, "{\"inits\":%d}", __atomic_load_n(&init_runs, __ATOMIC_SEQ_CST));
+    return reply(call, out);
+}
 static int32_t invalid_utf8(const toolhost_call *call, const char *a, size_t n) {
     (void)a; (void)n;
     return reply(call, "\"\xff\xfe\"");
@@ -128,11 +170,12 @@ static const struct { const char *name; toolhost_handler_fn handler; } tools[] =
     {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
     {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
     {"noisy", noisy}, {"close_stdio", close_stdio}, {"fork_linger", fork_linger}, {"late_calls", late_calls},
-    {"variant", variant},
+    {"variant", variant}, {"sized_result", sized_result}, {"inits", inits},
 };
 
 static int32_t faults_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {
     (void)host; (void)state;
+    __atomic_add_fetch(&init_runs, 1, __ATOMIC_SEQ_CST);
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         toolhost_tool_desc desc = {sizeof desc, TOOLHOST_TOOL_THREAD_SAFE, tools[i].name, "fault", tools[i].handler, NULL};
         if (reg->register_tool(reg, &desc) != 0) return TOOLHOST_ERR_FAILED;

@@ -51,6 +51,13 @@ public enum WorkerMain {
             return 1
         }
         let tools = plugin.tools.values.sorted { $0.name < $1.name }.map { ($0.name, $0.threadSafe) }
+        // Each tool's own limit, as the host applies it in-process: a result over it is refused from the size the
+        // plugin hands write_result, before the worker buffers or frames it (a worker under limits.memoryMB could
+        // not hold several copies of a result the host would refuse anyway).
+        var outputLimits: [String: Int] = [:]
+        for tool in plugin.manifest.tools {
+            outputLimits[tool.name] = ToolManifest.outputLimit(tool: tool.maxOutputBytes, host: maxOutputBytes)
+        }
         guard channel.write(.ready(tools: tools)) else { return 0 }
         let slot = CallSlot.acquire()
         var spin = false
@@ -67,7 +74,8 @@ public enum WorkerMain {
                 }
                 let outcome = InProcessInvocation.run(
                     plugin: plugin, tool: tool, arguments: arguments, deadline: deadline,
-                    cancellation: CancellationFlag(), maxOutputBytes: maxOutputBytes, slot: slot)
+                    cancellation: CancellationFlag(), maxOutputBytes: outputLimits[name] ?? maxOutputBytes,
+                    slot: slot)
                 let frame: WorkerFrame
                 switch outcome {
                 case .success(let output): frame = .result(status: 0, output: output, message: nil)

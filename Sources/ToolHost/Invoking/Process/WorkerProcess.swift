@@ -52,8 +52,8 @@ final class WorkerProcess: @unchecked Sendable {
         toolhost_shim_ignore_sigpipe()
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
-            throw ToolError(
-                .pluginUnavailable, "cannot create a channel for a worker: \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            throw ToolError(.pluginUnavailable, "cannot create a channel for a worker: \(reason)")
         }
         var arguments = [launch.executable, "worker", "--plugin", launch.pluginName]
         if let library = launch.library { arguments += ["--library", library.path, "--sha256", library.sha256] }
@@ -67,11 +67,13 @@ final class WorkerProcess: @unchecked Sendable {
         ]
         // Forked from a thread that never exits: PR_SET_PDEATHSIG fires when the forking *thread* ends.
         let channelEnd = fds[1]
-        let pid = Spawner.shared.run {
+        // errno is per thread: the spawner thread reads it where fork failed, and hands it back with the pid.
+        let (pid, spawnErrno) = Spawner.shared.run {
             withCStrings(arguments) { argv in
                 withCStrings(environment) { envp in
-                    toolhost_shim_spawn_worker(
+                    let pid = toolhost_shim_spawn_worker(
                         launch.executable, argv, envp, channelEnd, launch.memoryLimitBytes, launch.cpuLimitSeconds)
+                    return (pid, pid > 0 ? 0 : errno)
                 }
             }
         }
@@ -79,7 +81,8 @@ final class WorkerProcess: @unchecked Sendable {
         guard pid > 0 else {
             close(fds[0])
             throw ToolError(
-                .pluginUnavailable, "cannot start a worker (\(launch.executable)): \(String(cString: strerror(errno)))")
+                .pluginUnavailable,
+                "cannot start a worker (\(launch.executable)): \(String(cString: strerror(spawnErrno)))")
         }
         let worker = WorkerProcess(pid: pid, fd: fds[0], maxPayload: launch.maxOutputBytes + WorkerFrame.overhead)
         guard worker.channel.write(.load(manifest: launch.manifestText)) else {
@@ -89,8 +92,7 @@ final class WorkerProcess: @unchecked Sendable {
                 "a worker died before it was handed the plugin's manifest (\(status)); it could not start "
                     + "\(launch.executable) worker")
         }
-        let seconds = launch.startupTimeout.components.seconds
-        let deadline = monotonicNanoseconds() + UInt64(max(1, seconds)) * 1_000_000_000
+        let deadline = startupDeadline(launch.startupTimeout, from: monotonicNanoseconds())
         switch worker.channel.read(deadline: deadline, maxPayload: worker.maxPayload) {
         case .frame(.ready(let tools)):
             return (worker, tools)
@@ -99,7 +101,7 @@ final class WorkerProcess: @unchecked Sendable {
             throw ToolError(.pluginUnavailable, message)
         case .timedOut:
             worker.kill()
-            throw ToolError(.pluginUnavailable, "a worker did not load the plugin within \(seconds) s")
+            throw ToolError(.pluginUnavailable, "a worker did not load the plugin within \(launch.startupTimeout)")
         case .closed, .frame, .malformed:
             let status = worker.killAndReap()
             throw ToolError(
@@ -107,6 +109,12 @@ final class WorkerProcess: @unchecked Sendable {
                 "a worker died while loading the plugin (\(status)); its init crashed or it could not start "
                     + "\(launch.executable) worker")
         }
+    }
+
+    /// When a worker started at `now` (CLOCK_MONOTONIC ns) must have loaded its plugin: the whole timeout, fractions
+    /// of a second included (saturating, never wrapping round to a deadline already passed).
+    static func startupDeadline(_ timeout: Duration, from now: UInt64) -> UInt64 {
+        CallDeadline.adding(CallDeadline.nanoseconds(timeout), to: now)
     }
 
     /// Runs one call; blocks until the result, the deadline (then the worker is killed) or its death.
@@ -197,10 +205,10 @@ final class Spawner: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the spawner thread and waits for its result.
-    func run(_ body: @escaping () -> pid_t) -> pid_t {
+    /// Runs `body` on the spawner thread and waits for its result (a pid and the errno of a failed spawn).
+    func run(_ body: @escaping () -> (pid_t, Int32)) -> (pid_t, Int32) {
         let done = ConditionLock()
-        var result: pid_t = -1
+        var result: (pid_t, Int32) = (-1, 0)
         var finished = false
         lock.withLock {
             pending.append {
