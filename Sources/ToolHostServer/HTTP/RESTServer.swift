@@ -9,10 +9,11 @@ import ToolHostJSON
 /// Errors map once, from `ToolError.Code`: `not_found` 404, `invalid_arguments` 400 (with each
 /// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
-/// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413,
-/// a body that is not JSON 400. `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open
-/// without the token. Every endpoint is guarded against browser pages first (`BrowserGuardMiddleware`: `Origin`,
-/// `Host`, and `Content-Type: application/json` on every `POST`).
+/// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413, a body that
+/// is not JSON 400; a method a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is).
+/// `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open without the token. Every endpoint
+/// is guarded against browser pages first (`BrowserGuardMiddleware`: `Origin`, `Host`, and
+/// `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
     public struct Configuration: Sendable {
@@ -65,7 +66,8 @@ public struct RESTServer: Sendable {
     /// - Parameter onListening: called with the bound port once the server accepts connections.
     /// - Returns: the Hummingbird application.
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
-        let router = Router()
+        // HEAD is answered wherever GET is (the GET response without its body).
+        let router = Router(options: .autoGenerateHeadEndpoints)
         let noToken = configuration.token == nil
         router.add(
             middleware: BrowserGuardMiddleware(
@@ -73,10 +75,16 @@ public struct RESTServer: Sendable {
         if let token = configuration.token {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
-        addRoutes(to: router)
+        var routes = addRoutes(to: router)
         var mcp = configuration.mcp
         mcp.maxBodyBytes = configuration.maxBodyBytes
-        MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router)
+        routes.append(MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router))
+        // After every route: it sees only the requests no route took (405 or 404).
+        router.add(
+            middleware: MethodNotAllowedMiddleware(
+                routes: routes.map { route in
+                    (route.path, route.methods.contains(.get) ? route.methods + [.head] : route.methods)
+                }))
         let application = Application(
             router: router,
             configuration: ApplicationConfiguration(
@@ -86,27 +94,43 @@ public struct RESTServer: Sendable {
         return application
     }
 
-    private func addRoutes(to router: Router<BasicRequestContext>) {
+    /// Registers the REST and health routes.
+    /// - Returns: each path with its methods, for the 405 answers.
+    private func addRoutes(
+        to router: Router<BasicRequestContext>
+    ) -> [(path: RouterPath, methods: [HTTPRequest.Method])] {
         let host = self.host
         let limit = configuration.maxBodyBytes
-        router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        var routes: [(path: RouterPath, methods: [HTTPRequest.Method])] = []
+        func route(
+            _ method: HTTPRequest.Method, _ path: RouterPath,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+        ) {
+            router.on(path, method: method, use: handler)
+            if let index = routes.firstIndex(where: { $0.path == path }) {
+                routes[index].methods.append(method)
+            } else {
+                routes.append((path, [method]))
+            }
+        }
+        route(.get, "/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         if let metrics = configuration.metrics {
-            router.get("/metrics") { _, _ in
+            route(.get, "/metrics") { _, _ in
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
                 return Response(
                     status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
             }
         }
-        router.get("/readyz") { _, _ in
+        route(.get, "/readyz") { _, _ in
             // A draining host finishes what it runs and takes nothing new: a load balancer should look elsewhere.
             if host.isDraining { return Self.json(.serviceUnavailable, ["status": "draining"]) }
             return Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))])
         }
-        router.get("/v1/tools") { _, _ in
+        route(.get, "/v1/tools") { _, _ in
             Self.json(.ok, ["tools": .array(host.tools().map(\.wireJSON))])
         }
-        router.get("/v1/plugins") { _, _ in
+        route(.get, "/v1/plugins") { _, _ in
             // Folders whose manifest could not be read at all are problems: there is no plugin to show them under.
             Self.json(
                 .ok,
@@ -115,13 +139,17 @@ public struct RESTServer: Sendable {
                     "problems": .array(host.problems().map(\.wireJSON)),
                 ])
         }
-        router.delete("/v1/cache") { request, _ in
+        route(.delete, "/v1/cache") { request, _ in
             let removed = host.invalidateCache(
                 plugin: request.uri.queryParameters.get("plugin"), tool: request.uri.queryParameters.get("tool"))
             return Self.json(.ok, ["removed": .int(Int64(removed))])
         }
-        router.post("/v1/tools/{name}/call") { request, context in
-            let name = context.parameters.get("name") ?? ""
+        route(.post, "/v1/tools/{name}/call") { request, context in
+            // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.
+            guard let name = (context.parameters.get("name") ?? "").removingPercentEncoding else {
+                return Self.failure(
+                    .badRequest, code: "invalid_arguments", "the tool name in the path is not valid percent-encoding")
+            }
             let arguments: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): arguments = value
@@ -147,7 +175,7 @@ public struct RESTServer: Sendable {
                 return Self.failure(error)
             }
         }
-        router.post("/v1/batch") { request, _ in
+        route(.post, "/v1/batch") { request, _ in
             let body: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): body = value
@@ -170,6 +198,7 @@ public struct RESTServer: Sendable {
             let results = zip(calls, outcomes).map { call, outcome in ToolResult.wireJSON(outcome, tool: call.tool) }
             return Self.json(.ok, ["results": .array(results)])
         }
+        return routes
     }
 
     // MARK: helpers
