@@ -262,7 +262,8 @@ import ToolHostJSON
     @Test func aCallPastTheGraceDoesNotHangShutdown() async throws {
         let server = try await Server(["--grace-seconds", "0.5"])
         let slow = Task {
-            try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#).status
+            let response = try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#)
+            return response.map { (status: $0.status, body: $0.body) }
         }
         try await server.waitForSleepToStart()
         let signalled = ContinuousClock.now
@@ -271,7 +272,13 @@ import ToolHostJSON
         #expect(ContinuousClock.now - signalled < .seconds(8))
         #expect(status == 1, "stderr: \(server.stderr)")
         #expect(server.stderr.contains("calls.cancelled=1"))
-        slow.cancel()
+        // The cut call is answered before its connection closes: 503, saying why.
+        let cut = await slow.value
+        #expect(cut?.status == 503)
+        #expect(cut?.body?["error"]?["code"] == "plugin_unavailable")
+        #expect(
+            cut?.body?["error"]?["message"]?.stringValue?.contains("shutting down") == true,
+            "\(String(describing: cut?.body))")
     }
 }
 

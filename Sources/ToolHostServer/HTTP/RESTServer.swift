@@ -9,11 +9,11 @@ import ToolHostJSON
 /// Errors map once, from `ToolError.Code`: `not_found` 404, `invalid_arguments` 400 (with each
 /// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
-/// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413, a body that
-/// is not JSON 400; a method a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is).
-/// `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open without the token. Every endpoint
-/// is guarded against browser pages first (`BrowserGuardMiddleware`: `Origin`, `Host`, and
-/// `Content-Type: application/json` on every `POST`).
+/// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
+/// period), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
+/// a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is). `GET /metrics` (when configured)
+/// is Prometheus text; only `/healthz` is open without the token. Every endpoint is guarded against browser pages
+/// first (`BrowserGuardMiddleware`: `Origin`, `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
     public struct Configuration: Sendable {
@@ -42,15 +42,21 @@ public struct RESTServer: Sendable {
 
     private let host: ToolHost
     private let configuration: Configuration
+    private let drainDeadline: DrainDeadline?
     private let logger: Logger
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
     ///   - configuration: address, token and limits.
+    ///   - drainDeadline: when it passes, calls still running are cut and answered 503 ("the host is shutting
+    ///     down"); nil: they run until the server's task is cancelled, and are not answered.
     ///   - logger: the server's logger.
-    public init(host: ToolHost, configuration: Configuration, logger: Logger) {
+    public init(
+        host: ToolHost, configuration: Configuration, drainDeadline: DrainDeadline? = nil, logger: Logger
+    ) {
         self.host = host
         self.configuration = configuration
+        self.drainDeadline = drainDeadline
         self.logger = logger
     }
 
@@ -101,6 +107,7 @@ public struct RESTServer: Sendable {
     ) -> [(path: RouterPath, methods: [HTTPRequest.Method])] {
         let host = self.host
         let limit = configuration.maxBodyBytes
+        let drainDeadline = self.drainDeadline
         var routes: [(path: RouterPath, methods: [HTTPRequest.Method])] = []
         func route(
             _ method: HTTPRequest.Method, _ path: RouterPath,
@@ -164,13 +171,22 @@ public struct RESTServer: Sendable {
             } catch {
                 return Self.failure(error)
             }
-            switch await host.call(call) {
+            let outcome =
+                if let drainDeadline { await drainDeadline.call(call, on: host) } else { await host.call(call) }
+            switch outcome {
             case .success(let result):
                 var headers = HTTPFields()
                 headers[.contentType] = "application/json"
                 headers[Self.cachedHeader] = result.cached ? "true" : "false"
                 return Response(
                     status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.output)))
+            case .failure(let error) where error.code == .cancelled && host.isDraining:
+                // The grace period passed with the call still running: the caller is told why, and may retry
+                // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
+                return Self.failure(
+                    ToolError(
+                        .pluginUnavailable,
+                        "the host is shutting down: the call was cancelled at the end of its grace period"))
             case .failure(let error):
                 return Self.failure(error)
             }
