@@ -83,6 +83,8 @@ public struct ToolHostDaemon: Sendable {
         var server = RESTServer.Configuration()
         (server.host, server.port) = http.address
         server.maxBodyBytes = http.maxBodyBytes
+        server.maxConnections = http.maxConnections
+        server.idleTimeout = http.idleTimeout
         if let tokenFile = http.tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw StartError(description: "cannot read the token file '\(tokenFile)'")

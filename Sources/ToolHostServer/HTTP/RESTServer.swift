@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ToolHost
 import ToolHostJSON
 
@@ -25,6 +27,12 @@ public struct RESTServer: Sendable {
         public var token: String?
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
+        /// The most connections open at once: one over it is answered 503 (`too_many_connections`) and closed at
+        /// once. Keep it under the process's descriptor limit with room for the plugins' work.
+        public var maxConnections: Int = 512
+        /// A connection silent this long (no request, or a request whose head or body stops arriving) is closed;
+        /// a call being answered, or an open event stream, is not silence.
+        public var idleTimeout: Duration = .seconds(30)
         /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
         public var metrics: MetricsExporter?
         /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
@@ -91,8 +99,17 @@ public struct RESTServer: Sendable {
                 routes: routes.map { route in
                     (route.path, route.methods.contains(.get) ? route.methods + [.head] : route.methods)
                 }))
+        let connections = ConnectionLimitHandler.Counter()
+        let maxConnections = configuration.maxConnections
+        let logger = self.logger
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionLimitHandler(counter: connections, maxConnections: maxConnections, logger: logger)
+            ],
+            idleTimeout: TimeAmount(configuration.idleTimeout))
         let application = Application(
             router: router,
+            server: .http1(configuration: http),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "toolhost"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
