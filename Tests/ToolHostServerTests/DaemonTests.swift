@@ -193,6 +193,27 @@ import ToolHostJSON
         #expect(result.stderr.contains(config))
     }
 
+    /// At the descriptor limit `accept` fails and the accept loop spins: the connection cap must fit under the limit
+    /// with room for the plugins, or the daemon does not start (exit 64, naming both numbers and the fix).
+    @Test func aConnectionCapOverTheDescriptorLimitIsRefused() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // `ulimit -n` in sh sets the hard limit too: the daemon cannot raise it.
+        process.arguments = [
+            "-c", #"ulimit -n 300 && exec "$0" serve --plugins "$1" --listen 127.0.0.1:0 --max-connections 100"#,
+            ServerFixtures.binary, try ServerFixtures.probePlugins(),
+        ]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let status = await awaitExit(process, within: 20)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status == 64)
+        #expect(text.contains("maxConnections 100 needs 356 descriptors"), "stderr: \(text)")
+        #expect(text.contains("the limit is 300"), "stderr: \(text)")
+    }
+
     @Test func aBadEnvironmentVariableIsRefusedNamingIt() async throws {
         let result = try await Self.runToExit(
             ["--plugins", try ServerFixtures.probePlugins()], environment: ["TOOLHOST_MAX_QUEUED_CALLS": "many"])

@@ -108,6 +108,7 @@ public struct ToolHostDaemon: Sendable {
         var server: RESTServer.Configuration?
         if case .http(let insecureNoAuth) = front {
             server = try Self.httpConfiguration(settings.http, insecureNoAuth: insecureNoAuth)
+            try DescriptorLimit.makeRoom(forConnections: settings.http.maxConnections)
         }
         let host = ToolHost(configuration: settings.host, logger: Logger(label: "toolhost"))
         defer { host.shutdown() }
