@@ -286,17 +286,25 @@ import ToolHostJSON
             let response = try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#)
             return response.map { (status: $0.status, body: $0.body) }
         }
-        try await server.waitForSleepToStart()
+        let slowBatch = Task {
+            let response = try? await server.request(
+                "POST", "/v1/batch", body: #"[{"tool":"probe.sleep","arguments":{"ms":30000}}]"#)
+            return response.map { (status: $0.status, body: $0.body) }
+        }
+        try await server.waitForSleepToStart(count: 2)
         let signalled = ContinuousClock.now
         server.process.terminate()
         let status = await awaitExit(server.process, within: 15)
         #expect(ContinuousClock.now - signalled < .seconds(8))
         #expect(status == 1, "stderr: \(server.stderr)")
-        #expect(server.stderr.contains("calls.cancelled=1"))
+        #expect(server.stderr.contains("calls.cancelled=2"))
         // The cut call is answered before its connection closes: 503, saying why.
         let cut = await slow.value
         #expect(cut?.status == 503)
         #expect(cut?.body?["error"]?["code"] == "plugin_unavailable")
+        let batch = await slowBatch.value
+        #expect(batch?.status == 200)
+        #expect(batch?.body?["results"]?[0]?["error"]?["code"] == "plugin_unavailable")
         #expect(
             cut?.body?["error"]?["message"]?.stringValue?.contains("shutting down") == true,
             "\(String(describing: cut?.body))")
@@ -306,11 +314,11 @@ import ToolHostJSON
 extension RESTTests.Server {
     /// Waits (bounded) until the server's probe plugin has started a `probe.sleep` (a count that only grows, so
     /// no poll can miss it, unlike a gauge of calls in flight).
-    func waitForSleepToStart(within seconds: Double = 20) async throws {
+    func waitForSleepToStart(count: Int = 1, within seconds: Double = 20) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             let read = try await request("POST", "/v1/tools/probe.sleep_read/call", body: "{}")
-            if let started = read.body?["started"]?.intValue, started > 0 { return }
+            if let started = read.body?["started"]?.intValue, started >= count { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw ServerFixtureError("probe.sleep never started; stderr: \(stderr)")

@@ -49,23 +49,24 @@ public final class DrainDeadline: Sendable {
         }
     }
 
-    /// Runs a call through `host`, cancelling it when the grace period passes first.
-    /// - Returns: the call's outcome (`cancelled` when it was cut).
-    func call(_ request: ToolCall, on host: ToolHost) async -> Result<ToolResult, ToolError> {
-        await withTaskGroup(of: Result<ToolResult, ToolError>?.self) { group in
-            group.addTask { await host.call(request) }
+    /// Runs `operation` (calls through the host), cancelling it when the grace period passes first.
+    /// - Returns: what `operation` returns (calls cut this way end `cancelled`).
+    func cutting<Outcome: Sendable>(_ operation: @escaping @Sendable () async -> Outcome) async -> Outcome {
+        await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask { await operation() }
             group.addTask {
                 await self.wait()
                 return nil
             }
-            var outcome: Result<ToolResult, ToolError>?
+            var outcome: Outcome?
             while outcome == nil, let next = await group.next() {
-                // The call ended, or the grace passed: either way the other child is done with (a cut call
-                // answers `cancelled` next).
+                // The operation ended, or the grace passed: either way the other child is done with (a cut
+                // operation returns next).
                 group.cancelAll()
                 outcome = next
             }
-            return outcome ?? .failure(ToolError(.internal, "a call ended without an outcome"))
+            guard let outcome else { preconditionFailure("the operation's child always returns an outcome") }
+            return outcome
         }
     }
 }

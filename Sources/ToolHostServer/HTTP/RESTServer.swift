@@ -189,7 +189,11 @@ public struct RESTServer: Sendable {
                 return Self.failure(error)
             }
             let outcome =
-                if let drainDeadline { await drainDeadline.call(call, on: host) } else { await host.call(call) }
+                if let drainDeadline {
+                    await drainDeadline.cutting { await host.call(call) }
+                } else {
+                    await host.call(call)
+                }
             switch outcome {
             case .success(let result):
                 var headers = HTTPFields()
@@ -200,10 +204,7 @@ public struct RESTServer: Sendable {
             case .failure(let error) where error.code == .cancelled && host.isDraining:
                 // The grace period passed with the call still running: the caller is told why, and may retry
                 // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
-                return Self.failure(
-                    ToolError(
-                        .pluginUnavailable,
-                        "the host is shutting down: the call was cancelled at the end of its grace period"))
+                return Self.failure(Self.cutByDrain)
             case .failure(let error):
                 return Self.failure(error)
             }
@@ -227,7 +228,19 @@ public struct RESTServer: Sendable {
                     return Self.failure(.badRequest, code: "invalid_arguments", "call \(index): \(error.message)")
                 }
             }
-            let outcomes = await host.batch(calls)
+            var outcomes =
+                if let drainDeadline {
+                    await drainDeadline.cutting { [calls] in await host.batch(calls) }
+                } else {
+                    await host.batch(calls)
+                }
+            if host.isDraining {
+                for index in outcomes.indices {
+                    if case .failure(let error) = outcomes[index], error.code == .cancelled {
+                        outcomes[index] = .failure(Self.cutByDrain)
+                    }
+                }
+            }
             let results = zip(calls, outcomes).map { call, outcome in ToolResult.wireJSON(outcome, tool: call.tool) }
             return Self.json(.ok, ["results": .array(results)])
         }
@@ -254,6 +267,10 @@ public struct RESTServer: Sendable {
         }
         return call
     }
+
+    /// What a call cut at the end of a drain's grace period is answered with.
+    static let cutByDrain = ToolError(
+        .pluginUnavailable, "the host is shutting down: the call was cancelled at the end of its grace period")
 
     static let timeoutHeader = HTTPFields.Element.Name("X-Toolhost-Timeout-Ms")!
     static let priorityHeader = HTTPFields.Element.Name("X-Toolhost-Priority")!
