@@ -26,12 +26,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The largest request body accepted, in bytes (default 1048576).")
     var maxBodyBytes: String?
 
+    @Option(
+        name: .long,
+        help: "The most HTTP connections open at once; more are answered 503 and closed (default 512).")
+    var maxConnections: String?
+
+    @Option(
+        name: .long,
+        help: "Close a connection silent this many seconds: no request, or one that stops arriving (default 30).")
+    var idleTimeoutSeconds: String?
+
     @Flag(name: .long, help: "Allow a non-loopback address without a token.")
     var insecureNoAuth = false
 
     func run() async throws {
         let http: [(String, String?)] = [
             ("--listen", listen), ("--token-file", tokenFile), ("--max-body-bytes", maxBodyBytes),
+            ("--max-connections", maxConnections), ("--idle-timeout-seconds", idleTimeoutSeconds),
         ]
         let read = try settings.read(
             "serve", logLevel: .info, more: daemon.flags + http.compactMap { flag, value in value.map { (flag, $0) } })

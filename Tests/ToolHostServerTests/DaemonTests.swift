@@ -190,6 +190,27 @@ import ToolHostJSON
         #expect(result.stderr.contains(config))
     }
 
+    /// At the descriptor limit `accept` fails and the accept loop spins: the connection cap must fit under the limit
+    /// with room for the plugins, or the daemon does not start (exit 64, naming both numbers and the fix).
+    @Test func aConnectionCapOverTheDescriptorLimitIsRefused() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // `ulimit -n` in sh sets the hard limit too: the daemon cannot raise it.
+        process.arguments = [
+            "-c", #"ulimit -n 300 && exec "$0" serve --plugins "$1" --listen 127.0.0.1:0 --max-connections 100"#,
+            ServerFixtures.binary, try ServerFixtures.probePlugins(),
+        ]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let status = await awaitExit(process, within: 20)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status == 64)
+        #expect(text.contains("maxConnections 100 needs 356 descriptors"), "stderr: \(text)")
+        #expect(text.contains("the limit is 300"), "stderr: \(text)")
+    }
+
     @Test func aBadEnvironmentVariableIsRefusedNamingIt() async throws {
         let result = try await Self.runToExit(
             ["--plugins", try ServerFixtures.probePlugins()], environment: ["TOOLHOST_MAX_QUEUED_CALLS": "many"])
@@ -259,27 +280,42 @@ import ToolHostJSON
     @Test func aCallPastTheGraceDoesNotHangShutdown() async throws {
         let server = try await Server(["--grace-seconds", "0.5"])
         let slow = Task {
-            try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#).status
+            let response = try? await server.request("POST", "/v1/tools/probe.sleep/call", body: #"{"ms":30000}"#)
+            return response.map { (status: $0.status, body: $0.body) }
         }
-        try await server.waitForSleepToStart()
+        let slowBatch = Task {
+            let response = try? await server.request(
+                "POST", "/v1/batch", body: #"[{"tool":"probe.sleep","arguments":{"ms":30000}}]"#)
+            return response.map { (status: $0.status, body: $0.body) }
+        }
+        try await server.waitForSleepToStart(count: 2)
         let signalled = ContinuousClock.now
         server.process.terminate()
         let status = await awaitExit(server.process, within: 15)
         #expect(ContinuousClock.now - signalled < .seconds(8))
         #expect(status == 1, "stderr: \(server.stderr)")
-        #expect(server.stderr.contains("calls.cancelled=1"))
-        slow.cancel()
+        #expect(server.stderr.contains("calls.cancelled=2"))
+        // The cut call is answered before its connection closes: 503, saying why.
+        let cut = await slow.value
+        #expect(cut?.status == 503)
+        #expect(cut?.body?["error"]?["code"] == "plugin_unavailable")
+        let batch = await slowBatch.value
+        #expect(batch?.status == 200)
+        #expect(batch?.body?["results"]?[0]?["error"]?["code"] == "plugin_unavailable")
+        #expect(
+            cut?.body?["error"]?["message"]?.stringValue?.contains("shutting down") == true,
+            "\(String(describing: cut?.body))")
     }
 }
 
 extension RESTTests.Server {
     /// Waits (bounded) until the server's probe plugin has started a `probe.sleep` (a count that only grows, so
     /// no poll can miss it, unlike a gauge of calls in flight).
-    func waitForSleepToStart(within seconds: Double = 20) async throws {
+    func waitForSleepToStart(count: Int = 1, within seconds: Double = 20) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             let read = try await request("POST", "/v1/tools/probe.sleep_read/call", body: "{}")
-            if let started = read.body?["started"]?.intValue, started > 0 { return }
+            if let started = read.body?["started"]?.intValue, started >= count { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw ServerFixtureError("probe.sleep never started; stderr: \(stderr)")

@@ -257,6 +257,65 @@ import ToolHostJSON
             #expect(text.contains("process_resident_memory_bytes"))
             let right = try await server.request("GET", "/v1/tools", headers: ["Authorization": "Bearer s3cret-token"])
             #expect(right.status == 200)
+            // The scheme is case-insensitive (RFC 7235), the token is not; another scheme or no token is refused.
+            for value in ["bearer s3cret-token", "BEARER s3cret-token", "bEaReR  s3cret-token"] {
+                #expect(try await server.request("GET", "/v1/tools", headers: ["Authorization": value]).status == 200)
+            }
+            for value in ["bearer S3CRET-TOKEN", "Basic s3cret-token", "Bearers3cret-token", "bearer", "bearer  "] {
+                let refused = try await server.request("GET", "/v1/tools", headers: ["Authorization": value])
+                #expect(refused.status == 401, "\(value)")
+            }
+            // A wrong method is refused by the token first: the routes are not shown to a caller without it.
+            #expect(try await server.request("PUT", "/v1/tools", body: "{}").status == 401)
+            let put = try await server.request(
+                "PUT", "/v1/tools", body: "{}", headers: ["Authorization": "Bearer s3cret-token"])
+            #expect(put.status == 405)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    /// A method a path does not serve is 405 naming the ones it does (not 404, which says there is no such path);
+    /// `HEAD` is served wherever `GET` is.
+    @Test func aWrongMethodIs405WithAllowAndHeadIsServedWhereGetIs() async throws {
+        let server = try await Server()
+        do {
+            for (method, path, allow) in [
+                ("PUT", "/v1/tools", "GET, HEAD"), ("GET", "/v1/tools/probe.echo/call", "POST"),
+                ("DELETE", "/healthz", "GET, HEAD"), ("POST", "/v1/cache", "DELETE"), ("GET", "/v1/batch", "POST"),
+                ("PATCH", "/mcp", "POST, GET, DELETE, HEAD"),
+            ] {
+                let refused = try await server.request(method, path, body: method == "POST" ? "{}" : nil)
+                #expect(refused.status == 405, "\(method) \(path)")
+                #expect(refused.headers["Allow"] as? String == allow, "\(method) \(path)")
+                #expect(refused.body?["error"]?["code"] == "method_not_allowed", "\(method) \(path)")
+            }
+            let unknown = try await server.request("GET", "/v1/nope")
+            #expect(unknown.status == 404)
+            #expect(unknown.body?["error"]?["code"] == "not_found")
+            for path in ["/healthz", "/readyz", "/v1/tools", "/metrics"] {
+                let head = try await server.request("HEAD", path)
+                #expect(head.status == 200, "HEAD \(path)")
+                #expect(head.body == nil, "HEAD \(path)")
+            }
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    /// A tool name in the path is percent-decoded before it is looked up (`probe%2Eecho` is `probe.echo`).
+    @Test func aPercentEncodedToolNameIsDecoded() async throws {
+        let server = try await Server()
+        do {
+            for path in ["/v1/tools/probe%2Eecho/call", "/v1/tools/%70robe.echo/call", "/v1/tools/probe%2eecho/call"] {
+                #expect(try await server.rawStatus("POST", path, body: #"{"a":1}"#, json: true) == 200, "\(path)")
+            }
+            #expect(try await server.rawStatus("POST", "/v1/tools/probe%2Enope/call", body: "{}", json: true) == 404)
+            #expect(try await server.rawStatus("POST", "/v1/tools/probe%zzecho/call", body: "{}", json: true) == 400)
         } catch {
             await server.stop()
             throw error

@@ -41,6 +41,32 @@ import ToolHostServer
         #expect(host.pluginPolicies["textkit"]?.timeoutMs == 250)
     }
 
+    /// The HTTP connection settings: their defaults, each source over the one before, and their ranges.
+    @Test func theConnectionSettingsComeFromEverySource() throws {
+        #expect(Settings().http.maxConnections == 512)
+        #expect(Settings().http.idleTimeout == .seconds(30))
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(#"{"maxConnections": 64, "idleTimeoutSeconds": 2.5}"#.utf8), source: "test")
+        #expect(settings.http.maxConnections == 64)
+        #expect(settings.http.idleTimeout == .milliseconds(2500))
+        try settings.apply(environment: ["TOOLHOST_MAX_CONNECTIONS": "128", "TOOLHOST_IDLE_TIMEOUT_SECONDS": "5"])
+        #expect(settings.http.maxConnections == 128)
+        #expect(settings.http.idleTimeout == .seconds(5))
+        try settings.apply(flags: [("--max-connections", "4"), ("--idle-timeout-seconds", "1")])
+        #expect(settings.http.maxConnections == 4)
+        #expect(settings.http.idleTimeout == .seconds(1))
+        for (flag, value) in [
+            ("--max-connections", "0"), ("--max-connections", "lots"), ("--idle-timeout-seconds", "0.5"),
+            ("--idle-timeout-seconds", "3601"),
+        ] {
+            #expect(throws: SettingsError.self, "\(flag) \(value)") {
+                var settings = Settings()
+                try settings.apply(flags: [(flag, value)])
+            }
+        }
+    }
+
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
         var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")

@@ -12,15 +12,19 @@ import ToolHost
 public struct HostService: Service {
     private let host: ToolHost
     private let grace: Duration
+    private let deadline: DrainDeadline?
     private let logger: Logger
 
     /// - Parameters:
     ///   - host: the host to drain.
-    ///   - grace: how long calls in flight may take (for the log line; the group enforces it).
+    ///   - grace: how long calls in flight may take.
+    ///   - deadline: passed when `grace` has passed since the drain began, for front ends that cut their calls
+    ///     themselves; nil: the group's own deadline cuts them.
     ///   - logger: where the shutdown is logged.
-    public init(host: ToolHost, grace: Duration, logger: Logger) {
+    public init(host: ToolHost, grace: Duration, deadline: DrainDeadline? = nil, logger: Logger) {
         self.host = host
         self.grace = grace
+        self.deadline = deadline
         self.logger = logger
     }
 
@@ -28,6 +32,13 @@ public struct HostService: Service {
         // Returns at the group's graceful shutdown; throws when the group is cancelled outright.
         try await gracefulShutdown()
         host.beginDrain()
+        if let deadline {
+            // Not a child of this service: the group must not wait for the clock when every call ends sooner.
+            Task {
+                try? await Task.sleep(for: grace)
+                deadline.pass()
+            }
+        }
         let load = host.load
         logger.notice(
             "shutting down: no new calls; calls in flight may finish",

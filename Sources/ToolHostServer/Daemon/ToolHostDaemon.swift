@@ -10,7 +10,9 @@ import ToolHost
 ///
 /// Shutdown (SIGTERM, SIGINT, or the MCP client closing its input): the host stops taking calls, the front end
 /// stops accepting and waits for the calls in flight up to the grace period; calls still running then are
-/// cancelled, and past a further ``cancellationBackstop`` the group's own cancellation deadline ends the process.
+/// cancelled (over HTTP the REST front end cuts its own calls and answers them 503, within ``answerMargin``,
+/// before the group cancels what is left), and past a further ``cancellationBackstop`` the group's own
+/// cancellation deadline ends the process.
 /// ``run()`` returns the exit status: 0 when every call finished, 1 when the grace period cut calls short or a
 /// service failed.
 public struct ToolHostDaemon: Sendable {
@@ -29,6 +31,10 @@ public struct ToolHostDaemon: Sendable {
 
     /// How long cancelled work may take to end after the grace period before the process is ended.
     public static let cancellationBackstop: Duration = .seconds(10)
+
+    /// How long the HTTP front end has after the grace period to answer the calls it cut (503) before the group
+    /// cancels it.
+    public static let answerMargin: Duration = .seconds(2)
 
     private let settings: Settings
     private let front: Front
@@ -77,6 +83,8 @@ public struct ToolHostDaemon: Sendable {
         var server = RESTServer.Configuration()
         (server.host, server.port) = http.address
         server.maxBodyBytes = http.maxBodyBytes
+        server.maxConnections = http.maxConnections
+        server.idleTimeout = http.idleTimeout
         if let tokenFile = http.tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw StartError(description: "cannot read the token file '\(tokenFile)'")
@@ -100,10 +108,12 @@ public struct ToolHostDaemon: Sendable {
         var server: RESTServer.Configuration?
         if case .http(let insecureNoAuth) = front {
             server = try Self.httpConfiguration(settings.http, insecureNoAuth: insecureNoAuth)
+            try DescriptorLimit.makeRoom(forConnections: settings.http.maxConnections)
         }
         let host = ToolHost(configuration: settings.host, logger: Logger(label: "toolhost"))
         defer { host.shutdown() }
         let grace = settings.http.gracePeriod
+        let drainDeadline = DrainDeadline()
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if watch {
@@ -116,17 +126,22 @@ public struct ToolHostDaemon: Sendable {
         case .http:
             guard var server else { return 1 }
             if let metrics { server.metrics = MetricsExporter(registry: metrics, host: host) }
-            services.append(.init(service: httpService(host: host, server: server)))
+            services.append(.init(service: httpService(host: host, server: server, drainDeadline: drainDeadline)))
         case .mcpStdio(let input, let output):
             let mcp = MCPStdioServer(host: host, input: input, output: output, logger: Logger(label: "toolhost.mcp"))
             // The client closing its input ends the session: the whole daemon shuts down gracefully.
             services.append(.init(service: mcp, successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        services.append(.init(service: HostService(host: host, grace: grace, logger: logger)))
+        var answerMargin: Duration = .zero
+        if case .http = front { answerMargin = Self.answerMargin }
+        services.append(
+            .init(
+                service: HostService(
+                    host: host, grace: grace, deadline: answerMargin > .zero ? drainDeadline : nil, logger: logger)))
 
         var group = ServiceGroupConfiguration(services: services, logger: logger)
         group.gracefulShutdownSignals = [.sigterm, .sigint]
-        group.maximumGracefulShutdownDuration = grace
+        group.maximumGracefulShutdownDuration = grace + answerMargin
         group.maximumCancellationDuration = Self.cancellationBackstop
         var failure: (any Error)?
         do {
@@ -150,7 +165,9 @@ public struct ToolHostDaemon: Sendable {
     }
 
     /// The HTTP application, logging the startup line (the bound address, useful with port 0) once it listens.
-    private func httpService(host: ToolHost, server: RESTServer.Configuration) -> some Service {
+    private func httpService(
+        host: ToolHost, server: RESTServer.Configuration, drainDeadline: DrainDeadline
+    ) -> some Service {
         let toolCount = host.tools().count
         let auth = server.token == nil ? "no auth" : "bearer token"
         let configSource = settings.sources.isEmpty ? "defaults" : settings.sources.joined(separator: " + ")
@@ -159,7 +176,8 @@ public struct ToolHostDaemon: Sendable {
         var startup = logger
         startup.logLevel = min(startup.logLevel, .notice)
         let address = server.host
-        return RESTServer(host: host, configuration: server, logger: logger).makeService { [startup] port in
+        let rest = RESTServer(host: host, configuration: server, drainDeadline: drainDeadline, logger: logger)
+        return rest.makeService { [startup] port in
             startup.notice(
                 "listening on http://\(address):\(port) (\(toolCount) tools from \(directory), \(auth), config: \(configSource))",
                 metadata: [

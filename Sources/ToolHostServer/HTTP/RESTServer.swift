@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ToolHost
 import ToolHostJSON
 
@@ -9,10 +11,11 @@ import ToolHostJSON
 /// Errors map once, from `ToolError.Code`: `not_found` 404, `invalid_arguments` 400 (with each
 /// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
-/// cannot be loaded or is quarantined), `cancelled` and `internal` 500. A body over the limit is 413,
-/// a body that is not JSON 400. `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open
-/// without the token. Every endpoint is guarded against browser pages first (`BrowserGuardMiddleware`: `Origin`,
-/// `Host`, and `Content-Type: application/json` on every `POST`).
+/// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
+/// period), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
+/// a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is). `GET /metrics` (when configured)
+/// is Prometheus text; only `/healthz` is open without the token. Every endpoint is guarded against browser pages
+/// first (`BrowserGuardMiddleware`: `Origin`, `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
     public struct Configuration: Sendable {
@@ -24,6 +27,12 @@ public struct RESTServer: Sendable {
         public var token: String?
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
+        /// The most connections open at once: one over it is answered 503 (`too_many_connections`) and closed at
+        /// once. Keep it under the process's descriptor limit with room for the plugins' work.
+        public var maxConnections: Int = 512
+        /// A connection silent this long (no request, or a request whose head or body stops arriving) is closed;
+        /// a call being answered, or an open event stream, is not silence.
+        public var idleTimeout: Duration = .seconds(30)
         /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
         public var metrics: MetricsExporter?
         /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
@@ -41,15 +50,21 @@ public struct RESTServer: Sendable {
 
     private let host: ToolHost
     private let configuration: Configuration
+    private let drainDeadline: DrainDeadline?
     private let logger: Logger
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
     ///   - configuration: address, token and limits.
+    ///   - drainDeadline: when it passes, calls still running are cut and answered 503 ("the host is shutting
+    ///     down"); nil: they run until the server's task is cancelled, and are not answered.
     ///   - logger: the server's logger.
-    public init(host: ToolHost, configuration: Configuration, logger: Logger) {
+    public init(
+        host: ToolHost, configuration: Configuration, drainDeadline: DrainDeadline? = nil, logger: Logger
+    ) {
         self.host = host
         self.configuration = configuration
+        self.drainDeadline = drainDeadline
         self.logger = logger
     }
 
@@ -65,7 +80,8 @@ public struct RESTServer: Sendable {
     /// - Parameter onListening: called with the bound port once the server accepts connections.
     /// - Returns: the Hummingbird application.
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
-        let router = Router()
+        // HEAD is answered wherever GET is (the GET response without its body).
+        let router = Router(options: .autoGenerateHeadEndpoints)
         let noToken = configuration.token == nil
         router.add(
             middleware: BrowserGuardMiddleware(
@@ -73,12 +89,27 @@ public struct RESTServer: Sendable {
         if let token = configuration.token {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
-        addRoutes(to: router)
+        var routes = addRoutes(to: router)
         var mcp = configuration.mcp
         mcp.maxBodyBytes = configuration.maxBodyBytes
-        MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router)
+        routes.append(MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router))
+        // After every route: it sees only the requests no route took (405 or 404).
+        router.add(
+            middleware: MethodNotAllowedMiddleware(
+                routes: routes.map { route in
+                    (route.path, route.methods.contains(.get) ? route.methods + [.head] : route.methods)
+                }))
+        let connections = ConnectionLimitHandler.Counter()
+        let maxConnections = configuration.maxConnections
+        let logger = self.logger
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionLimitHandler(counter: connections, maxConnections: maxConnections, logger: logger)
+            ],
+            idleTimeout: TimeAmount(configuration.idleTimeout))
         let application = Application(
             router: router,
+            server: .http1(configuration: http),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "toolhost"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
@@ -86,27 +117,44 @@ public struct RESTServer: Sendable {
         return application
     }
 
-    private func addRoutes(to router: Router<BasicRequestContext>) {
+    /// Registers the REST and health routes.
+    /// - Returns: each path with its methods, for the 405 answers.
+    private func addRoutes(
+        to router: Router<BasicRequestContext>
+    ) -> [(path: RouterPath, methods: [HTTPRequest.Method])] {
         let host = self.host
         let limit = configuration.maxBodyBytes
-        router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        let drainDeadline = self.drainDeadline
+        var routes: [(path: RouterPath, methods: [HTTPRequest.Method])] = []
+        func route(
+            _ method: HTTPRequest.Method, _ path: RouterPath,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+        ) {
+            router.on(path, method: method, use: handler)
+            if let index = routes.firstIndex(where: { $0.path == path }) {
+                routes[index].methods.append(method)
+            } else {
+                routes.append((path, [method]))
+            }
+        }
+        route(.get, "/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         if let metrics = configuration.metrics {
-            router.get("/metrics") { _, _ in
+            route(.get, "/metrics") { _, _ in
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
                 return Response(
                     status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
             }
         }
-        router.get("/readyz") { _, _ in
+        route(.get, "/readyz") { _, _ in
             // A draining host finishes what it runs and takes nothing new: a load balancer should look elsewhere.
             if host.isDraining { return Self.json(.serviceUnavailable, ["status": "draining"]) }
             return Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))])
         }
-        router.get("/v1/tools") { _, _ in
+        route(.get, "/v1/tools") { _, _ in
             Self.json(.ok, ["tools": .array(host.tools().map(\.wireJSON))])
         }
-        router.get("/v1/plugins") { _, _ in
+        route(.get, "/v1/plugins") { _, _ in
             // Folders whose manifest could not be read at all are problems: there is no plugin to show them under.
             Self.json(
                 .ok,
@@ -115,13 +163,17 @@ public struct RESTServer: Sendable {
                     "problems": .array(host.problems().map(\.wireJSON)),
                 ])
         }
-        router.delete("/v1/cache") { request, _ in
+        route(.delete, "/v1/cache") { request, _ in
             let removed = host.invalidateCache(
                 plugin: request.uri.queryParameters.get("plugin"), tool: request.uri.queryParameters.get("tool"))
             return Self.json(.ok, ["removed": .int(Int64(removed))])
         }
-        router.post("/v1/tools/{name}/call") { request, context in
-            let name = context.parameters.get("name") ?? ""
+        route(.post, "/v1/tools/{name}/call") { request, context in
+            // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.
+            guard let name = (context.parameters.get("name") ?? "").removingPercentEncoding else {
+                return Self.failure(
+                    .badRequest, code: "invalid_arguments", "the tool name in the path is not valid percent-encoding")
+            }
             let arguments: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): arguments = value
@@ -136,18 +188,28 @@ public struct RESTServer: Sendable {
             } catch {
                 return Self.failure(error)
             }
-            switch await host.call(call) {
+            let outcome =
+                if let drainDeadline {
+                    await drainDeadline.cutting { await host.call(call) }
+                } else {
+                    await host.call(call)
+                }
+            switch outcome {
             case .success(let result):
                 var headers = HTTPFields()
                 headers[.contentType] = "application/json"
                 headers[Self.cachedHeader] = result.cached ? "true" : "false"
                 return Response(
                     status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.output)))
+            case .failure(let error) where error.code == .cancelled && host.isDraining:
+                // The grace period passed with the call still running: the caller is told why, and may retry
+                // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
+                return Self.failure(Self.cutByDrain)
             case .failure(let error):
                 return Self.failure(error)
             }
         }
-        router.post("/v1/batch") { request, _ in
+        route(.post, "/v1/batch") { request, _ in
             let body: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): body = value
@@ -166,10 +228,23 @@ public struct RESTServer: Sendable {
                     return Self.failure(.badRequest, code: "invalid_arguments", "call \(index): \(error.message)")
                 }
             }
-            let outcomes = await host.batch(calls)
+            var outcomes =
+                if let drainDeadline {
+                    await drainDeadline.cutting { [calls] in await host.batch(calls) }
+                } else {
+                    await host.batch(calls)
+                }
+            if host.isDraining {
+                for index in outcomes.indices {
+                    if case .failure(let error) = outcomes[index], error.code == .cancelled {
+                        outcomes[index] = .failure(Self.cutByDrain)
+                    }
+                }
+            }
             let results = zip(calls, outcomes).map { call, outcome in ToolResult.wireJSON(outcome, tool: call.tool) }
             return Self.json(.ok, ["results": .array(results)])
         }
+        return routes
     }
 
     // MARK: helpers
@@ -192,6 +267,10 @@ public struct RESTServer: Sendable {
         }
         return call
     }
+
+    /// What a call cut at the end of a drain's grace period is answered with.
+    static let cutByDrain = ToolError(
+        .pluginUnavailable, "the host is shutting down: the call was cancelled at the end of its grace period")
 
     static let timeoutHeader = HTTPFields.Element.Name("X-Toolhost-Timeout-Ms")!
     static let priorityHeader = HTTPFields.Element.Name("X-Toolhost-Priority")!

@@ -60,11 +60,16 @@ public struct MCPHTTPTransport: Sendable {
 
     /// Registers `POST`, `GET` and `DELETE` on the endpoint.
     /// - Parameter router: the server's router.
-    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+    /// - Returns: the endpoint's path and those methods.
+    @discardableResult
+    public func addRoutes<Context: RequestContext>(
+        to router: Router<Context>
+    ) -> (path: RouterPath, methods: [HTTPRequest.Method]) {
         let path = RouterPath(configuration.path)
         router.post(path) { request, _ in await post(request) }
         router.get(path) { request, _ in get(request) }
         router.delete(path) { request, _ in delete(request) }
+        return (path, [.post, .get, .delete])
     }
 
     // MARK: POST

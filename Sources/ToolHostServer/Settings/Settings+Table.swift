@@ -87,6 +87,12 @@ extension Settings {
         Setting(
             key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
             kind: .seconds(\.http.gracePeriod, 0...3600)),
+        Setting(
+            key: "maxConnections", environment: "TOOLHOST_MAX_CONNECTIONS", flag: "--max-connections",
+            kind: .integer(\.http.maxConnections, 1...1_000_000)),
+        Setting(
+            key: "idleTimeoutSeconds", environment: "TOOLHOST_IDLE_TIMEOUT_SECONDS", flag: "--idle-timeout-seconds",
+            kind: .seconds(\.http.idleTimeout, 1...3600)),
     ]
 
     /// The keys of `pluginOverrides.<plugin>`.

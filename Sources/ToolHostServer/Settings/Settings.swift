@@ -29,6 +29,11 @@ public struct Settings: Sendable {
         public var maxBodyBytes = 1 << 20
         /// On SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled.
         public var gracePeriod: Duration = .seconds(10)
+        /// The most HTTP connections open at once; one over it is answered 503 and closed at once.
+        public var maxConnections = 512
+        /// How long a connection may stay silent (no request, or a request whose head or body stops arriving)
+        /// before it is closed; a call being answered does not count as silence.
+        public var idleTimeout: Duration = .seconds(30)
 
         public init() {}
 

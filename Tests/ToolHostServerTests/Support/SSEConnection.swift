@@ -19,9 +19,18 @@ final class SSEConnection: Sendable {
 
     /// Connects to 127.0.0.1:`port` and sends the request, exactly as given (no header is added but `Host`, which
     /// is `host` or `127.0.0.1:port`, and `Content-Length`).
-    init(
+    convenience init(
         port: Int, method: String, path: String, headers: [String: String], body: [UInt8] = [], host: String? = nil
     ) throws {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        try self.init(port: port, sending: Array(head.utf8) + body)
+    }
+
+    /// Connects to 127.0.0.1:`port` and sends `bytes` (none: a connection that says nothing; part of a request: one
+    /// that never finishes it).
+    init(port: Int, sending request: [UInt8]) throws {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.socket = socket
         guard socket >= 0 else { throw ServerFixtureError("socket: errno \(errno)") }
@@ -38,11 +47,7 @@ final class SSEConnection: Sendable {
             close(socket)
             throw ServerFixtureError("connect to port \(port): errno \(errno)")
         }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        head += "Content-Length: \(body.count)\r\n\r\n"
-        let request = Array(head.utf8) + body
-        let sent = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let sent = request.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == request.count else {
             close(socket)
             throw ServerFixtureError("send: errno \(errno)")
@@ -66,6 +71,16 @@ final class SSEConnection: Sendable {
     /// Whether the server ended the response (closed the connection or finished the chunked body).
     var ended: Bool {
         box.state.withLock { $0.closed } || text.contains("\r\n0\r\n\r\n")
+    }
+
+    /// Whether the server closed the connection (or reset it).
+    var isClosed: Bool { box.state.withLock { $0.closed } }
+
+    /// Sends more bytes on the connection.
+    /// - Throws: when the server has closed it.
+    func send(_ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == bytes.count else { throw ServerFixtureError("send: errno \(errno)") }
     }
 
     /// The status code, once the head has arrived.
