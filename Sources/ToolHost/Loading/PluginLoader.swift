@@ -92,6 +92,8 @@ struct PluginLoader: Sendable {
                 logger.warning("unsafe plugin folder: \(finding)", metadata: ["plugin.name": "\(manifest.name)"])
             }
         }
+        // A plugin's own library is authenticated in `commit`, over the bytes that are copied and opened.
+        if manifest.library.isSystem { try authenticate(manifest: manifest, directory: directory, librarySHA256: nil) }
         let breaker = CircuitBreaker(policy: isolation.quarantine)
         guard isolation.mode(for: manifest) == .process else {
             let plugin = try loadInProcess(manifest: manifest, directory: directory)
@@ -151,6 +153,7 @@ struct PluginLoader: Sendable {
     /// every load of this generation opens, in this process or in its workers.
     func commit(manifest: PluginManifest, directory: String) throws(ToolError) -> LibraryStore.Copy {
         let inspection = try inspect(manifest: manifest, directory: directory)
+        try authenticate(manifest: manifest, directory: directory, librarySHA256: inspection.sha256)
         do {
             let path = try store.store(inspection.bytes, sha256: inspection.sha256, fileName: manifest.library.file)
             return LibraryStore.Copy(path: path, sha256: inspection.sha256)
@@ -158,6 +161,37 @@ struct PluginLoader: Sendable {
             throw ToolError(
                 .pluginUnavailable, "plugin '\(manifest.name)': cannot make a private copy of the library: \(error)")
         }
+    }
+
+    /// Checks the plugin's signature (``PluginSignature``) as `signatures.mode` asks, before its library is copied
+    /// or opened: under `require` a plugin that is not signed by a key in the trust store is refused, under `warn`
+    /// it is logged and loads.
+    /// - Parameters:
+    ///   - manifest: the parsed manifest; its text is what the signature must cover (the file when it has none).
+    ///   - librarySHA256: the sha256 of the library bytes that will be used; nil for a system library.
+    func authenticate(manifest: PluginManifest, directory: String, librarySHA256: String?) throws(ToolError) {
+        guard signatures.mode != .off else { return }
+        let trust = TrustStore(directory: signatures.trustedKeysDirectory)
+        let text =
+            manifest.text.isEmpty
+            ? FileManager.default.contents(atPath: directory + "/" + PluginManifest.fileName).map(Array.init) ?? []
+            : manifest.text
+        let verdict = PluginSignature.verify(
+            directory: directory, manifest: text, librarySHA256: librarySHA256, trust: trust)
+        guard let reason = PluginSignature.reason(verdict, directory: directory, trust: trust) else {
+            if case .verified(let keyID) = verdict {
+                logger.debug(
+                    "plugin signature verified", metadata: ["plugin.name": "\(manifest.name)", "key.id": "\(keyID)"])
+            }
+            return
+        }
+        if signatures.mode == .require {
+            throw ToolError(
+                .pluginUnavailable, "plugin '\(manifest.name)' is refused (signatures: require): it \(reason)")
+        }
+        logger.warning(
+            "plugin '\(manifest.name)' \(reason); it loads anyway (signatures: warn)",
+            metadata: ["plugin.name": "\(manifest.name)"])
     }
 
     /// Loads, in a worker process, the generation the host validated: the manifest the host parsed and the host's
@@ -262,15 +296,18 @@ struct PluginLoader: Sendable {
     var strictFilePermissions = false
     /// Whether loads look at the folder's safety at all (`toolhost check` reports it itself).
     var checksFolderSafety = true
+    /// Whether plugins must be signed by a trusted key (`toolhost check` sets `off` and reports it itself).
+    var signatures = ToolHost.Configuration.Signatures()
 
     init(
         store: LibraryStore, logger: Logger, allowedSystemLibraries: Set<String>? = nil,
         isolation: ToolHost.Configuration.Isolation? = nil, maxOutputBytes: Int? = nil,
-        strictFilePermissions: Bool = false
+        strictFilePermissions: Bool = false, signatures: ToolHost.Configuration.Signatures? = nil
     ) {
         self.store = store
         self.logger = logger
         self.strictFilePermissions = strictFilePermissions
+        if let signatures { self.signatures = signatures }
         if let allowedSystemLibraries { self.allowedSystemLibraries = allowedSystemLibraries }
         if let isolation { self.isolation = isolation }
         if let maxOutputBytes { self.maxOutputBytes = maxOutputBytes }
