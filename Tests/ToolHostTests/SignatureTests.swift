@@ -98,7 +98,9 @@ import ToolHostJSON
         #expect(error.message.contains("toolhost sign \(plugins)/probe --key"), "\(error.message)")
 
         let lines = LogLines()
-        let warned = host(plugins, mode: .warn, trusting: trust, logger: Logger(label: "test") { _ in lines.handler })
+        var logger = Logger(label: "test") { _ in lines.handler }
+        logger.logLevel = .warning  // the warning must reach an operator's log at its default level
+        let warned = host(plugins, mode: .warn, trusting: trust, logger: logger)
         #expect(try await warned.call("probe.echo", arguments: ["x": 1]).json == ["x": 1])
         let warning = lines.all.first { $0.contains("loads anyway (signatures: warn)") }
         #expect(warning?.contains("plugin 'probe' is not signed") == true, "\(lines.all)")
