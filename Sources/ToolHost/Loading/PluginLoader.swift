@@ -4,8 +4,8 @@ import Glibc
 import Logging
 import Metrics
 
-/// Opens a plugin's library and brings it up: sha256, a private copy, dlopen, the ABI check, init, and
-/// the check that the library registers exactly the tools its manifest declares.
+/// Opens a plugin's library and brings it up: sha256, the signature (``authenticate``), a private copy, dlopen, the
+/// ABI check, init, and the check that the library registers exactly the tools its manifest declares.
 ///
 /// Everything here blocks and runs plugin code (init), so it runs on the host's own threads.
 struct PluginLoader: Sendable {
