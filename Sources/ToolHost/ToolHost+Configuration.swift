@@ -149,6 +149,23 @@ extension ToolHost {
         /// symbolic link out of its folder (by default such a plugin loads, with a warning in the log).
         public var strictFilePermissions = false
 
+        /// Whether plugins must be signed (`toolhost sign`) by a key the operator trusts.
+        public var signatures = Signatures()
+
+        /// Signed plugins: what the loader does with a plugin's `manifest.sig`, and which keys it trusts.
+        public struct Signatures: Sendable, Hashable {
+            /// `off` (the default): signatures are not looked at; `warn`: an unsigned, tampered or untrusted plugin
+            /// loads, with a warning in the log; `require`: it is refused with `plugin_unavailable`.
+            public var mode: SignatureMode = .off
+            /// The operator's trust store: a directory of public keys (`*.pub`, written by `toolhost keygen`).
+            /// Read at each load, so a key added to it counts from the next load on.
+            public var trustedKeysDirectory: String?
+            public init(mode: SignatureMode = .off, trustedKeysDirectory: String? = nil) {
+                self.mode = mode
+                self.trustedKeysDirectory = trustedKeysDirectory
+            }
+        }
+
         /// libm and zlib, for the bundled math and checksum plugins.
         public static let defaultAllowedSystemLibraries: Set<String> = ["libm.so.6", "libz.so.1"]
 
@@ -160,6 +177,16 @@ extension ToolHost {
             self.libraryStore = libraryStore ?? LibraryStore.defaultDirectory
         }
     }
+}
+
+/// What the loader does about plugin signatures (``ToolHost/Configuration/Signatures``).
+public enum SignatureMode: String, Sendable, Hashable, CaseIterable {
+    /// Signatures are not looked at.
+    case off
+    /// A plugin that is not signed by a trusted key loads, with a warning naming the plugin and the reason.
+    case warn
+    /// A plugin that is not signed by a trusted key is refused with `plugin_unavailable`.
+    case require
 }
 
 /// Where a plugin's code runs.

@@ -49,7 +49,8 @@ public final class ToolHost: Sendable {
         self.loader = PluginLoader(
             store: LibraryStore(directory: configuration.libraryStore), logger: logger,
             allowedSystemLibraries: configuration.allowedSystemLibraries, isolation: configuration.isolation,
-            maxOutputBytes: configuration.maxOutputBytes, strictFilePermissions: configuration.strictFilePermissions)
+            maxOutputBytes: configuration.maxOutputBytes, strictFilePermissions: configuration.strictFilePermissions,
+            signatures: configuration.signatures)
         self.executor = Executor(
             limits: .init(
                 maxConcurrentCalls: configuration.limits.maxConcurrentCalls,

@@ -13,7 +13,8 @@ struct CheckCommand: AsyncParsableCommand {
             sha256 and ELF header, then loads it: the entry symbol, the ABI version, init, and that the library \
             registers exactly the tools the manifest declares. It loads it in a worker process first (`toolhost \
             worker`), so an init that crashes or hangs is reported as a problem, then in this process for the \
-            details. Prints every problem with a fix; exits 0 only when there is none.
+            details. With --signatures warn or require it also checks manifest.sig against the trust store (a \
+            warning, or a problem). Prints every problem with a fix; exits 0 only when there is none.
             """)
 
     @Argument(help: "The plugin directory (the folder holding manifest.json).")
@@ -28,7 +29,7 @@ struct CheckCommand: AsyncParsableCommand {
             directory: directory, logger: Logger(label: "toolhost"),
             allowedSystemLibraries: read.host.allowedSystemLibraries,
             workerExecutable: ToolHost.Configuration.Isolation.currentExecutable,
-            strictFilePermissions: read.host.strictFilePermissions)
+            strictFilePermissions: read.host.strictFilePermissions, signatures: read.host.signatures)
         for warning in report.warnings {
             print("warning: \(warning)")
         }

@@ -44,6 +44,21 @@ struct SettingsOptions: ParsableArguments {
             valueName: "bool"))
     var strictFilePermissions: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Plugin signatures (toolhost sign): off (default), warn (log a plugin not signed by a trusted key, load "
+                + "it), require (refuse it).",
+            valueName: "mode"))
+    var signatures: String?
+
+    @Option(
+        name: .customLong("trusted-keys"),
+        help: ArgumentHelp(
+            "The trust store: a directory of public keys (.pub, from toolhost keygen) whose signatures are trusted.",
+            valueName: "dir"))
+    var trustedKeysDirectory: String?
+
     @Option(name: .long, help: "The timeout of a call whose tool and caller give none, in ms (default 30000).")
     var defaultTimeoutMs: String?
 
@@ -72,6 +87,7 @@ struct SettingsOptions: ParsableArguments {
         let single: [(String, String?)] = [
             ("--plugins", plugins), ("--state-dir", stateDirectory), ("--log-level", logLevel),
             ("--isolation", isolation), ("--strict-file-permissions", strictFilePermissions),
+            ("--signatures", signatures), ("--trusted-keys", trustedKeysDirectory),
             ("--default-timeout-ms", defaultTimeoutMs),
             ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),
             ("--default-plugin-concurrency", defaultPluginConcurrency),

@@ -22,8 +22,8 @@ struct ToolhostCommand: AsyncParsableCommand {
             10 internal; 1 `check` found problems or `batch` had failed lines; 64 bad command line.
             """,
         subcommands: [
-            ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, McpCommand.self,
-            ServeCommand.self,
+            ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, KeygenCommand.self,
+            SignCommand.self, McpCommand.self, ServeCommand.self,
             WorkerCommand.self,
         ]
     )

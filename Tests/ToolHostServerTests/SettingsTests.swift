@@ -179,4 +179,30 @@ import ToolHostServer
         try settings.apply(environment: ["TOOLHOST_STATE_DIR": "/var/lib/toolhost"])
         #expect(settings.host.libraryStore == "/var/lib/toolhost/libs")
     }
+
+    /// `signatures` and `trustedKeysDirectory` from every source; `require` without a trust store is refused.
+    @Test func signaturesAreOffWarnOrRequireAndRequireNeedsATrustStore() throws {
+        var settings = Settings()
+        #expect(settings.host.signatures.mode == .off, "the default")
+        try settings.apply(
+            fileContents: Array(#"{"signatures": "warn", "trustedKeysDirectory": "/etc/toolhost/keys"}"#.utf8),
+            source: "f")
+        #expect(settings.host.signatures == .init(mode: .warn, trustedKeysDirectory: "/etc/toolhost/keys"))
+        try settings.apply(environment: ["TOOLHOST_SIGNATURES": "require", "TOOLHOST_TRUSTED_KEYS": "/keys"])
+        #expect(settings.host.signatures == .init(mode: .require, trustedKeysDirectory: "/keys"))
+        try settings.apply(flags: [("--signatures", "off"), ("--trusted-keys", "/other")])
+        #expect(settings.host.signatures == .init(mode: .off, trustedKeysDirectory: "/other"))
+        #expect {
+            try settings.apply(flags: [("--signatures", "strict")])
+        } throws: { "\($0)".contains("--signatures") && "\($0)".contains("off, warn or require") }
+
+        var withoutStore = Settings()
+        #expect {
+            try withoutStore.apply(configFile: nil, environment: [:], flags: [("--signatures", "require")])
+        } throws: { "\($0)".contains("'signatures' is require, which needs a trust store") }
+        var withStore = Settings()
+        try withStore.apply(
+            configFile: nil, environment: ["TOOLHOST_TRUSTED_KEYS": "/keys"], flags: [("--signatures", "require")])
+        #expect(withStore.host.signatures.mode == .require)
+    }
 }

@@ -211,6 +211,48 @@ import ToolHostJSON
         #expect(bad.stdout.contains("fix:"))
     }
 
+    @Test func keygenSignAndCheckUnderRequireNameTheKeyAndTheTrustStore() async throws {
+        let keys = Fixtures.temporaryDirectory("toolhost-keys")
+        let keygen = try await toolhost(["keygen", "--out", keys + "/release"])
+        #expect(keygen.status == 0, "\(keygen.stderr)")
+        let keyID = try #require(
+            keygen.stdout.split(separator: "\n").first { $0.hasPrefix("key id: ") }?.dropFirst("key id: ".count))
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let directory = try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let trust = Fixtures.temporaryDirectory("toolhost-trust")
+        let require = ["--signatures", "require", "--trusted-keys", trust]
+
+        let unsigned = try await toolhost(["check", directory] + require)
+        #expect(unsigned.status == 1)
+        #expect(unsigned.stdout.contains("error: refused (signatures: require): plugin 'probe' is not signed"))
+        let warned = try await toolhost(["check", directory, "--signatures", "warn", "--trusted-keys", trust])
+        #expect(warned.status == 0, "a warning, not a problem: \(warned.stdout)")
+        #expect(warned.stdout.contains("warning: signatures: plugin 'probe' is not signed"))
+
+        let sign = try await toolhost(["sign", directory, "--key", keys + "/release.key"])
+        #expect(sign.status == 0, "\(sign.stderr)")
+        #expect(sign.stdout.contains("signed plugin 'probe' 1.0.0 with key \(keyID)"))
+        let untrusted = try await toolhost(["check", directory] + require)
+        #expect(untrusted.status == 1)
+        #expect(untrusted.stdout.contains("signed by key \(keyID), which is not in the trust store \(trust)"))
+
+        try FileManager.default.copyItem(atPath: keys + "/release.pub", toPath: trust + "/release.pub")
+        let trusted = try await toolhost(["check", directory] + require)
+        #expect(trusted.status == 0, "\(trusted.stdout)")
+        #expect(trusted.stdout.contains("signed by trusted key \(keyID)"))
+        let call = try await toolhost(["call", "--plugins", plugins, "probe.echo", #"{"a": 1}"#] + require)
+        #expect(call.status == 0, "\(call.stderr)")
+
+        // The library rebuilt after signing: refused, naming the key.
+        let other = try await Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"cli-tampered\""])
+        try FileManager.default.removeItem(atPath: directory + "/libprobe.so")
+        try FileManager.default.copyItem(atPath: other, toPath: directory + "/libprobe.so")
+        let tampered = try await toolhost(["call", "--plugins", plugins, "probe.echo", #"{"a": 1}"#] + require)
+        #expect(tampered.status == 6, "plugin_unavailable")
+        #expect(tampered.stderr.contains("signature by key \(keyID) that does not match"), "\(tampered.stderr)")
+    }
+
     @Test func checkReportsAnInitThatCrashesInsteadOfCrashing() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
         let crashing = try Fixtures.install(

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import ToolHostJSON
 
@@ -110,30 +109,5 @@ import ToolHostJSON
         _ = ToolHost(configuration: configuration, logger: logger)
         let warning = lines.all.first { $0.contains("does not declare") }
         #expect(warning?.contains("slep") == true, "\(lines.all)")
-    }
-}
-
-/// Keeps what a logger logs, for assertions.
-private final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-
-    var handler: Handler { Handler(lines: self) }
-
-    struct Handler: LogHandler {
-        let lines: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let all = metadata.merging(event.metadata ?? [:]) { $1 }
-            let text =
-                "\(event.message) "
-                + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            lines.lines.withLock { $0.append(text) }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// `toolhost check`: everything the host would refuse about a plugin directory, found before shipping.
@@ -22,10 +23,13 @@ public enum PluginCheck {
     ///   - libraryStore: where the private copy goes (default: `LibraryStore.defaultDirectory`).
     ///   - allowedSystemLibraries: the system libraries a manifest-only plugin may open.
     ///   - workerExecutable: the `toolhost` binary that runs `toolhost worker`; nil: load in this process only.
+    ///   - strictFilePermissions: report an unsafe folder as a problem instead of a warning.
+    ///   - signatures: under `require`, a plugin not signed by a trusted key is a problem; under `warn`, a warning.
     public static func run(
         directory: String, logger: Logger, libraryStore: String? = nil,
         allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries,
-        workerExecutable: String? = nil, strictFilePermissions: Bool = false
+        workerExecutable: String? = nil, strictFilePermissions: Bool = false,
+        signatures: ToolHost.Configuration.Signatures = .init()
     ) async -> Report {
         let manifest: PluginManifest
         do {
@@ -42,7 +46,37 @@ public enum PluginCheck {
         } else {
             report.warnings = unsafe
         }
+        checkSignature(manifest, directory: directory, signatures: signatures, into: &report)
         return report
+    }
+
+    /// Adds the signature's state to the report: a problem under `require`, a warning under `warn`, the key in the
+    /// summary when it verifies. The loads above run with signatures off, so that every other problem is found too.
+    private static func checkSignature(
+        _ manifest: PluginManifest, directory: String, signatures: ToolHost.Configuration.Signatures,
+        into report: inout Report
+    ) {
+        guard signatures.mode != .off else { return }
+        var librarySHA256: String? = nil
+        if !manifest.library.isSystem {
+            // A library that cannot be read is a problem reported by the load already.
+            guard let library = FileManager.default.contents(atPath: directory + "/" + manifest.library.file) else {
+                return
+            }
+            librarySHA256 = LibraryStore.sha256(Array(library))
+        }
+        let trust = TrustStore(directory: signatures.trustedKeysDirectory)
+        let verdict = PluginSignature.verify(
+            directory: directory, manifest: manifest.text, librarySHA256: librarySHA256, trust: trust)
+        if let reason = PluginSignature.reason(verdict, directory: directory, trust: trust) {
+            if signatures.mode == .require {
+                report.problems.insert("refused (signatures: require): plugin '\(manifest.name)' \(reason)", at: 0)
+            } else {
+                report.warnings.append("signatures: plugin '\(manifest.name)' \(reason)")
+            }
+        } else if case .verified(let keyID) = verdict, !report.summary.isEmpty {
+            report.summary += "; signed by trusted key \(keyID)"
+        }
     }
 
     private static func loadAndDescribe(

@@ -5,8 +5,8 @@ import Logging
 import Metrics
 import Synchronization
 
-/// Opens a plugin's library and brings it up: sha256, a private copy, dlopen, the ABI check, init, and
-/// the check that the library registers exactly the tools its manifest declares.
+/// Opens a plugin's library and brings it up: sha256, the signature (``authenticate``), a private copy, dlopen, the
+/// ABI check, init, and the check that the library registers exactly the tools its manifest declares.
 ///
 /// Everything here blocks and runs plugin code (init), so it runs on the host's own threads.
 struct PluginLoader: Sendable {
@@ -93,6 +93,8 @@ struct PluginLoader: Sendable {
                 logger.warning("unsafe plugin folder: \(finding)", metadata: ["plugin.name": "\(manifest.name)"])
             }
         }
+        // A plugin's own library is authenticated in `commit`, over the bytes that are copied and opened.
+        if manifest.library.isSystem { try authenticate(manifest: manifest, directory: directory, librarySHA256: nil) }
         let breaker = CircuitBreaker(policy: isolation.quarantine)
         guard isolation.mode(for: manifest) == .process else {
             let plugin = try loadInProcess(manifest: manifest, directory: directory)
@@ -152,6 +154,7 @@ struct PluginLoader: Sendable {
     func loadInProcess(manifest: PluginManifest, directory: String) throws(ToolError) -> LoadedPlugin {
         guard !manifest.library.isSystem else { return try open(manifest: manifest, copy: nil, shownAs: "") }
         let inspection = try inspect(manifest: manifest, directory: directory)
+        try authenticate(manifest: manifest, directory: directory, librarySHA256: inspection.sha256)
         var instance = 0
         while !Self.claimedImages.withLock({
             $0.insert(store.path(sha256: inspection.sha256, fileName: manifest.library.file, instance: instance))
@@ -166,10 +169,12 @@ struct PluginLoader: Sendable {
     /// Commits a generation's library: checks the plugin folder's file (`inspect`) and makes the private copy that
     /// every load of this generation opens, in this process or in its workers.
     func commit(manifest: PluginManifest, directory: String) throws(ToolError) -> LibraryStore.Copy {
-        try commit(manifest: manifest, inspection: inspect(manifest: manifest, directory: directory), instance: 0)
+        let inspection = try inspect(manifest: manifest, directory: directory)
+        try authenticate(manifest: manifest, directory: directory, librarySHA256: inspection.sha256)
+        return try commit(manifest: manifest, inspection: inspection, instance: 0)
     }
 
-    /// Makes copy number `instance` of an inspected library.
+    /// Makes copy number `instance` of an inspected (and authenticated) library.
     private func commit(
         manifest: PluginManifest, inspection: Inspection, instance: Int
     ) throws(ToolError) -> LibraryStore.Copy {
@@ -181,6 +186,37 @@ struct PluginLoader: Sendable {
             throw ToolError(
                 .pluginUnavailable, "plugin '\(manifest.name)': cannot make a private copy of the library: \(error)")
         }
+    }
+
+    /// Checks the plugin's signature (``PluginSignature``) as `signatures.mode` asks, before its library is copied
+    /// or opened: under `require` a plugin that is not signed by a key in the trust store is refused, under `warn`
+    /// it is logged and loads.
+    /// - Parameters:
+    ///   - manifest: the parsed manifest; its text is what the signature must cover (the file when it has none).
+    ///   - librarySHA256: the sha256 of the library bytes that will be used; nil for a system library.
+    func authenticate(manifest: PluginManifest, directory: String, librarySHA256: String?) throws(ToolError) {
+        guard signatures.mode != .off else { return }
+        let trust = TrustStore(directory: signatures.trustedKeysDirectory)
+        let text =
+            manifest.text.isEmpty
+            ? FileManager.default.contents(atPath: directory + "/" + PluginManifest.fileName).map(Array.init) ?? []
+            : manifest.text
+        let verdict = PluginSignature.verify(
+            directory: directory, manifest: text, librarySHA256: librarySHA256, trust: trust)
+        guard let reason = PluginSignature.reason(verdict, directory: directory, trust: trust) else {
+            if case .verified(let keyID) = verdict {
+                logger.debug(
+                    "plugin signature verified", metadata: ["plugin.name": "\(manifest.name)", "key.id": "\(keyID)"])
+            }
+            return
+        }
+        if signatures.mode == .require {
+            throw ToolError(
+                .pluginUnavailable, "plugin '\(manifest.name)' is refused (signatures: require): it \(reason)")
+        }
+        logger.warning(
+            "plugin '\(manifest.name)' \(reason); it loads anyway (signatures: warn)",
+            metadata: ["plugin.name": "\(manifest.name)"])
     }
 
     /// Loads, in a worker process, the generation the host validated: the manifest the host parsed and the host's
@@ -285,15 +321,18 @@ struct PluginLoader: Sendable {
     var strictFilePermissions = false
     /// Whether loads look at the folder's safety at all (`toolhost check` reports it itself).
     var checksFolderSafety = true
+    /// Whether plugins must be signed by a trusted key (`toolhost check` sets `off` and reports it itself).
+    var signatures = ToolHost.Configuration.Signatures()
 
     init(
         store: LibraryStore, logger: Logger, allowedSystemLibraries: Set<String>? = nil,
         isolation: ToolHost.Configuration.Isolation? = nil, maxOutputBytes: Int? = nil,
-        strictFilePermissions: Bool = false
+        strictFilePermissions: Bool = false, signatures: ToolHost.Configuration.Signatures? = nil
     ) {
         self.store = store
         self.logger = logger
         self.strictFilePermissions = strictFilePermissions
+        if let signatures { self.signatures = signatures }
         if let allowedSystemLibraries { self.allowedSystemLibraries = allowedSystemLibraries }
         if let isolation { self.isolation = isolation }
         if let maxOutputBytes { self.maxOutputBytes = maxOutputBytes }

@@ -19,6 +19,17 @@ extension Settings {
         }
         try apply(environment: environment)
         try apply(flags: flags)
+        try checkSignatures()
+    }
+
+    /// `signatures: require` trusts only the keys of a trust store, so it needs one.
+    /// - Throws: `SettingsError` when `signatures` is `require` and no `trustedKeysDirectory` is set.
+    public func checkSignatures() throws(SettingsError) {
+        guard host.signatures.mode == .require, host.signatures.trustedKeysDirectory == nil else { return }
+        throw SettingsError(
+            source: "settings", key: "signatures",
+            "is require, which needs a trust store: set trustedKeysDirectory (TOOLHOST_TRUSTED_KEYS, --trusted-keys) "
+                + "to a directory of the .pub files of the keys to trust")
     }
 
     /// Applies a JSON config file. Every key must be known and of the right type.
@@ -126,6 +137,7 @@ extension Settings {
         case .seconds(_, let range): "a number of seconds in \(Int(range.lowerBound))...\(Int(range.upperBound))"
         case .boolean: "true or false"
         case .isolation: "inprocess or process"
+        case .signatures: "off, warn or require"
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .libraries: "a library soname such as libfoo.so.1"
         }
@@ -141,7 +153,7 @@ extension Settings {
                 "must be \(expected), not \(value.serializedString) (\(value.typeName))")
         }
         switch setting.kind {
-        case .text, .optionalText, .listen, .stateDirectory, .isolation, .logLevel:
+        case .text, .optionalText, .listen, .stateDirectory, .isolation, .signatures, .logLevel:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
         case .boolean:
@@ -193,6 +205,9 @@ extension Settings {
         case .isolation:
             guard let mode = IsolationMode(rawValue: text) else { throw invalid }
             host.isolation.mode = mode
+        case .signatures:
+            guard let mode = SignatureMode(rawValue: text.lowercased()) else { throw invalid }
+            host.signatures.mode = mode
         case .logLevel:
             guard let level = Logger.Level(rawValue: text.lowercased()) else { throw invalid }
             logLevel = level

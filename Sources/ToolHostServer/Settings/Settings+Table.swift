@@ -17,6 +17,8 @@ extension Settings {
         /// A number of seconds, fractions allowed, stored as a `Duration`.
         case seconds(WritableKeyPath<Settings, Duration> & Sendable, ClosedRange<Double>)
         case isolation
+        /// `off`, `warn` or `require`.
+        case signatures
         case logLevel
         /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
         case libraries
@@ -56,6 +58,10 @@ extension Settings {
         Setting(
             key: "strictFilePermissions", environment: "TOOLHOST_STRICT_FILE_PERMISSIONS",
             flag: "--strict-file-permissions", kind: .boolean(\.host.strictFilePermissions)),
+        Setting(key: "signatures", environment: "TOOLHOST_SIGNATURES", flag: "--signatures", kind: .signatures),
+        Setting(
+            key: "trustedKeysDirectory", environment: "TOOLHOST_TRUSTED_KEYS", flag: "--trusted-keys",
+            kind: .optionalText(\.host.signatures.trustedKeysDirectory)),
         Setting(
             key: "defaultTimeoutMs", environment: "TOOLHOST_DEFAULT_TIMEOUT_MS", flag: "--default-timeout-ms",
             kind: .duration(\.host.defaultTimeout, .milliseconds, ToolCall.timeoutMillisecondsRange)),
