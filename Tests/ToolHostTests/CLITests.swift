@@ -63,6 +63,26 @@ import ToolHostJSON
         #expect(slugify["timeoutMs"] == 2000)
     }
 
+    /// The CLI reads the daemon's settings: `--config` and its `pluginOverrides` cap `toolhost call` as they cap
+    /// `serve`, and a bad key in the file stops it naming the key.
+    @Test func callAppliesTheConfigFilesPluginOverrides() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-cli-config")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let config = Fixtures.temporaryDirectory("toolhost-cli-config") + ".json"
+        try Data(#"{"pluginOverrides": {"probe": {"timeoutMs": 100}}}"#.utf8).write(to: URL(fileURLWithPath: config))
+        let capped = try await toolhost([
+            "call", "--plugins", plugins, "--config", config, "probe.sleep", #"{"ms": 5000}"#,
+        ])
+        #expect(capped.status == 4, "\(capped.stderr)")
+        #expect(capped.stderr.contains("the operator's timeoutMs for its plugin"))
+
+        try Data(#"{"pluginOverides": {}}"#.utf8).write(to: URL(fileURLWithPath: config))
+        let refused = try await toolhost(["call", "--plugins", plugins, "--config", config, "probe.echo"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("'pluginOverides' is not a known key"))
+    }
+
     @Test func callsTheCPlugin() async throws {
         let slug = try await toolhost([
             "call", "--plugins", try await Self.bundled(), "textkit.slugify", #"{"text": "Hello, World!"}"#,
