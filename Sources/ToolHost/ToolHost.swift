@@ -20,21 +20,11 @@ public final class ToolHost: Sendable {
     let failureLogLimiter = LogRateLimiter(interval: .seconds(1))
     /// `configuration.defaultTimeout` in nanoseconds, converted once rather than on every call.
     private let defaultTimeoutNanoseconds: Int64
-    private let flights = Mutex<[CacheKey: Flight]>([:])
+    /// Identical cacheable calls in flight share one execution.
+    private let singleFlight = SingleFlight()
     /// Set by ``beginDrain()``: new calls are refused, and calls cancelled from then on are counted.
     private let draining = Atomic<Bool>(false)
     private let cutByDrain = Atomic<Int>(0)
-
-    /// Identical cacheable calls in flight share one execution.
-    private final class Flight: Sendable {
-        let waiters = Mutex<[OneShot<Result<ToolResult, ToolError>>]>([])
-        /// When the leader's call times out: a follower with a later deadline runs on when the leader gives up.
-        let leaderDeadline: UInt64
-
-        init(leaderDeadline: UInt64) {
-            self.leaderDeadline = leaderDeadline
-        }
-    }
 
     /// Creates a host and lists the plugins directory (manifests only; no library is opened).
     /// - Parameters:
@@ -391,12 +381,8 @@ public final class ToolHost: Sendable {
         statistics.recordCache(figures, hit: false)
 
         // Single flight: the first identical call runs, the others wait for its outcome.
-        let (flight, leader) = flights.withLock { flights -> (Flight, Bool) in
-            if let existing = flights[key] { return (existing, false) }
-            let flight = Flight(leaderDeadline: deadline(for: entry, timeout: timeout, started: started).nanoseconds)
-            flights[key] = flight
-            return (flight, true)
-        }
+        let (flight, leader) = singleFlight.join(
+            key, leaderDeadline: deadline(for: entry, timeout: timeout, started: started).nanoseconds)
         if !leader {
             return try await follow(
                 flight, entry: entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
@@ -412,53 +398,23 @@ public final class ToolHost: Sendable {
         } catch {
             result = .failure(error)
         }
-        let waiters = flights.withLock { flights in
-            flights[key] = nil
-            return flight.waiters.withLock { waiters in
-                let all = waiters
-                waiters = []
-                return all
-            }
-        }
-        for waiter in waiters {
-            waiter.reply(
-                result.map { shared in
-                    var copy = shared
-                    copy.shared = true
-                    return copy
-                })
-        }
+        singleFlight.finish(key, flight, with: result)
         return try result.get()
     }
 
-    /// The least time a follower must have left to run on after its leader timed out: 10 ms.
-    private static let followerRunOnMinimum: UInt64 = 10_000_000
-
     /// Waits for the identical call that is running, within this call's own deadline.
     private func follow(
-        _ flight: Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
+        _ flight: SingleFlight.Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
         started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        let reply = OneShot<Result<ToolResult, ToolError>>()
         let deadline = deadline(for: entry, timeout: timeout, started: started)
-        let name = entry.fullName
-        let outcome = await reply.wait(
-            until: deadline.nanoseconds,
-            register: { flight.waiters.withLock { $0.append(reply) } },
-            timedOut: { .failure(ToolError(.timeout, "tool '\(name)' did not finish within \(deadline)")) },
-            cancelled: { .failure(ToolError(.cancelled, "the call of '\(name)' was cancelled by its caller")) })
-        switch outcome {
+        switch await singleFlight.follow(flight, until: deadline, tool: entry.fullName) {
         case .success(var result):
             result.duration = elapsed(since: started)
             return result
-        case .failure(let error) where error.code == .cancelled && !Task.isCancelled:
-            // The call we shared was cancelled by its own caller, not by ours: run it ourselves.
-            return try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
         case .failure(let error)
-        where error.code == .timeout && deadline.nanoseconds > flight.leaderDeadline && !Task.isCancelled
-            && deadline.nanoseconds > monotonicNanoseconds() &+ Self.followerRunOnMinimum:
-            // The leader's deadline was the shorter one: this call keeps its own and runs on (unless it has too little
-            // time left to be worth a run: a run that times out costs a worker in process isolation).
+        where SingleFlight.followerRunsOn(after: error, flight: flight, deadline: deadline, now: monotonicNanoseconds()):
+            // The leader was cancelled by its own caller, or its deadline was the shorter one: run it ourselves.
             return try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
         case .failure(let error):
             throw error
@@ -537,10 +493,8 @@ public final class ToolHost: Sendable {
                     + "timeouts within \(plugin.breaker.policy.window); calls fail fast for about \(Int(seconds)) s more"
             )
         }
-        let retryable = entry.manifest.deterministic || entry.manifest.idempotent
-        let maxAttempts = retryable ? max(entry.manifest.retries.maxAttempts, configuration.defaultMaxAttempts) : 1
+        var retry = RetryPolicy(manifest: entry.manifest, defaultMaxAttempts: configuration.defaultMaxAttempts)
         var attempt = 0
-        var backoff = Duration.milliseconds(entry.manifest.retries.initialBackoffMs)
         while true {
             attempt += 1
             let outcome = await executor.run(
@@ -566,36 +520,19 @@ public final class ToolHost: Sendable {
                 }
                 throw error
             case .failure(let status, let message):
-                let said = message.map { ": \($0)" } ?? ""
-                switch status {
-                case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue):
-                    throw ToolError(.invalidArguments, "tool '\(entry.fullName)' rejected its arguments\(said)")
-                case Int32(TOOLHOST_ERR_TRANSIENT.rawValue):
-                    let jittered = backoff * Double.random(in: 0.5...1.5)
-                    let wakeAt =
-                        monotonicNanoseconds()
-                        &+ UInt64(
-                            max(
-                                0,
-                                jittered.components.attoseconds / 1_000_000_000
-                                    + jittered.components.seconds * 1_000_000_000))
-                    if attempt < maxAttempts && wakeAt < deadline.nanoseconds && !Task.isCancelled {
-                        logger.debug(
-                            "retrying after a transient error",
-                            metadata: ["tool.name": "\(entry.fullName)", "attempt": "\(attempt)"])
-                        try? await Task.sleep(for: jittered)
-                        backoff *= 2
-                        continue
-                    }
-                    let tries = attempt > 1 ? " after \(attempt) attempts" : ""
-                    let why = retryable ? "" : " (not retried: the tool is neither deterministic nor idempotent)"
-                    throw ToolError(.pluginError, "tool '\(entry.fullName)' failed transiently\(tries)\(said)\(why)")
-                case Int32(TOOLHOST_ERR_FAILED.rawValue):
-                    throw ToolError(.pluginError, "tool '\(entry.fullName)' failed\(said)")
-                default:
-                    throw ToolError(
-                        .pluginError, "tool '\(entry.fullName)' returned the unknown status \(status)\(said)")
+                if status == Int32(TOOLHOST_ERR_TRANSIENT.rawValue),
+                    let wait = retry.nextWait(
+                        after: attempt, deadline: deadline.nanoseconds, now: monotonicNanoseconds())
+                {
+                    logger.debug(
+                        "retrying after a transient error",
+                        metadata: ["tool.name": "\(entry.fullName)", "attempt": "\(attempt)"])
+                    try? await Task.sleep(for: wait)
+                    continue
                 }
+                throw RetryPolicy.error(
+                    status: status, message: message, tool: entry.fullName, attempts: attempt,
+                    retryable: retry.retryable)
             }
         }
     }
