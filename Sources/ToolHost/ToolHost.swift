@@ -321,7 +321,7 @@ public final class ToolHost: Sendable {
     private func run(
         _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        try validate(arguments, of: entry)
+        try entry.validate(arguments)
         let canonical = arguments.canonical()
         // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
         guard configuration.cache.enabled && entry.manifest.deterministic else {
@@ -332,35 +332,16 @@ public final class ToolHost: Sendable {
             entry, arguments: arguments, canonical: canonical, priority: priority, timeout: timeout, started: started)
     }
 
-    private func validate(_ arguments: JSONValue, of entry: ToolEntry) throws(ToolError) {
-        let violations = entry.schema.validate(arguments)
-        if !violations.isEmpty {
-            // Each message already starts with the offending value's JSON pointer.
-            let list = violations.map { ToolError.Violation(path: $0.instancePath.description, message: $0.message) }
-            throw ToolError(
-                .invalidArguments,
-                "arguments of '\(entry.fullName)' do not match its input schema: "
-                    + list.map(\.message).joined(separator: "; "),
-                violations: list)
-        }
-    }
-
     /// A deterministic tool's call with the cache on: a hit, a shared execution, or an execution whose result is
     /// stored.
     private func runCached(
         _ entry: ToolEntry, arguments: JSONValue, canonical: [UInt8], priority: Int?, timeout: Duration?,
         started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        var ttl =
-            entry.manifest.cache.ttlSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
-            ?? configuration.cache.defaultTTL
-        if let cap = pluginPolicy(of: entry)?.caps(forTool: entry.manifest.name).cacheTTLSeconds {
-            ttl = min(ttl, .milliseconds(Int64(cap * 1000)))
-        }
-        let cacheable =
-            ttl > .zero
-            && !containsName(arguments, configuration.cache.nonCacheableParams, entry.manifest.cache.nonCacheableParams)
-        guard cacheable else {
+        let ttl = configuration.cache.ttl(
+            of: entry.manifest, operatorCap: pluginPolicy(of: entry)?.caps(forTool: entry.manifest.name).cacheTTLSeconds
+        )
+        guard ttl > .zero && configuration.cache.admits(arguments, of: entry.manifest) else {
             return try await execute(
                 entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
         }
@@ -541,22 +522,6 @@ public final class ToolHost: Sendable {
         let head = bytes.prefix(24)
         let text = String(decoding: head, as: UTF8.self).replacingOccurrences(of: "\n", with: "\\n")
         return "\"\(text)\(bytes.count > 24 ? "…" : "")\""
-    }
-
-    /// Whether any object in `value`, at any depth, has a key in either set.
-    private func containsName(_ value: JSONValue, _ names: Set<String>, _ extra: [String]) -> Bool {
-        switch value {
-        case .object(let object):
-            for (key, child) in object {
-                if names.contains(key) || extra.contains(key) { return true }
-                if containsName(child, names, extra) { return true }
-            }
-            return false
-        case .array(let items):
-            return items.contains { containsName($0, names, extra) }
-        default:
-            return false
-        }
     }
 }
 

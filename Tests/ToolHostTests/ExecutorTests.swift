@@ -143,10 +143,8 @@ import ToolHostJSON
     }
 
     @Test func aCallerStopsWaitingForASlowLoadAtItsDeadlineOrWhenCancelled() async throws {
-        // init takes 5 s; every caller below stops waiting long before that, and the load is not lost.
-        let (host, _) = try await Fixtures.probeHost(defines: ["INIT_SLEEP_MS=5000"], isolated: true)
-        let clock = ContinuousClock()
-        let start = clock.now
+        // init takes 10 s; every caller below stops waiting while it is still loading, and the load is not lost.
+        let (host, _) = try await Fixtures.probeHost(defines: ["INIT_SLEEP_MS=10000"], isolated: true)
 
         // Cancelled before it starts: answered at once, and the load it started goes on.
         let early = await Task { () async -> Result<ToolResult, ToolError> in
@@ -171,7 +169,8 @@ import ToolHostJSON
         waiting.cancel()
         let cancelled = await waiting.value
         #expect({ if case .failure(let e) = cancelled { e.code == .cancelled } else { false } }(), "\(cancelled)")
-        #expect(clock.now - start < .seconds(4), "nobody above waited for the 5 s load")
+        // Nobody above waited for the load: it is still going on (a condition, not a race with the clock).
+        #expect(host.plugins().first?.state == .loading)
 
         // The load went on: a caller that waits gets its answer.
         let served = try await host.call("probe.echo", arguments: ["n": 3])
