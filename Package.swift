@@ -113,19 +113,34 @@ let package = Package(
             exclude: ["manifest.json"],
             sources: ["JSONKit.swift"]
         ),
+        // What every test target shares: fixture plugins built from C, plugin folders, the probe's description,
+        // waiting for conditions, log capture, descriptor checks.
+        .target(
+            name: "ToolHostTesting",
+            dependencies: ["ToolHost", "ToolHostJSON", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ToolHostTesting"
+        ),
         .testTarget(
             name: "ToolHostJSONTests",
             dependencies: ["ToolHostJSON"]
         ),
         .testTarget(
             name: "ToolHostTests",
-            dependencies: ["ToolHost", "ToolHostJSON"],
+            dependencies: [
+                "ToolHost", "ToolHostJSON", "ToolHostTesting", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"]
+        ),
+        // The `toolhost` binary as a user runs it.
+        .testTarget(
+            name: "ToolHostCLITests",
+            dependencies: ["ToolHost", "ToolHostJSON", "ToolHostTesting"]
         ),
         .testTarget(
             name: "ToolHostServerTests",
             dependencies: [
-                "ToolHostServer", "ToolHost", "ToolHostJSON", .product(name: "MCP", package: "swift-sdk"),
+                "ToolHostServer", "ToolHost", "ToolHostJSON", "ToolHostTesting",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

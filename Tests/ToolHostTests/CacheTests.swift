@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHost
 

@@ -1,5 +1,6 @@
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHost
 

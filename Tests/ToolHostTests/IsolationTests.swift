@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHost
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHost
 

@@ -1,6 +1,7 @@
 import CToolHost
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHost
 

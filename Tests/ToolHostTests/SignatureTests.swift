@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHost
 
@@ -43,7 +44,7 @@ import ToolHostJSON
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("toolhost-store"))
         configuration.signatures = .init(mode: mode, trustedKeysDirectory: trust)
         configuration.isolation.mode = isolation
-        configuration.isolation.workerExecutable = CLITests.binary
+        configuration.isolation.workerExecutable = Fixtures.binary
         return ToolHost(configuration: configuration, logger: logger)
     }
 

@@ -1,45 +1,22 @@
 import Foundation
 import Synchronization
 import ToolHostJSON
+import ToolHostTesting
 
-/// Fixture plugins and the real `toolhost` binary for the server tests (a few helpers from
-/// ToolHostTests' `Fixtures`, copied because that target is not a library).
+/// Fixture plugin folders and the real `toolhost` binary for the server tests, over the shared `Fixtures`.
 enum ServerFixtures {
-    /// The repository root (this file is Tests/ToolHostServerTests/Support/ServerFixtures.swift).
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let probeSource = root + "/Tests/ToolHostTests/Fixtures/probe.c"
-
-    /// The build products directory (where `toolhost` is).
-    static let productsDirectory: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        if url.path.hasSuffix(".xctest") { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
+    static let root = Fixtures.root
+    static let probeSource = Fixtures.fixtureSources + "/probe.c"
+    static let productsDirectory = Fixtures.productsDirectory
     static let binary = productsDirectory + "/toolhost"
 
     static func temporaryDirectory(_ label: String) -> String {
-        let path = NSTemporaryDirectory() + "\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        Fixtures.temporaryDirectory(label)
     }
 
-    /// The names in probe.c's tool table (`{"name", handler, flags},`), so the manifest always matches
-    /// what the library registers, even as the fixture grows.
+    /// The probe's tools, as every fixture describes them (``Fixtures/probeTools``).
     static func probeToolNames() throws -> [String] {
-        let source = try String(contentsOfFile: probeSource, encoding: .utf8)
-        let pattern = try NSRegularExpression(
-            pattern: #"^\s*\{"([a-z_]+)",\s*[a-z_]+,\s*[A-Z_0-9|]+\},"#, options: [.anchorsMatchLines])
-        let range = NSRange(source.startIndex..., in: source)
-        return pattern.matches(in: source, range: range).compactMap { match in
-            Range(match.range(at: 1), in: source).map { String(source[$0]) }
-        }
+        Fixtures.probeTools
     }
 
     private static let built = Mutex<String?>(nil)

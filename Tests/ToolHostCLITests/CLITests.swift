@@ -1,13 +1,13 @@
 import Foundation
 import Synchronization
 import Testing
+import ToolHost
 import ToolHostJSON
-
-@testable import ToolHost
+import ToolHostTesting
 
 /// Runs the built `toolhost` binary over the bundled plugins, as a user would after `swift build`.
 @Suite(.serialized) struct CLITests {
-    static let binary = Fixtures.productsDirectory + "/toolhost"
+    static let binary = Fixtures.binary
 
     /// The bundled plugins staged by the project's own script into a temporary plugins directory, once.
     private static let staged = Mutex<String?>(nil)

@@ -6,7 +6,7 @@ extension Fixtures {
     /// limit passes.
     /// - Returns: whether the condition held.
     @discardableResult
-    static func waitUntil(
+    package static func waitUntil(
         _ what: String, within limit: Duration = .seconds(20), _ condition: () -> Bool
     ) async throws -> Bool {
         let clock = ContinuousClock()
@@ -23,7 +23,7 @@ extension Fixtures {
 
     /// `waitUntil` for a condition that must itself call the host (a call, a read of a plugin's counters).
     @discardableResult
-    static func waitUntil(
+    package static func waitUntil(
         _ what: String, within limit: Duration = .seconds(20), _ condition: () async throws -> Bool
     ) async throws -> Bool {
         let clock = ContinuousClock()

@@ -8,10 +8,10 @@ import Glibc
 /// other tests open and close theirs meanwhile. The checks compare *identities* instead (what a descriptor
 /// refers to, unique while it is open), so a test only ever asks about descriptors it knows are its own, or
 /// about descriptors that can only be leaks whoever made them.
-enum Descriptors {
+package enum Descriptors {
     /// What descriptor `fd` refers to, unique among open files: `socket:[748699]`, `pipe:[…]`, `pidfd:164578`
     /// (a pidfd's pidfs inode, one per process), or a path. Nil when `fd` is not open.
-    static func identity(of fd: Int32) -> String? {
+    package static func identity(of fd: Int32) -> String? {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else {
             return nil
         }
@@ -20,7 +20,7 @@ enum Descriptors {
     }
 
     /// Every open descriptor of this process and its identity.
-    static func all() -> [Int32: String] {
+    package static func all() -> [Int32: String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         var result: [Int32: String] = [:]
         for name in names {
@@ -31,7 +31,7 @@ enum Descriptors {
     }
 
     /// The fields of /proc/self/fdinfo/`fd` ("pos", "flags", "ino", "Pid", …).
-    static func info(of fd: Int32) -> [String: String]? {
+    package static func info(of fd: Int32) -> [String: String]? {
         guard let data = FileManager.default.contents(atPath: "/proc/self/fdinfo/\(fd)") else { return nil }
         var fields: [String: String] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
@@ -45,7 +45,7 @@ enum Descriptors {
     /// (fdinfo `Pid: -1`; nobody needs it any more), or a Unix stream socket whose other end is closed (a
     /// worker's channel after the worker died). Both also exist for an instant while their owner is closing
     /// them, so callers wait with `stillOpen(_:)`.
-    static func dead() -> Set<String> {
+    package static func dead() -> Set<String> {
         var result: Set<String> = []
         for (fd, identity) in all() {
             if identity.hasPrefix("pidfd:") {
@@ -59,7 +59,7 @@ enum Descriptors {
 
     /// Waits until none of `identities` is open any more (or a few seconds pass, for a loaded machine).
     /// - Returns: those still open at the end; empty when all were closed.
-    static func stillOpen(_ identities: Set<String>) async -> Set<String> {
+    package static func stillOpen(_ identities: Set<String>) async -> Set<String> {
         var open = identities
         for _ in 0..<1_500 {
             open = identities.intersection(all().values)

@@ -2,21 +2,23 @@ import Logging
 import Synchronization
 
 /// Keeps what a logger logs, for assertions.
-final class LogLines: Sendable {
+package final class LogLines: Sendable {
     private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
+    package var all: [String] { lines.withLock { $0 } }
 
-    var handler: Handler { Handler(lines: self) }
+    package init() {}
 
-    struct Handler: LogHandler {
+    package var handler: Handler { Handler(lines: self) }
+
+    package struct Handler: LogHandler {
         let lines: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        package var metadata: Logger.Metadata = [:]
+        package var logLevel: Logger.Level = .trace
+        package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(event: LogEvent) {
+        package func log(event: LogEvent) {
             let all = metadata.merging(event.metadata ?? [:]) { $1 }
             let text =
                 "\(event.message) "

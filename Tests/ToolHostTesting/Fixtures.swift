@@ -1,25 +1,24 @@
 import Foundation
 import Synchronization
 import Testing
+import ToolHost
 import ToolHostJSON
-
-@testable import ToolHost
 
 /// Builds fixture plugins the way a third party would: C compiled with the system `cc` against
 /// `plugin-sdk/include`, placed in a plugin directory beside a manifest.
-enum Fixtures {
-    /// The repository root (this file is Tests/ToolHostTests/Support/Fixtures.swift).
-    static let root: String = {
+package enum Fixtures {
+    /// The repository root (this file is Tests/ToolHostTesting/Fixtures.swift).
+    package static let root: String = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
+        for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
 
-    static let includeDirectory = root + "/plugin-sdk/include"
-    static let fixtureSources = root + "/Tests/ToolHostTests/Fixtures"
+    package static let includeDirectory = root + "/plugin-sdk/include"
+    package static let fixtureSources = root + "/Tests/ToolHostTests/Fixtures"
 
     /// The build products directory (where `toolhost` and the bundled plugins' libraries are).
-    static let productsDirectory: String = {
+    package static let productsDirectory: String = {
         // The test bundle runs from .build/<triple>/<config>/; the products sit beside it.
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
         var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
@@ -27,8 +26,11 @@ enum Fixtures {
         return url.path
     }()
 
+    /// The `toolhost` binary `swift build` made.
+    package static let binary = productsDirectory + "/toolhost"
+
     /// A fresh temporary directory, removed at process exit by nobody: tests use unique names.
-    static func temporaryDirectory(_ label: String = "toolhost-test") -> String {
+    package static func temporaryDirectory(_ label: String = "toolhost-test") -> String {
         let path = NSTemporaryDirectory() + "\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
@@ -40,7 +42,7 @@ enum Fixtures {
     /// Compiles `source` (in Tests/ToolHostTests/Fixtures) with extra `-D` defines, once per variant even when
     /// tests ask for it in parallel (each build writes a file of its own, never one another test is copying).
     /// - Returns: the path of the shared library.
-    static func compile(_ source: String = "probe.c", defines: [String] = []) async throws -> String {
+    package static func compile(_ source: String = "probe.c", defines: [String] = []) async throws -> String {
         let key = ([source] + defines).joined(separator: " ")
         let task = builds.withLock { builds in
             if let existing = builds[key] { return existing }
@@ -62,7 +64,7 @@ enum Fixtures {
     }
 
     /// A tool declaration for a manifest.
-    static func tool(
+    package static func tool(
         _ name: String, _ extra: JSONObject = [:], schema: JSONValue = ["type": "object"]
     ) -> JSONValue {
         var object: JSONObject = [
@@ -72,16 +74,26 @@ enum Fixtures {
         return .object(object)
     }
 
-    /// Every tool the probe plugin registers.
-    static let probeTools = [
-        "echo", "sleep", "sleep_read", "hang", "gauge", "serial", "gauge_read", "flaky", "fail", "reject", "bad_json",
-        "big", "count",
-        "count_read", "order", "order_log", "print", "log", "stale", "hypot",
-    ]
+    /// Every tool the probe plugin registers: the names in probe.c's tool table (`{"name", handler, flags},`),
+    /// read from the source, so every manifest of the probe matches what the library registers as the fixture grows.
+    package static let probeTools: [String] = {
+        let source = (try? String(contentsOfFile: fixtureSources + "/probe.c", encoding: .utf8)) ?? ""
+        return source.split(separator: "\n").compactMap { line -> String? in
+            let trimmed = line.drop { $0 == " " }
+            guard trimmed.hasPrefix("{\""), let close = trimmed.dropFirst(2).firstIndex(of: "\"") else { return nil }
+            let name = trimmed[trimmed.index(trimmed.startIndex, offsetBy: 2)..<close]
+            let rest = trimmed[close...]
+            // A tool table row: `{"name", handler, FLAGS},`; the fixture's other tables have no handler and flags.
+            guard rest.hasPrefix("\", "), rest.hasSuffix("},"), rest.filter({ $0 == "," }).count == 3 else {
+                return nil
+            }
+            return String(name)
+        }
+    }()
 
     /// A manifest for the probe plugin; `overrides` replaces top-level fields, `toolPolicy` is merged into
     /// the named tools.
-    static func probeManifest(
+    package static func probeManifest(
         name: String = "probe", version: String = "1.0.0", library: String = "libprobe.so", sha256: String? = nil,
         tools: [String] = probeTools, toolPolicy: [String: JSONObject] = [:], overrides: JSONObject = [:]
     ) -> JSONValue {
@@ -98,7 +110,7 @@ enum Fixtures {
 
     /// Makes `<pluginsDirectory>/<folder>` with the manifest and (if given) a library file.
     @discardableResult
-    static func install(
+    package static func install(
         in pluginsDirectory: String, folder: String, manifest: JSONValue, libraryFrom library: String?,
         libraryName: String = "libprobe.so"
     ) throws -> String {
@@ -115,7 +127,7 @@ enum Fixtures {
 
     /// A plugins directory holding the probe plugin built with `defines`, and a host over it.
     /// - Parameter isolated: build a library of its own, so the plugin's static counters are this test's alone.
-    static func probeHost(
+    package static func probeHost(
         defines: [String] = [], manifest: JSONValue = probeManifest(), isolated: Bool = false,
         configure: (inout ToolHost.Configuration) -> Void = { _ in }
     ) async throws -> (ToolHost, String) {
@@ -128,15 +140,15 @@ enum Fixtures {
         return (ToolHost(configuration: configuration), plugins)
     }
 
-    struct ProcessResult {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    package struct ProcessResult {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
     /// Runs a program to completion, feeding it `input`. The waiting happens on a thread of its own, so
     /// tests running in parallel never starve Swift's cooperative pool (which would skew their timing).
-    static func run(
+    package static func run(
         _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
     ) async throws -> ProcessResult {
         try await withCheckedThrowingContinuation { continuation in
@@ -184,7 +196,7 @@ enum Fixtures {
     }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct FixtureError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
