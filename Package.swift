@@ -140,6 +140,7 @@ let package = Package(
             name: "ToolHostServerTests",
             dependencies: [
                 "ToolHostServer", "ToolHost", "ToolHostJSON", "ToolHostTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
