@@ -308,6 +308,30 @@ import ToolHostJSON
     }
 }
 
+extension DaemonTests {
+    /// An MCP `tools/call` over HTTP cut by the drain is answered too: a JSON-RPC error saying the host is shutting
+    /// down, before the connection closes.
+    @Test func anMCPCallPastTheGraceIsAnsweredThatTheHostIsShuttingDown() async throws {
+        let server = try await RESTTests.Server(["--grace-seconds", "0.5"])
+        let session = try await MCPHTTPTests.startSession(port: server.port)
+        let slow = Task {
+            try? await MCPHTTPTests.request(
+                port: server.port,
+                MCPHTTPTests.call(7, "tools/call", ["name": "probe.sleep", "arguments": ["ms": 30000]]),
+                session: session)
+        }
+        try await server.waitForSleepToStart()
+        server.process.terminate()
+        #expect(await awaitExit(server.process, within: 15) == 1, "stderr: \(server.stderr)")
+        let reply = await slow.value
+        #expect(reply?.status == 200)
+        #expect(reply?.json?["id"] == 7)
+        #expect(
+            reply?.json?["error"]?["message"]?.stringValue?.contains("shutting down") == true,
+            "\(String(describing: reply?.json))")
+    }
+}
+
 extension RESTTests.Server {
     /// Waits (bounded) until the server's probe plugin has started a `probe.sleep` (a count that only grows, so
     /// no poll can miss it, unlike a gauge of calls in flight).

@@ -92,7 +92,9 @@ public struct RESTServer: Sendable {
         var routes = addRoutes(to: router)
         var mcp = configuration.mcp
         mcp.maxBodyBytes = configuration.maxBodyBytes
-        routes.append(MCPHTTPTransport(host: host, configuration: mcp, logger: logger).addRoutes(to: router))
+        routes.append(
+            MCPHTTPTransport(host: host, configuration: mcp, drainDeadline: drainDeadline, logger: logger)
+                .addRoutes(to: router))
         // After every route: it sees only the requests no route took (405 or 404).
         router.add(
             middleware: MethodNotAllowedMiddleware(

@@ -164,6 +164,12 @@ public final class MCPDispatcher: Sendable {
             return Self.resultResponse(id: id, .object(body))
         case .failure(let error) where error.code == .notFound:
             return Self.errorResponse(id: id, code: .invalidParams, message: "Unknown tool: \(error.message)")
+        case .failure(let error) where error.code == .cancelled && host.isDraining:
+            // Cut by a drain's grace period (the client did not cancel it: that call gets no response at all).
+            return Self.errorResponse(
+                id: id, code: .internalError,
+                message: "the host is shutting down: the call was cut when the grace period passed; retry on another "
+                    + "instance")
         case .failure(let error):
             let body: JSONValue = ["content": [["type": "text", "text": .string(error.mcpText)]], "isError": true]
             return Self.resultResponse(id: id, body)

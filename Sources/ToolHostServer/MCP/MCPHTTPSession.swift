@@ -13,6 +13,8 @@ final class MCPHTTPSession: Sendable {
     let protocolVersion: String
     /// The session's protocol state; it answered this session's `initialize`.
     let dispatcher: MCPDispatcher
+    /// When a drain's grace passes: calls still running are cut and answered (``MCPDispatcher/run(_:id:)``).
+    private let drainDeadline: DrainDeadline?
 
     private struct State {
         var lastActive: ContinuousClock.Instant
@@ -26,7 +28,8 @@ final class MCPHTTPSession: Sendable {
     }
     private let state: Mutex<State>
 
-    init(id: String, protocolVersion: String, dispatcher: MCPDispatcher) {
+    init(id: String, protocolVersion: String, dispatcher: MCPDispatcher, drainDeadline: DrainDeadline? = nil) {
+        self.drainDeadline = drainDeadline
         self.id = id
         self.protocolVersion = protocolVersion
         self.dispatcher = dispatcher
@@ -76,7 +79,11 @@ final class MCPHTTPSession: Sendable {
     func run(_ call: ToolCall, id: JSONValue) async -> JSONValue? {
         let key = id.serializedString
         let dispatcher = self.dispatcher
-        let task = Task { await dispatcher.run(call, id: id) }
+        let drainDeadline = self.drainDeadline
+        let task = Task {
+            if let drainDeadline { return await drainDeadline.cutting { await dispatcher.run(call, id: id) } }
+            return await dispatcher.run(call, id: id)
+        }
         let open = state.withLock { state -> Bool in
             if state.closed { return false }
             state.calls[key] = task

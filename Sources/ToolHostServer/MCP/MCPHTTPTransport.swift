@@ -45,12 +45,18 @@ public struct MCPHTTPTransport: Sendable {
     private let sessions: MCPHTTPSessionTable
     private let configuration: Configuration
     private let logger: Logger
+    private let drainDeadline: DrainDeadline?
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
     ///   - configuration: limits.
     ///   - logger: where session events are logged.
-    public init(host: ToolHost, configuration: Configuration, logger: Logger) {
+    ///   - drainDeadline: when it passes, calls still running are cut and answered with an error saying the host is
+    ///     shutting down, while their requests can still be answered.
+    public init(
+        host: ToolHost, configuration: Configuration, drainDeadline: DrainDeadline? = nil, logger: Logger
+    ) {
+        self.drainDeadline = drainDeadline
         self.host = host
         self.sessions = MCPHTTPSessionTable(
             maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout)
@@ -181,7 +187,8 @@ public struct MCPHTTPTransport: Sendable {
             // An error response (bad id): no session.
             return Self.json(.ok, reply, session: nil)
         }
-        let session = MCPHTTPSession(id: MCPHTTPSession.makeID(), protocolVersion: version, dispatcher: dispatcher)
+        let session = MCPHTTPSession(
+            id: MCPHTTPSession.makeID(), protocolVersion: version, dispatcher: dispatcher, drainDeadline: drainDeadline)
         let notification = MCPDispatcher.toolsListChanged
         session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
         guard sessions.insert(session) else {
