@@ -80,3 +80,86 @@ int toolhost_shim_pidfd_open(pid_t pid) {
     (void)pid;
     return -1;
 }
+
+/* The worker sandbox (see the header). */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+
+#if defined(__x86_64__)
+#define TOOLHOST_FILTER_ARCH AUDIT_ARCH_X86_64
+#define TOOLHOST_FILTER_ARCH_NAME "x86_64"
+#elif defined(__aarch64__)
+#define TOOLHOST_FILTER_ARCH AUDIT_ARCH_AARCH64
+#define TOOLHOST_FILTER_ARCH_NAME "aarch64"
+#endif
+
+int toolhost_shim_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : errno; }
+
+int toolhost_shim_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
+
+const char *toolhost_shim_syscall_filter_arch(void) {
+#ifdef TOOLHOST_FILTER_ARCH
+    return TOOLHOST_FILTER_ARCH_NAME;
+#else
+    return NULL;
+#endif
+}
+
+#ifdef TOOLHOST_FILTER_ARCH
+/* Denied: a tool computes; none of these is part of computing. Absent numbers (per architecture) are skipped. */
+static const long denied_syscalls[] = {
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_mount, SYS_umount2, SYS_pivot_root,
+    SYS_swapon, SYS_swapoff, SYS_reboot, SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_kexec_load,
+#ifdef SYS_kexec_file_load
+    SYS_kexec_file_load,
+#endif
+    SYS_bpf, SYS_perf_event_open, SYS_keyctl, SYS_add_key, SYS_request_key, SYS_unshare, SYS_setns, SYS_acct,
+    SYS_settimeofday, SYS_clock_settime,
+#ifdef SYS_iopl
+    SYS_iopl,
+#endif
+#ifdef SYS_ioperm
+    SYS_ioperm,
+#endif
+    SYS_syslog,
+};
+#define DENIED_COUNT (sizeof denied_syscalls / sizeof denied_syscalls[0])
+#endif
+
+int toolhost_shim_install_syscall_filter(void) {
+#ifdef TOOLHOST_FILTER_ARCH
+    /* arch check (3), x32 check on x86_64 (2), load nr (1), one jump per denied call, allow, deny. */
+    struct sock_filter program[8 + DENIED_COUNT];
+    size_t n = 0;
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TOOLHOST_FILTER_ARCH, 1, 0);
+    /* Another ABI (i386 on x86_64, arm32 on aarch64) has other numbers: refuse it outright rather than let a
+     * 32-bit call slip past a list of 64-bit numbers. Tools are built for the host's own ABI. */
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+    /* x32 calls share the x86_64 arch value with bit 30 set in nr: refuse them too. */
+    program[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+#endif
+    for (size_t i = 0; i < DENIED_COUNT; i++) {
+        /* On a match jump to the deny at the end: past the remaining jumps and the allow. */
+        unsigned char to_deny = (unsigned char)(DENIED_COUNT - i - 1 + 1);
+        program[n++] =
+            (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)denied_syscalls[i], to_deny, 0);
+    }
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    program[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+    struct sock_fprog prog = {(unsigned short)n, program};
+#ifdef SYS_seccomp
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno;
+#endif
+    /* No seccomp(2) or no TSYNC: the prctl form covers the calling thread and the threads it starts later. */
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0 ? 0 : errno;
+#else
+    return ENOTSUP;
+#endif
+}

@@ -53,6 +53,10 @@ extension ToolHost {
             public var cpuLimitSeconds: Int?
             /// How long a new worker may take to load its plugin.
             public var startupTimeout: Duration = .seconds(10)
+            /// Whether workers confine themselves before opening the plugin's library (no_new_privs and a seccomp
+            /// filter denying what no tool needs; see the README's "Worker sandbox"). On by default; turning it off
+            /// is for debugging a plugin under ptrace and the like.
+            public var sandbox = true
             /// Quarantine after repeated crashes or timeouts: K failures within T, then a cool-down.
             public var quarantine = CircuitBreaker.Policy(threshold: 5, window: .seconds(60), coolDown: .seconds(30))
             public init() {}

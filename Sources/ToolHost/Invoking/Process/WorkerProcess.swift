@@ -1,6 +1,5 @@
 import CToolHostShims
 import Foundation
-
 import Glibc
 
 /// One worker process running one plugin: started with the `toolhost worker` entry, spoken to over a
@@ -20,6 +19,8 @@ final class WorkerProcess: @unchecked Sendable {
         var memoryLimitBytes: UInt64
         var cpuLimitSeconds: UInt64
         var startupTimeout: Duration
+        /// Whether workers apply their sandbox (`WorkerSandbox`); the operator may turn it off.
+        var sandbox = true
     }
 
     /// How a call in a worker ended, as the host sees it.
@@ -47,8 +48,10 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Starts a worker and waits for it to load the plugin.
-    /// - Returns: the worker and the tools it registered (name, thread-safe).
-    static func start(_ launch: Launch) throws(ToolError) -> (WorkerProcess, [(name: String, threadSafe: Bool)]) {
+    /// - Returns: the worker, the tools it registered (name, thread-safe) and what it applied of its sandbox.
+    static func start(
+        _ launch: Launch
+    ) throws(ToolError) -> (WorkerProcess, [(name: String, threadSafe: Bool)], WorkerSandbox.Report) {
         toolhost_shim_ignore_sigpipe()
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
@@ -59,6 +62,7 @@ final class WorkerProcess: @unchecked Sendable {
         if let library = launch.library { arguments += ["--library", library.path, "--sha256", library.sha256] }
         arguments += ["--max-output-bytes", String(launch.maxOutputBytes)]
         arguments += launch.allowedSystemLibraries.sorted().flatMap { ["--allow-system-library", $0] }
+        if !launch.sandbox { arguments.append("--no-sandbox") }
         // A scrubbed environment: nothing of the host's leaks into plugin code.
         let environment = [
             "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TOOLHOST_WORKER=1",
@@ -94,8 +98,8 @@ final class WorkerProcess: @unchecked Sendable {
         }
         let deadline = startupDeadline(launch.startupTimeout, from: monotonicNanoseconds())
         switch worker.channel.read(deadline: deadline, maxPayload: worker.maxPayload) {
-        case .frame(.ready(let tools)):
-            return (worker, tools)
+        case .frame(.ready(let tools, let sandbox)):
+            return (worker, tools, sandbox)
         case .frame(.failedToLoad(let message)):
             worker.kill()
             throw ToolError(.pluginUnavailable, message)
