@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -165,12 +168,29 @@ static int32_t late_calls(const toolhost_call *call, const char *a, size_t n) {
     return reply(call, "{\"returned\":true}");
 }
 
+/* System calls a worker's sandbox denies, made so that they are harmless where they are allowed: a ptrace request
+ * that does not exist on pid 0 (ESRCH when allowed) and unshare with no flags (succeeds when allowed). Reports
+ * each call's errno (0: it succeeded) and the no_new_privs flag. */
+static int32_t forbidden_syscall(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    errno = 0;
+    long ptrace_result = syscall(SYS_ptrace, 0x7fff, 0, 0, 0);
+    int ptrace_errno = ptrace_result == 0 ? 0 : errno;
+    errno = 0;
+    long unshare_result = syscall(SYS_unshare, 0);
+    int unshare_errno = unshare_result == 0 ? 0 : errno;
+    char text[160];
+    snprintf(text, sizeof text, "{\"ptrace_errno\":%d,\"unshare_errno\":%d,\"no_new_privs\":%d,\"eperm\":%d}",
+             ptrace_errno, unshare_errno, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), EPERM);
+    return reply(call, text);
+}
+
 static const struct { const char *name; toolhost_handler_fn handler; } tools[] = {
     {"ok", ok}, {"pid", pid_tool}, {"segfault", segfault}, {"abort", abort_tool}, {"exit", exit_tool},
     {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
     {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
     {"noisy", noisy}, {"close_stdio", close_stdio}, {"fork_linger", fork_linger}, {"late_calls", late_calls},
-    {"variant", variant}, {"sized_result", sized_result}, {"inits", inits},
+    {"variant", variant}, {"sized_result", sized_result}, {"inits", inits}, {"forbidden_syscall", forbidden_syscall},
 };
 
 static int32_t faults_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {
