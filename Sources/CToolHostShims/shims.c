@@ -13,14 +13,89 @@ void toolhost_shim_set_thread_name(const char *name) {
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Async-signal-safe helpers for the child. */
+static size_t format_unsigned(char *out, unsigned long value) {
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    for (size_t i = 0; i < n; i++) out[i] = digits[n - 1 - i];
+    return n;
+}
+
+static int write_file(const char *path, const char *text, size_t length) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    ssize_t written = write(fd, text, length);
+    int error = written == (ssize_t)length ? 0 : (written < 0 ? errno : EIO);
+    close(fd);
+    return error;
+}
+
+/* "ID ID 1": the caller's id mapped onto itself in the new user namespace. */
+static int write_identity_map(const char *path, unsigned long id) {
+    char line[64];
+    size_t n = format_unsigned(line, id);
+    line[n++] = ' ';
+    n += format_unsigned(line + n, id);
+    line[n++] = ' ';
+    line[n++] = '1';
+    line[n++] = '\n';
+    return write_file(path, line, n);
+}
+
+/* Enters a new network namespace: 0 directly, -1 through a new user namespace, else the errno of the refusal. */
+static int enter_new_network_namespace(void) {
+    if (unshare(CLONE_NEWNET) == 0) return 0;
+    int direct = errno;
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return direct == EPERM ? errno : direct;
+    /* Without the maps the worker would show as nobody in its namespace; its access to files is the same. */
+    write_file("/proc/self/setgroups", "deny", 4);
+    write_identity_map("/proc/self/uid_map", uid);
+    write_identity_map("/proc/self/gid_map", gid);
+    return -1;
+}
+
+/* Writes the outcome over the value of the caller's TOOLHOST_NETWORK= entry (see the header). */
+static void report_network(char *const envp[], int outcome) {
+    static const char key[] = "TOOLHOST_NETWORK=";
+    for (size_t i = 0; envp[i] != NULL; i++) {
+        if (strncmp(envp[i], key, sizeof key - 1) != 0) continue;
+        char *value = envp[i] + sizeof key - 1;
+        size_t room = strlen(value);
+        char text[32];
+        size_t n;
+        if (outcome == 0) {
+            n = 3;
+            memcpy(text, "cut", n);
+        } else if (outcome == -1) {
+            n = 10;
+            memcpy(text, "cut userns", n);
+        } else {
+            memcpy(text, "errno ", 6);
+            n = 6 + format_unsigned(text + 6, (unsigned long)outcome);
+        }
+        if (n < room) {
+            memcpy(value, text, n);
+            value[n] = 0;
+        }
+        return;
+    }
+}
+
 pid_t toolhost_shim_spawn_worker(const char *path, char *const argv[], char *const envp[], int channel_fd,
-                                 uint64_t address_space_bytes, uint64_t cpu_seconds) {
+                                 uint64_t address_space_bytes, uint64_t cpu_seconds, int cut_network) {
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0) return pid; /* parent, or -1 */
@@ -30,6 +105,7 @@ pid_t toolhost_shim_spawn_worker(const char *path, char *const argv[], char *con
     setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(126);
     if (getppid() != parent) _exit(126); /* the parent died before the prctl */
+    if (cut_network) report_network(envp, enter_new_network_namespace());
     if (channel_fd == 3) {
         int flags = fcntl(3, F_GETFD);
         if (flags >= 0) fcntl(3, F_SETFD, flags & ~FD_CLOEXEC);

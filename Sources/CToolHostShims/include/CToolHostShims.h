@@ -15,9 +15,15 @@ void toolhost_shim_set_thread_name(const char *name);
 /// descriptor is closed; the child is killed when the parent dies (PR_SET_PDEATHSIG); the address-space
 /// and CPU-time limits are applied when non-zero; the signal mask and SIGPIPE are reset.
 ///
+/// When `cut_network` is non-zero the child enters a new, empty network namespace: unshare(CLONE_NEWNET), or,
+/// where that is refused (no CAP_SYS_ADMIN), unshare(CLONE_NEWUSER | CLONE_NEWNET) with the caller's uid and gid
+/// mapped onto themselves. The outcome is written, NUL-terminated, over the value of the envp entry
+/// `TOOLHOST_NETWORK=` (which the caller reserves, at least 16 bytes of value): `cut`, `cut userns`, or
+/// `errno N` (the errno of the refused unshare; the child keeps the network). No entry: nothing is written.
+///
 /// Returns the child's pid, or -1 with errno set.
 pid_t toolhost_shim_spawn_worker(const char *path, char *const argv[], char *const envp[], int channel_fd,
-                                 uint64_t address_space_bytes, uint64_t cpu_seconds);
+                                 uint64_t address_space_bytes, uint64_t cpu_seconds, int cut_network);
 
 /// Ignores SIGPIPE in this process (a dead worker must give EPIPE, not kill the host).
 void toolhost_shim_ignore_sigpipe(void);

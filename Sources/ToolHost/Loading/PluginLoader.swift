@@ -120,7 +120,8 @@ struct PluginLoader: Sendable {
             pluginName: manifest.name, manifestText: manifest.text, library: copy,
             allowedSystemLibraries: allowedSystemLibraries, maxOutputBytes: maxOutputBytes,
             memoryLimitBytes: UInt64(memoryMB ?? 0) << 20, cpuLimitSeconds: UInt64(cpuSeconds ?? 0),
-            startupTimeout: isolation.startupTimeout, sandbox: isolation.sandbox)
+            startupTimeout: isolation.startupTimeout, sandbox: isolation.sandbox,
+            cutNetwork: isolation.cutsNetwork(for: manifest))
         let prefix = "plugin '\(manifest.name)' (process isolation)"
         let (worker, registered): (WorkerProcess, [(name: String, threadSafe: Bool)])
         let sandbox: WorkerSandbox.Report

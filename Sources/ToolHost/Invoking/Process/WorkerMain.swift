@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 
 /// The worker side of process isolation: `toolhost worker` loads one plugin and runs its calls, one at a
@@ -37,7 +38,8 @@ public enum WorkerMain {
                     "the worker was started for plugin '\(pluginName)' but handed the manifest of '\(manifest.name)'")
             }
             // Before the library is opened: its initialisers are plugin code too.
-            confinement = WorkerSandbox.apply(enabled: sandbox)
+            confinement = WorkerSandbox.apply(
+                enabled: sandbox, network: getenv(WorkerSandbox.networkVariable).map { String(cString: $0) })
             var copy: LibraryStore.Copy? = nil
             if let libraryPath, let sha256 { copy = LibraryStore.Copy(path: libraryPath, sha256: sha256) }
             // A worker makes no copies: loadInWorker opens the host's, so this store is never used.

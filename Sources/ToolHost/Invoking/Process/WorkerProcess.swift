@@ -21,6 +21,8 @@ final class WorkerProcess: @unchecked Sendable {
         var startupTimeout: Duration
         /// Whether workers apply their sandbox (`WorkerSandbox`); the operator may turn it off.
         var sandbox = true
+        /// Whether workers start in a new, empty network namespace (`limits.network: false`, or the operator).
+        var cutNetwork = false
     }
 
     /// How a call in a worker ended, as the host sees it.
@@ -64,11 +66,15 @@ final class WorkerProcess: @unchecked Sendable {
         arguments += launch.allowedSystemLibraries.sorted().flatMap { ["--allow-system-library", $0] }
         if !launch.sandbox { arguments.append("--no-sandbox") }
         // A scrubbed environment: nothing of the host's leaks into plugin code.
-        let environment = [
+        var environment = [
             "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TOOLHOST_WORKER=1",
             // A crash in plugin code is reported by the host as plugin_crashed; no Swift backtrace is wanted.
             "SWIFT_BACKTRACE=enable=no",
         ]
+        // The spawn shim writes how the network cut-off went into this entry's value, for the worker to report.
+        if launch.cutNetwork {
+            environment.append(WorkerSandbox.networkVariable + "=" + String(repeating: " ", count: 24))
+        }
         // Forked from a thread that never exits: PR_SET_PDEATHSIG fires when the forking *thread* ends.
         let channelEnd = fds[1]
         // errno is per thread: the spawner thread reads it where fork failed, and hands it back with the pid.
@@ -76,7 +82,8 @@ final class WorkerProcess: @unchecked Sendable {
             withCStrings(arguments) { argv in
                 withCStrings(environment) { envp in
                     let pid = toolhost_shim_spawn_worker(
-                        launch.executable, argv, envp, channelEnd, launch.memoryLimitBytes, launch.cpuLimitSeconds)
+                        launch.executable, argv, envp, channelEnd, launch.memoryLimitBytes, launch.cpuLimitSeconds,
+                        launch.cutNetwork ? 1 : 0)
                     return (pid, pid > 0 ? 0 : errno)
                 }
             }
