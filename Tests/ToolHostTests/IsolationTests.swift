@@ -10,7 +10,7 @@ import ToolHostJSON
     static let faultTools = [
         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
         "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant",
-        "sized_result", "inits", "forbidden_syscall",
+        "sized_result", "inits", "forbidden_syscall", "network",
     ]
 
     /// `sized_result` may return 64 KiB, far below the host's 16 MiB.
@@ -335,6 +335,41 @@ import ToolHostJSON
         #expect(seen.noNewPrivs == hostNoNewPrivs)
         let warning = lines.all.first { $0.contains("without part of their sandbox") }
         #expect(warning?.contains("turned off by the operator") == true, "\(lines.all)")
+    }
+
+    /// `limits.network: false` in the manifest, or the operator's `isolation.network = false`, cuts the workers off:
+    /// a namespace of their own, where not even loopback answers. The operator cannot grant it back.
+    @Test(
+        arguments: [
+            (manifest: nil, operator: true, cut: false), (manifest: false, operator: true, cut: true),
+            (manifest: nil, operator: false, cut: true), (manifest: true, operator: false, cut: true),
+        ] as [(manifest: Bool?, operator: Bool, cut: Bool)])
+    func aWorkerIsCutOffTheNetworkWhenTheManifestOrTheOperatorSaysSo(
+        manifest: Bool?, operator: Bool, cut: Bool
+    ) async throws {
+        let lines = LogLines()
+        let host = try await host(
+            limits: manifest.map { ["network": .bool($0)] }, logger: Logger(label: "test") { _ in lines.handler }
+        ) { $0.isolation.network = `operator` }
+        defer { host.shutdown() }
+        let seen = try await host.call("faults.network", arguments: [:]).json
+        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        let namespace = try #require(seen["namespace"]?.stringValue)
+        #expect((namespace != own) == cut, "worker \(namespace), host \(own)")
+        let connectErrno = Int(try #require(seen["connect_errno"]?.intValue))
+        #expect(connectErrno == Int(cut ? ENETUNREACH : ECONNREFUSED))
+        let loaded = lines.all.first { $0.hasPrefix("plugin loaded in a worker") }
+        #expect(loaded?.contains("network cut off") == cut, "\(lines.all)")
+    }
+
+    /// Where the kernel refuses both a network namespace and a user namespace (the spawn shim leaves "errno N"), the
+    /// worker says so. Only the report is checked: `enabled: false` keeps the test process itself unconfined.
+    @Test func aRefusedNetworkCutOffIsReportedWithTheKernelsReason() {
+        let report = WorkerSandbox.apply(enabled: false, network: "errno \(EPERM)")
+        #expect(report.applied.isEmpty)
+        let network = report.notApplied.first { $0.hasPrefix("network cut-off") }
+        #expect(network?.contains(String(cString: strerror(EPERM))) == true, "\(report.notApplied)")
+        #expect(network?.contains("the worker can use the network") == true)
     }
 
     @Test func aBrokenPluginFailsToLoadInItsWorkerNotInTheHost() async throws {
