@@ -53,6 +53,18 @@ extension ToolHost {
             public var cpuLimitSeconds: Int?
             /// How long a new worker may take to load its plugin.
             public var startupTimeout: Duration = .seconds(10)
+            /// Whether workers confine themselves before opening the plugin's library (no_new_privs and a seccomp
+            /// filter denying what no tool needs; see the README's "Worker sandbox"). On by default; turning it off
+            /// is for debugging a plugin under ptrace and the like.
+            public var sandbox = true
+            /// false cuts every worker off the network (a new, empty network namespace), whatever the manifests
+            /// say. A cap: true leaves each manifest's `limits.network` in force, it never grants the network back.
+            public var network = true
+
+            /// Whether a plugin's workers are cut off the network: the manifest asked for it, or the operator.
+            public func cutsNetwork(for manifest: PluginManifest) -> Bool {
+                !network || manifest.limits.network == false
+            }
             /// Quarantine after repeated crashes or timeouts: K failures within T, then a cool-down.
             public var quarantine = CircuitBreaker.Policy(threshold: 5, window: .seconds(60), coolDown: .seconds(30))
             public init() {}

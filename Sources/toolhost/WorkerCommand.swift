@@ -17,6 +17,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("sha256")) var sha256: String?
     @Option(name: .customLong("max-output-bytes")) var maxOutputBytes: Int = 16 << 20
     @Option(name: .customLong("allow-system-library")) var allowedSystemLibraries: [String] = []
+    /// The operator turned the worker sandbox off (`isolation.sandbox`).
+    @Flag(name: .customLong("no-sandbox")) var noSandbox = false
 
     func validate() throws {
         guard (libraryPath == nil) == (sha256 == nil) else {
@@ -32,7 +34,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let status = WorkerMain.run(
             pluginName: pluginName, libraryPath: libraryPath, sha256: sha256,
-            allowedSystemLibraries: Set(allowedSystemLibraries), maxOutputBytes: maxOutputBytes,
+            allowedSystemLibraries: Set(allowedSystemLibraries), maxOutputBytes: maxOutputBytes, sandbox: !noSandbox,
             logger: Logger(label: "toolhost.worker"))
         throw ExitCode(status)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import ToolHostJSON
 import ToolHostTesting
@@ -10,7 +11,7 @@ import ToolHostTesting
     static let faultTools = [
         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
         "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant",
-        "sized_result", "inits",
+        "sized_result", "inits", "forbidden_syscall", "network",
     ]
 
     /// `sized_result` may return 64 KiB, far below the host's 16 MiB.
@@ -27,7 +28,7 @@ import ToolHostTesting
     }
 
     private func host(
-        isolation: String = "process", limits: JSONObject? = nil,
+        isolation: String = "process", limits: JSONObject? = nil, logger: Logger = Logger(label: "toolhost"),
         configure: (inout ToolHost.Configuration) -> Void = { _ in }
     ) async throws -> ToolHost {
         let plugins = Fixtures.temporaryDirectory("toolhost-faults")
@@ -38,7 +39,7 @@ import ToolHostTesting
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
         configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
         configure(&configuration)
-        return ToolHost(configuration: configuration)
+        return ToolHost(configuration: configuration, logger: logger)
     }
 
     private func error(_ host: ToolHost, _ tool: String, timeout: Duration? = nil) async -> ToolError? {
@@ -288,6 +289,91 @@ import ToolHostTesting
         let isolated = try await host(isolation: "inprocess") { $0.isolation.mode = .process }
         #expect(try await pid(isolated) != getpid())
         isolated.shutdown()
+    }
+
+    /// What `faults.forbidden_syscall` saw: the errno of a ptrace and an unshare (0: allowed) and no_new_privs.
+    private func forbiddenSyscalls(_ host: ToolHost) async throws -> (ptrace: Int, unshare: Int, noNewPrivs: Int) {
+        let seen = try await host.call("faults.forbidden_syscall", arguments: [:]).json
+        return (
+            Int(try #require(seen["ptrace_errno"]?.intValue)), Int(try #require(seen["unshare_errno"]?.intValue)),
+            Int(try #require(seen["no_new_privs"]?.intValue))
+        )
+    }
+
+    /// This test process's own no_new_privs (an in-process plugin, or an unsandboxed worker, inherits it).
+    private var hostNoNewPrivs: Int {
+        let status = String(
+            decoding: FileManager.default.contents(atPath: "/proc/self/status") ?? Data(), as: UTF8.self)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("NoNewPrivs:") }
+        return Int(line?.split(separator: "\t").last ?? "") ?? -1
+    }
+
+    @Test func aWorkerCannotGainPrivilegesAndIsDeniedTheSystemCallsNoToolNeeds() async throws {
+        let lines = LogLines()
+        let host = try await host(logger: Logger(label: "test") { _ in lines.handler })
+        defer { host.shutdown() }
+        let seen = try await forbiddenSyscalls(host)
+        #expect(seen.ptrace == Int(EPERM), "ptrace is denied by the seccomp filter")
+        #expect(seen.unshare == Int(EPERM), "unshare is denied by the seccomp filter")
+        #expect(seen.noNewPrivs == 1)
+        let loaded = lines.all.first { $0.hasPrefix("plugin loaded in a worker") }
+        #expect(loaded?.contains("no_new_privs, seccomp syscall filter") == true, "\(lines.all)")
+        #expect(!lines.all.contains { $0.contains("without part of their sandbox") }, "\(lines.all)")
+    }
+
+    /// In-process plugins run in the host's own process, which is not confined: the README says so.
+    @Test func anInProcessPluginIsNotSandboxed() async throws {
+        let host = try await host(isolation: "inprocess")
+        let seen = try await forbiddenSyscalls(host)
+        #expect(seen.ptrace == Int(ESRCH), "the ptrace request reached the kernel")
+        #expect(seen.unshare == 0)
+        #expect(seen.noNewPrivs == hostNoNewPrivs)
+    }
+
+    @Test func theOperatorCanTurnTheSandboxOffAndTheHostSaysSo() async throws {
+        let lines = LogLines()
+        let host = try await host(logger: Logger(label: "test") { _ in lines.handler }) { $0.isolation.sandbox = false }
+        defer { host.shutdown() }
+        let seen = try await forbiddenSyscalls(host)
+        #expect(seen.ptrace == Int(ESRCH), "the ptrace request reached the kernel")
+        #expect(seen.noNewPrivs == hostNoNewPrivs)
+        let warning = lines.all.first { $0.contains("without part of their sandbox") }
+        #expect(warning?.contains("turned off by the operator") == true, "\(lines.all)")
+    }
+
+    /// `limits.network: false` in the manifest, or the operator's `isolation.network = false`, cuts the workers off:
+    /// a namespace of their own, where not even loopback answers. The operator cannot grant it back.
+    @Test(
+        arguments: [
+            (manifest: nil, operator: true, cut: false), (manifest: false, operator: true, cut: true),
+            (manifest: nil, operator: false, cut: true), (manifest: true, operator: false, cut: true),
+        ] as [(manifest: Bool?, operator: Bool, cut: Bool)])
+    func aWorkerIsCutOffTheNetworkWhenTheManifestOrTheOperatorSaysSo(
+        manifest: Bool?, operator: Bool, cut: Bool
+    ) async throws {
+        let lines = LogLines()
+        let host = try await host(
+            limits: manifest.map { ["network": .bool($0)] }, logger: Logger(label: "test") { _ in lines.handler }
+        ) { $0.isolation.network = `operator` }
+        defer { host.shutdown() }
+        let seen = try await host.call("faults.network", arguments: [:]).json
+        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        let namespace = try #require(seen["namespace"]?.stringValue)
+        #expect((namespace != own) == cut, "worker \(namespace), host \(own)")
+        let connectErrno = Int(try #require(seen["connect_errno"]?.intValue))
+        #expect(connectErrno == Int(cut ? ENETUNREACH : ECONNREFUSED))
+        let loaded = lines.all.first { $0.hasPrefix("plugin loaded in a worker") }
+        #expect(loaded?.contains("network cut off") == cut, "\(lines.all)")
+    }
+
+    /// Where the kernel refuses both a network namespace and a user namespace (the spawn shim leaves "errno N"), the
+    /// worker says so. Only the report is checked: `enabled: false` keeps the test process itself unconfined.
+    @Test func aRefusedNetworkCutOffIsReportedWithTheKernelsReason() {
+        let report = WorkerSandbox.apply(enabled: false, network: "errno \(EPERM)")
+        #expect(report.applied.isEmpty)
+        let network = report.notApplied.first { $0.hasPrefix("network cut-off") }
+        #expect(network?.contains(String(cString: strerror(EPERM))) == true, "\(report.notApplied)")
+        #expect(network?.contains("the worker can use the network") == true)
     }
 
     @Test func aBrokenPluginFailsToLoadInItsWorkerNotInTheHost() async throws {

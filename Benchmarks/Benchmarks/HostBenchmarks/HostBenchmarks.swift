@@ -17,7 +17,8 @@ let faultsLibrary = ProbeFixture.compilePlugin(
 
 let faultTools = [
     "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever", "huge_result",
-    "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant", "sized_result", "inits",
+    "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger", "late_calls", "variant", "sized_result",
+    "inits", "forbidden_syscall", "network",
 ]
 
 /// A host over the probe plugin, the faults plugin and the bundled mathlib, in the given isolation.

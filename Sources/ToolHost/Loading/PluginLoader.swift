@@ -120,11 +120,13 @@ struct PluginLoader: Sendable {
             pluginName: manifest.name, manifestText: manifest.text, library: copy,
             allowedSystemLibraries: allowedSystemLibraries, maxOutputBytes: maxOutputBytes,
             memoryLimitBytes: UInt64(memoryMB ?? 0) << 20, cpuLimitSeconds: UInt64(cpuSeconds ?? 0),
-            startupTimeout: isolation.startupTimeout)
+            startupTimeout: isolation.startupTimeout, sandbox: isolation.sandbox,
+            cutNetwork: isolation.cutsNetwork(for: manifest))
         let prefix = "plugin '\(manifest.name)' (process isolation)"
         let (worker, registered): (WorkerProcess, [(name: String, threadSafe: Bool)])
+        let sandbox: WorkerSandbox.Report
         do {
-            (worker, registered) = try WorkerProcess.start(launch)
+            (worker, registered, sandbox) = try WorkerProcess.start(launch)
         } catch {
             throw ToolError(.pluginUnavailable, "\(prefix): \(error.message)")
         }
@@ -135,7 +137,15 @@ struct PluginLoader: Sendable {
         }
         var pluginLogger = logger
         pluginLogger[metadataKey: "plugin.name"] = "\(manifest.name)"
-        pluginLogger.debug("plugin loaded in a worker", metadata: ["worker.pid": "\(worker.pid)"])
+        pluginLogger.debug(
+            "plugin loaded in a worker",
+            metadata: ["worker.pid": "\(worker.pid)", "worker.sandbox": "\(sandbox.applied.joined(separator: ", "))"])
+        // Every worker of the plugin runs on the same kernel with the same settings: the first one speaks for all.
+        if !sandbox.notApplied.isEmpty {
+            pluginLogger.warning(
+                "the plugin's workers run without part of their sandbox",
+                metadata: ["worker.sandbox.missing": "\(sandbox.notApplied.joined(separator: "; "))"])
+        }
         return LoadedPlugin(
             manifest: manifest, libraryPath: copy?.path ?? manifest.library.file, sha256: copy?.sha256 ?? "",
             handle: nil, hostTable: nil,

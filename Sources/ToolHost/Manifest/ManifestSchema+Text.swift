@@ -64,6 +64,10 @@ extension ManifestSchema {
                   "type": "integer",
                   "minimum": 1,
                   "maximum": 86400
+                },
+                "network": {
+                  "description": "false: each worker runs in a new, empty network namespace (no interfaces, not even loopback); where the kernel refuses one the host logs a warning. Default true. The operator can cut the network off for every plugin, never grant it back.",
+                  "type": "boolean"
                 }
               }
             },

@@ -142,7 +142,8 @@ extension PluginManifest {
         manifest.isolation = json["isolation"]?.stringValue.flatMap(IsolationMode.init(rawValue:)) ?? .inprocess
         manifest.limits = .init(
             memoryMB: json["limits"]?["memoryMB"]?.intValue.map { Int($0) },
-            cpuSeconds: json["limits"]?["cpuSeconds"]?.intValue.map { Int($0) })
+            cpuSeconds: json["limits"]?["cpuSeconds"]?.intValue.map { Int($0) },
+            network: json["limits"]?["network"]?.boolValue)
         return manifest
     }
 

@@ -50,9 +50,12 @@ public struct PluginManifest: Sendable, Hashable {
         public var memoryMB: Int?
         /// CPU time, in seconds.
         public var cpuSeconds: Int?
-        public init(memoryMB: Int? = nil, cpuSeconds: Int? = nil) {
+        /// false: each worker runs in a new, empty network namespace (nil or true: the network is allowed).
+        public var network: Bool?
+        public init(memoryMB: Int? = nil, cpuSeconds: Int? = nil, network: Bool? = nil) {
             self.memoryMB = memoryMB
             self.cpuSeconds = cpuSeconds
+            self.network = network
         }
     }
     public var tools: [ToolManifest]

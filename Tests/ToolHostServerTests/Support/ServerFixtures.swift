@@ -72,7 +72,7 @@ enum ServerFixtures {
                     [
                         "ok", "pid", "segfault", "abort", "exit", "hang_forever", "busy_loop", "allocate_forever",
                         "huge_result", "invalid_utf8", "invalid_json", "noisy", "close_stdio", "fork_linger",
-                        "late_calls", "variant", "sized_result", "inits",
+                        "late_calls", "variant", "sized_result", "inits", "forbidden_syscall", "network",
                     ].map {
                         ["name": .string($0), "description": "fault \($0)", "inputSchema": ["type": "object"]]
                     }),

@@ -9,7 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -165,12 +171,52 @@ static int32_t late_calls(const toolhost_call *call, const char *a, size_t n) {
     return reply(call, "{\"returned\":true}");
 }
 
+/* System calls a worker's sandbox denies, made so that they are harmless where they are allowed: a ptrace request
+ * that does not exist on pid 0 (ESRCH when allowed) and unshare with no flags (succeeds when allowed). Reports
+ * each call's errno (0: it succeeded) and the no_new_privs flag. */
+static int32_t forbidden_syscall(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    errno = 0;
+    long ptrace_result = syscall(SYS_ptrace, 0x7fff, 0, 0, 0);
+    int ptrace_errno = ptrace_result == 0 ? 0 : errno;
+    errno = 0;
+    long unshare_result = syscall(SYS_unshare, 0);
+    int unshare_errno = unshare_result == 0 ? 0 : errno;
+    char text[160];
+    snprintf(text, sizeof text, "{\"ptrace_errno\":%d,\"unshare_errno\":%d,\"no_new_privs\":%d,\"eperm\":%d}",
+             ptrace_errno, unshare_errno, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), EPERM);
+    return reply(call, text);
+}
+
+/* The network namespace the tool runs in, and the errno of a TCP connect to 127.0.0.1:9 (ECONNREFUSED where
+ * loopback is up, ENETUNREACH in a new, empty namespace). */
+static int32_t network(const toolhost_call *call, const char *a, size_t n) {
+    (void)a; (void)n;
+    char ns[64] = "";
+    ssize_t length = readlink("/proc/self/ns/net", ns, sizeof ns - 1);
+    if (length > 0) ns[length] = 0;
+    int connect_errno = -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(9)};
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connect_errno = connect(fd, (struct sockaddr *)&address, sizeof address) == 0 ? 0 : errno;
+        close(fd);
+    } else {
+        connect_errno = errno;
+    }
+    char text[160];
+    snprintf(text, sizeof text, "{\"namespace\":\"%s\",\"connect_errno\":%d}", ns, connect_errno);
+    return reply(call, text);
+}
+
 static const struct { const char *name; toolhost_handler_fn handler; } tools[] = {
     {"ok", ok}, {"pid", pid_tool}, {"segfault", segfault}, {"abort", abort_tool}, {"exit", exit_tool},
     {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
     {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
     {"noisy", noisy}, {"close_stdio", close_stdio}, {"fork_linger", fork_linger}, {"late_calls", late_calls},
-    {"variant", variant}, {"sized_result", sized_result}, {"inits", inits},
+    {"variant", variant}, {"sized_result", sized_result}, {"inits", inits}, {"forbidden_syscall", forbidden_syscall},
+    {"network", network},
 };
 
 static int32_t faults_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {

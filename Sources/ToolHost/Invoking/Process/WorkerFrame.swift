@@ -7,8 +7,9 @@ enum WorkerFrame: Equatable {
     /// Host → worker: run a tool. `deadline` is CLOCK_MONOTONIC ns (the same clock in both processes);
     /// `spin` asks the worker to poll briefly for the next call before sleeping (when calls come one by one).
     case call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool)
-    /// Worker → host, once after start: the plugin loaded, with its tools (name, thread-safe), or why not.
-    case ready(tools: [(name: String, threadSafe: Bool)])
+    /// Worker → host, once after start: the plugin loaded, with its tools (name, thread-safe) and what the worker
+    /// applied of its sandbox, or why it did not load.
+    case ready(tools: [(name: String, threadSafe: Bool)], sandbox: WorkerSandbox.Report)
     case failedToLoad(message: String)
     /// Worker → host: how a call ended (`status` is the handler's; -1 marks a host-side error text).
     case result(status: Int32, output: [UInt8], message: String?)
@@ -46,12 +47,16 @@ enum WorkerFrame: Equatable {
             writer.bytes(arguments)
             writer.u64(deadline)
             writer.u8(spin ? 1 : 0)
-        case .ready(let tools):
+        case .ready(let tools, let sandbox):
             writer.u8(2)
             writer.u32(UInt32(tools.count))
             for tool in tools {
                 writer.string(tool.name)
                 writer.u8(tool.threadSafe ? 1 : 0)
+            }
+            for list in [sandbox.applied, sandbox.notApplied] {
+                writer.u32(UInt32(list.count))
+                for item in list { writer.string(item) }
             }
         case .failedToLoad(let message):
             writer.u8(3)
@@ -87,7 +92,17 @@ enum WorkerFrame: Equatable {
                 guard let name = reader.bytes(), let flag = reader.u8() else { return nil }
                 tools.append((String(decoding: name, as: UTF8.self), flag != 0))
             }
-            self = .ready(tools: tools)
+            var lists: [[String]] = []
+            for _ in 0..<2 {
+                guard let count = reader.u32(), count < 1 << 8 else { return nil }
+                var list: [String] = []
+                for _ in 0..<count {
+                    guard let item = reader.bytes() else { return nil }
+                    list.append(String(decoding: item, as: UTF8.self))
+                }
+                lists.append(list)
+            }
+            self = .ready(tools: tools, sandbox: WorkerSandbox.Report(applied: lists[0], notApplied: lists[1]))
         case 3:
             guard let message = reader.bytes() else { return nil }
             self = .failedToLoad(message: String(decoding: message, as: UTF8.self))

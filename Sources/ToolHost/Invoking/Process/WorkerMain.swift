@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 
 /// The worker side of process isolation: `toolhost worker` loads one plugin and runs its calls, one at a
@@ -12,10 +13,11 @@ public enum WorkerMain {
     ///   - pluginName: the plugin the host means to run (its manifest must name it).
     ///   - libraryPath: the host's private copy of the library (nil for a system library, opened by soname).
     ///   - sha256: the copy's sha256 as the host computed it; a copy that differs is refused.
+    ///   - sandbox: whether to apply `WorkerSandbox` before the library is opened (the operator may turn it off).
     /// - Returns: the process exit status.
     public static func run(
         pluginName: String, libraryPath: String?, sha256: String?, allowedSystemLibraries: Set<String>,
-        maxOutputBytes: Int, logger: Logger
+        maxOutputBytes: Int, sandbox: Bool = true, logger: Logger
     ) -> Int32 {
         let channel = WorkerChannel(fd: 3)
         let text: [UInt8]
@@ -27,6 +29,7 @@ public enum WorkerMain {
             return 2
         }
         let plugin: LoadedPlugin
+        var confinement = WorkerSandbox.Report()
         do {
             let manifest = try PluginManifest.parse(text, file: "the manifest the host validated for '\(pluginName)'")
             guard manifest.name == pluginName else {
@@ -34,6 +37,9 @@ public enum WorkerMain {
                     .internal,
                     "the worker was started for plugin '\(pluginName)' but handed the manifest of '\(manifest.name)'")
             }
+            // Before the library is opened: its initialisers are plugin code too.
+            confinement = WorkerSandbox.apply(
+                enabled: sandbox, network: getenv(WorkerSandbox.networkVariable).map { String(cString: $0) })
             var copy: LibraryStore.Copy? = nil
             if let libraryPath, let sha256 { copy = LibraryStore.Copy(path: libraryPath, sha256: sha256) }
             // A worker makes no copies: loadInWorker opens the host's, so this store is never used.
@@ -58,7 +64,7 @@ public enum WorkerMain {
         for tool in plugin.manifest.tools {
             outputLimits[tool.name] = ToolManifest.outputLimit(tool: tool.maxOutputBytes, host: maxOutputBytes)
         }
-        guard channel.write(.ready(tools: tools)) else { return 0 }
+        guard channel.write(.ready(tools: tools, sandbox: confinement)) else { return 0 }
         let slot = CallSlot.acquire()
         var spin = false
         while true {

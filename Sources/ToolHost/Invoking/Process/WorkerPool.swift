@@ -30,7 +30,7 @@ final class WorkerPool: Sendable {
             worker = warm
         } else {
             do {
-                (worker, _) = try WorkerProcess.start(launch)
+                (worker, _, _) = try WorkerProcess.start(launch)
             } catch {
                 return .error(error)
             }

@@ -1,6 +1,5 @@
 import CToolHostShims
 import Foundation
-
 import Glibc
 
 /// One worker process running one plugin: started with the `toolhost worker` entry, spoken to over a
@@ -20,6 +19,10 @@ final class WorkerProcess: @unchecked Sendable {
         var memoryLimitBytes: UInt64
         var cpuLimitSeconds: UInt64
         var startupTimeout: Duration
+        /// Whether workers apply their sandbox (`WorkerSandbox`); the operator may turn it off.
+        var sandbox = true
+        /// Whether workers start in a new, empty network namespace (`limits.network: false`, or the operator).
+        var cutNetwork = false
     }
 
     /// How a call in a worker ended, as the host sees it.
@@ -47,8 +50,10 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Starts a worker and waits for it to load the plugin.
-    /// - Returns: the worker and the tools it registered (name, thread-safe).
-    static func start(_ launch: Launch) throws(ToolError) -> (WorkerProcess, [(name: String, threadSafe: Bool)]) {
+    /// - Returns: the worker, the tools it registered (name, thread-safe) and what it applied of its sandbox.
+    static func start(
+        _ launch: Launch
+    ) throws(ToolError) -> (WorkerProcess, [(name: String, threadSafe: Bool)], WorkerSandbox.Report) {
         toolhost_shim_ignore_sigpipe()
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
@@ -59,12 +64,17 @@ final class WorkerProcess: @unchecked Sendable {
         if let library = launch.library { arguments += ["--library", library.path, "--sha256", library.sha256] }
         arguments += ["--max-output-bytes", String(launch.maxOutputBytes)]
         arguments += launch.allowedSystemLibraries.sorted().flatMap { ["--allow-system-library", $0] }
+        if !launch.sandbox { arguments.append("--no-sandbox") }
         // A scrubbed environment: nothing of the host's leaks into plugin code.
-        let environment = [
+        var environment = [
             "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TOOLHOST_WORKER=1",
             // A crash in plugin code is reported by the host as plugin_crashed; no Swift backtrace is wanted.
             "SWIFT_BACKTRACE=enable=no",
         ]
+        // The spawn shim writes how the network cut-off went into this entry's value, for the worker to report.
+        if launch.cutNetwork {
+            environment.append(WorkerSandbox.networkVariable + "=" + String(repeating: " ", count: 24))
+        }
         // Forked from a thread that never exits: PR_SET_PDEATHSIG fires when the forking *thread* ends.
         let channelEnd = fds[1]
         // errno is per thread: the spawner thread reads it where fork failed, and hands it back with the pid.
@@ -72,7 +82,8 @@ final class WorkerProcess: @unchecked Sendable {
             withCStrings(arguments) { argv in
                 withCStrings(environment) { envp in
                     let pid = toolhost_shim_spawn_worker(
-                        launch.executable, argv, envp, channelEnd, launch.memoryLimitBytes, launch.cpuLimitSeconds)
+                        launch.executable, argv, envp, channelEnd, launch.memoryLimitBytes, launch.cpuLimitSeconds,
+                        launch.cutNetwork ? 1 : 0)
                     return (pid, pid > 0 ? 0 : errno)
                 }
             }
@@ -94,8 +105,8 @@ final class WorkerProcess: @unchecked Sendable {
         }
         let deadline = startupDeadline(launch.startupTimeout, from: monotonicNanoseconds())
         switch worker.channel.read(deadline: deadline, maxPayload: worker.maxPayload) {
-        case .frame(.ready(let tools)):
-            return (worker, tools)
+        case .frame(.ready(let tools, let sandbox)):
+            return (worker, tools, sandbox)
         case .frame(.failedToLoad(let message)):
             worker.kill()
             throw ToolError(.pluginUnavailable, message)
