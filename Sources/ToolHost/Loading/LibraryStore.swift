@@ -71,17 +71,10 @@ struct LibraryStore: Sendable {
         let temporary = folder + "/.\(fileName).\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o500)
         guard fd >= 0 else { throw StoreError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw StoreError("cannot write \(temporary): \(reason)")
-            }
-            written += result
+        if let reason = writeAll(fd, bytes) {
+            close(fd)
+            unlink(temporary)
+            throw StoreError("cannot write \(temporary): \(reason)")
         }
         close(fd)
         guard rename(temporary, path) == 0 else {

@@ -114,17 +114,9 @@ public enum PluginSigning {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SigningError("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                unlink(path)
-                throw SigningError("cannot write \(path): \(reason)")
-            }
-            written += result
+        if let reason = writeAll(fd, Array(text.utf8)) {
+            unlink(path)
+            throw SigningError("cannot write \(path): \(reason)")
         }
     }
 }
