@@ -39,6 +39,18 @@ struct SettingsOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "false: start workers without no_new_privs and the seccomp filter (default true).", valueName: "bool"))
+    var workerSandbox: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "false: cut every worker off the network, whatever the manifests say (default true).", valueName: "bool"))
+    var workerNetwork: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "true: refuse plugins whose folder, manifest or library any user may write, or whose library links out "
                 + "of its folder (default false: warn).",
             valueName: "bool"))
@@ -87,6 +99,7 @@ struct SettingsOptions: ParsableArguments {
         let single: [(String, String?)] = [
             ("--plugins", plugins), ("--state-dir", stateDirectory), ("--log-level", logLevel),
             ("--isolation", isolation), ("--strict-file-permissions", strictFilePermissions),
+            ("--worker-sandbox", workerSandbox), ("--worker-network", workerNetwork),
             ("--signatures", signatures), ("--trusted-keys", trustedKeysDirectory),
             ("--default-timeout-ms", defaultTimeoutMs),
             ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),

@@ -173,6 +173,17 @@ import ToolHostServer
         } throws: { "\($0)".contains("--strict-file-permissions") }
     }
 
+    /// The operator's switches of the worker sandbox: on by default, off from any source.
+    @Test func theWorkerSandboxSwitchesComeFromEverySource() throws {
+        var settings = Settings()
+        #expect(settings.host.isolation.sandbox && settings.host.isolation.network)
+        try settings.apply(fileContents: Array(#"{"workerSandbox": false}"#.utf8), source: "f")
+        try settings.apply(environment: ["TOOLHOST_WORKER_NETWORK": "false"])
+        #expect(!settings.host.isolation.sandbox && !settings.host.isolation.network)
+        try settings.apply(flags: [("--worker-sandbox", "true")])
+        #expect(settings.host.isolation.sandbox)
+    }
+
     /// `stateDirectory` puts the private library copies under its `libs` folder.
     @Test func theStateDirectoryHoldsTheLibraryCopies() throws {
         var settings = Settings()

@@ -56,6 +56,12 @@ extension Settings {
             key: "allowedSystemLibraries", environment: "TOOLHOST_ALLOWED_SYSTEM_LIBRARIES",
             flag: "--allow-system-library", kind: .libraries),
         Setting(
+            key: "workerSandbox", environment: "TOOLHOST_WORKER_SANDBOX", flag: "--worker-sandbox",
+            kind: .boolean(\.host.isolation.sandbox)),
+        Setting(
+            key: "workerNetwork", environment: "TOOLHOST_WORKER_NETWORK", flag: "--worker-network",
+            kind: .boolean(\.host.isolation.network)),
+        Setting(
             key: "strictFilePermissions", environment: "TOOLHOST_STRICT_FILE_PERMISSIONS",
             flag: "--strict-file-permissions", kind: .boolean(\.host.strictFilePermissions)),
         Setting(key: "signatures", environment: "TOOLHOST_SIGNATURES", flag: "--signatures", kind: .signatures),
