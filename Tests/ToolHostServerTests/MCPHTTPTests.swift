@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import ToolHost
 import ToolHostJSON
+import ToolHostTesting
 
 @testable import ToolHostServer
 
@@ -428,6 +429,35 @@ import ToolHostJSON
         #expect(try await Self.request(port: port, Self.call(3, "ping"), session: first).status == 404)
         #expect(try await Self.request(port: port, Self.call(4, "ping"), session: second).status == 200)
         #expect(try await Self.request(port: port, Self.call(5, "ping"), session: third).status == 200)
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    /// A flood of `initialize` cannot evict a session whose call is in flight: with every session busy, a new one
+    /// is refused (503) and the busy session's call goes on.
+    @Test func aSessionWithACallInFlightIsNeverEvicted() async throws {
+        let (host, plugins, probe) = try Self.emptyHost()
+        defer { host.shutdown() }
+        try FileManager.default.copyItem(atPath: probe, toPath: plugins + "/probe")
+        host.reload()
+        var mcp = MCPHTTPTransport.Configuration()
+        mcp.maxSessions = 1
+        let (port, running) = try await Self.serveInProcess(host, mcp: mcp)
+        defer { running.cancel() }
+        let busy = try await Self.startSession(port: port)
+        let slow = Task {
+            try await Self.request(
+                port: port, Self.call(2, "tools/call", ["name": "probe.sleep", "arguments": ["ms": 1500]]),
+                session: busy)
+        }
+        try await Fixtures.waitUntil("the call runs") { host.load.running == 1 }
+        let refused = try await Self.request(port: port, Self.initializeMessage())
+        #expect(refused.status == 503)
+        #expect(refused.header("Mcp-Session-Id") == nil)
+        let answer = try await slow.value
+        #expect(answer.json?["result"]?["structuredContent"]?["slept"] == 1500, "the busy session's call went on")
+        // Once it is idle, a new session may take its place.
+        #expect(try await Self.request(port: port, Self.initializeMessage()).status == 200)
         running.cancel()
         _ = try? await running.value
     }
