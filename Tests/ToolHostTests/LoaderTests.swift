@@ -250,6 +250,50 @@ import ToolHostTesting
         #expect(chmod(folder, 0o755) == 0)
     }
 
+    /// A C++ plugin that defines the entry without `extern "C"` still exports it unmangled: the header declares the
+    /// prototype inside `extern "C"`, so the definition gets C linkage; the host loads it.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/c++"), "no C++ compiler"))
+    func aCxxPluginWithoutExternCLoads() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-cxx")
+        let folder = plugins + "/cxx"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let source = folder + "/cxx.cpp"
+        try Data(
+            """
+            #include <toolhost/toolhost.h>
+            #include <cstring>
+            static int32_t ping(const toolhost_call *call, const char *, size_t) {
+                return call->host->write_result(call, "{\\"pong\\":true}", 13) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+            }
+            static int32_t init(const toolhost_host_api *, const toolhost_registrar *reg, void **) {
+                toolhost_tool_desc tool = {sizeof tool, TOOLHOST_TOOL_THREAD_SAFE, "ping", "pong", ping, nullptr};
+                return reg->register_tool(reg, &tool) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+            }
+            static const toolhost_plugin_desc desc = {
+                sizeof desc, TOOLHOST_ABI_MAJOR, TOOLHOST_ABI_MINOR, 0, "cxx", "1.0.0", init, nullptr};
+            TOOLHOST_EXPORT const toolhost_plugin_desc *toolhost_plugin_entry(uint32_t, uint32_t) { return &desc; }
+            """.utf8
+        ).write(to: URL(fileURLWithPath: source))
+        let built = try await Fixtures.run(
+            "/usr/bin/c++",
+            [
+                "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-I", Fixtures.includeDirectory, source, "-o",
+                folder + "/libcxx.so",
+            ])
+        #expect(built.status == 0, "\(built.stderr)")
+        try Fixtures.install(
+            in: plugins, folder: "cxx",
+            manifest: [
+                "name": "cxx", "version": "1.0.0", "abi": ["major": 1, "minor": 1], "library": ["file": "libcxx.so"],
+                "tools": [Fixtures.tool("ping")],
+            ],
+            libraryFrom: nil)
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory()))
+        defer { host.shutdown() }
+        #expect(try await host.call("cxx.ping", arguments: [:]).json == ["pong": true])
+    }
+
     @Test func theLibraryIsCopiedSoReplacingTheFileChangesNothing() async throws {
         let (host, plugins) = try await Fixtures.probeHost()
         _ = try await host.call("probe.echo", arguments: [:])

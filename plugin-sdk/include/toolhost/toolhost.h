@@ -265,6 +265,12 @@ typedef struct toolhost_plugin_desc {
  */
 typedef const toolhost_plugin_desc *(*toolhost_plugin_entry_fn)(uint32_t host_abi_major, uint32_t host_abi_minor);
 
+/*
+ * The entry's prototype, so a plugin's definition is checked against it and, in C++, gets C linkage without an
+ * `extern "C"` of its own (a forgotten one used to build silently with a mangled name the host cannot find).
+ */
+TOOLHOST_EXPORT const toolhost_plugin_desc *toolhost_plugin_entry(uint32_t host_abi_major, uint32_t host_abi_minor);
+
 #ifdef __cplusplus
 }
 #endif
