@@ -483,6 +483,12 @@ public final class ToolHost: Sendable {
                 deadline: deadline, priority: priority ?? entry.manifest.priority)
             switch outcome {
             case .success(let output):
+                if output.isEmpty {
+                    throw ToolError(
+                        .pluginError,
+                        "tool '\(entry.fullName)' returned TOOLHOST_OK without writing a result; call write_result "
+                            + "with one JSON value (an empty object will do) before returning")
+                }
                 guard JSONValue.isValid(utf8: output) else {
                     throw ToolError(
                         .pluginError,

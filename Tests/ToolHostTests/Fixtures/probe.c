@@ -164,6 +164,12 @@ static int32_t bad_json(const toolhost_call *call, const char *args, size_t len)
     return reply(call, "{not json");
 }
 
+/* Returns OK without writing a result. */
+static int32_t silent(const toolhost_call *call, const char *args, size_t len) {
+    (void)call; (void)args; (void)len;
+    return TOOLHOST_OK;
+}
+
 /* Writes a JSON string of `bytes` x's, in 64 KiB pieces. */
 static int32_t big(const toolhost_call *call, const char *args, size_t len) {
     long bytes = int_arg(args, len, "bytes");
@@ -294,6 +300,7 @@ __attribute__((unused)) static const tool tools[] = {
     {"fail", fail, TOOLHOST_TOOL_THREAD_SAFE},
     {"reject", reject, TOOLHOST_TOOL_THREAD_SAFE},
     {"bad_json", bad_json, TOOLHOST_TOOL_THREAD_SAFE},
+    {"silent", silent, TOOLHOST_TOOL_THREAD_SAFE},
     {"big", big, TOOLHOST_TOOL_THREAD_SAFE},
     {"count", count, TOOLHOST_TOOL_THREAD_SAFE},
     {"count_read", count_read, TOOLHOST_TOOL_THREAD_SAFE},
