@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 let package = Package(
     name: "toolhost",
     platforms: [.macOS(.v15)],
@@ -148,3 +150,26 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer harnesses (`Fuzz/`), only when `TOOLHOST_FUZZ=1`: executables whose `main` hands libFuzzer's driver
+// one test function, built by `Fuzz/run.sh` with `-sanitize=fuzzer,address` into a build directory of its own.
+if ProcessInfo.processInfo.environment["TOOLHOST_FUZZ"] == "1" {
+    let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJSON", ["FuzzSupport", "ToolHostJSON"]),
+        ("FuzzSchema", ["FuzzSupport", "ToolHostJSON"]),
+        ("FuzzManifest", ["FuzzSupport", "ToolHost", "ToolHostJSON"]),
+        ("FuzzWorkerFrame", ["FuzzSupport", "ToolHost"]),
+        ("FuzzMCP", ["FuzzSupport", "ToolHostServer", "ToolHost", "ToolHostJSON"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport"))
+    for harness in harnesses {
+        package.targets.append(
+            .executableTarget(
+                name: harness.name,
+                dependencies: harness.dependencies,
+                path: "Fuzz/Sources/\(harness.name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            )
+        )
+    }
+}
