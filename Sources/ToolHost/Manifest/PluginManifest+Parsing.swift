@@ -96,6 +96,17 @@ extension PluginManifest {
         let tools = (json["tools"]?.arrayValue ?? []).map { tool -> ToolManifest in
             var manifest = decodeTool(tool)
             manifest.maxOutputBytes = tool["maxOutputBytes"]?.intValue.map { Int($0) }
+            manifest.examples = (tool["examples"]?.arrayValue ?? []).map { example in
+                let expected: ToolManifest.Example.Expectation
+                if let result = example["result"] {
+                    expected = .result(result)
+                } else if let code = example["error"]?.stringValue {
+                    expected = .error(code)
+                } else {
+                    expected = .success
+                }
+                return .init(arguments: example["arguments"] ?? [:], expected: expected)
+            }
             return manifest
         }
         func decodeTool(_ tool: JSONValue) -> ToolManifest {
