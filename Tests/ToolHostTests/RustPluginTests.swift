@@ -48,17 +48,31 @@ import ToolHostTesting
         #expect(try await host.call("rustkit.roman", arguments: ["number": 9]).json == "IX")
     }
 
-    @Test func aTimedOutRustToolSeesTheCancellation() async throws {
+    @Test func aCancelledRustToolSeesTheCancellation() async throws {
         let lines = LogLines()
         let host = try await host(logger: Logger(label: "test") { _ in lines.handler })
         defer { host.shutdown() }
-        let call = ToolCall(tool: "rustkit.count_primes", arguments: ["below": 100_000_000], timeout: .milliseconds(20))
-        guard case .failure(let error) = await host.call(call) else { Issue.record("the sieve beat 20 ms"); return }
-        #expect(error.code == .timeout)
-        // The handler polls Call::is_cancelled and logs through the host's log function as it stops.
-        try await Fixtures.waitUntil("the sieve logs that it stopped") {
-            lines.all.contains { $0.contains("count_primes stopped at") && $0.contains("the call was cancelled") }
+        // Cancelled once the handler is running (its first log line), not by a deadline that could pass while the
+        // call still waits for a thread. A loaded machine may let the sieve finish before the cancel lands: then
+        // again, a few times.
+        for attempt in 1...5 {
+            let started = lines.all.filter { $0.contains("count_primes: sieving below 100000000") }.count
+            let call = Task {
+                await host.call(ToolCall(tool: "rustkit.count_primes", arguments: ["below": 100_000_000]))
+            }
+            try await Fixtures.waitUntil("the sieve starts") {
+                lines.all.filter { $0.contains("count_primes: sieving below 100000000") }.count > started
+            }
+            call.cancel()
+            guard case .failure(let error) = await call.value else { continue }
+            #expect(error.code == .cancelled, "attempt \(attempt): \(error)")
+            // The handler polls Call::is_cancelled and logs through the host's log function as it stops.
+            try await Fixtures.waitUntil("the sieve logs that it stopped") {
+                lines.all.contains { $0.contains("count_primes stopped at") && $0.contains("the call was cancelled") }
+            }
+            return
         }
+        Issue.record("the sieve finished before the cancel landed five times")
     }
 
     @Test func theRustLibraryExportsOnlyTheEntry() async throws {

@@ -57,6 +57,7 @@ fn count_primes(call: &Call, args: &str) -> Result<String, Error> {
         return Err(Error::invalid_arguments(format!("below is {below}: give 0 to 100000000")));
     }
     let limit = below as usize;
+    call.log(Level::Debug, &format!("count_primes: sieving below {limit}"));
     let mut composite = vec![0u64; limit / 64 + 1];
     let mut count = 0u64;
     let mut work = 0u64;

@@ -159,14 +159,8 @@ impl Parser<'_> {
                 }
                 loop {
                     items.push(self.value(depth + 1)?);
-                    self.space();
-                    match self.bytes.get(self.at) {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => {
-                            self.at += 1;
-                            return Ok(Value::Array(items));
-                        }
-                        _ => return Err(self.error("',' or ']'")),
+                    if self.closes(b']')? {
+                        return Ok(Value::Array(items));
                     }
                 }
             }
@@ -190,19 +184,29 @@ impl Parser<'_> {
                     }
                     self.at += 1;
                     members.push((name, self.value(depth + 1)?));
-                    self.space();
-                    match self.bytes.get(self.at) {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(Value::Object(members));
-                        }
-                        _ => return Err(self.error("',' or '}'")),
+                    if self.closes(b'}')? {
+                        return Ok(Value::Object(members));
                     }
                 }
             }
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.error("a value")),
+        }
+    }
+
+    /// After an item of an array or object: true at its `close`, false after a `,` (another item follows).
+    fn closes(&mut self, close: u8) -> Result<bool, Error> {
+        self.space();
+        match self.bytes.get(self.at) {
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(byte) if *byte == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ => Err(self.error(&format!("',' or '{}'", close as char))),
         }
     }
 
