@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "CToolHost",
             path: "plugin-sdk",
-            exclude: ["examples", "manifest.schema.json", "README.md"],
+            exclude: ["examples", "manifest.schema.json", "README.md", "rust"],
             sources: ["src"],
             publicHeadersPath: "include"
         ),

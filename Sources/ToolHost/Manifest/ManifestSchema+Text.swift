@@ -248,6 +248,41 @@ extension ManifestSchema {
                     }
                   }
                 },
+                "examples": {
+                  "description": "Example calls that `toolhost check` runs in a worker process before the plugin ships: the arguments, and optionally the expected result (compared as JSON) or the expected error code.",
+                  "type": "array",
+                  "maxItems": 64,
+                  "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "arguments"
+                    ],
+                    "properties": {
+                      "arguments": {
+                        "description": "The arguments object, as a caller sends it; it must pass the tool's input schema.",
+                        "type": "object"
+                      },
+                      "result": {
+                        "description": "The result the call must return (any JSON value). Absent: any successful answer passes."
+                      },
+                      "error": {
+                        "description": "The error code the call must fail with instead, for an example of a refusal.",
+                        "enum": [
+                          "invalid_arguments",
+                          "plugin_error",
+                          "timeout"
+                        ]
+                      }
+                    },
+                    "not": {
+                      "required": [
+                        "result",
+                        "error"
+                      ]
+                    }
+                  }
+                },
                 "capabilities": {
                   "description": "Free-form capability labels the tool needs (for example network, filesystem).",
                   "type": "array",
