@@ -67,6 +67,19 @@ import ToolHostServer
         }
     }
 
+    /// `compressMinBytes` from every source reaches the server's configuration; a negative one is refused.
+    @Test func theCompressionThresholdComesFromEverySource() throws {
+        #expect(Settings().http.compressMinBytes == 1024)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"compressMinBytes": 4096}"#.utf8), source: "test")
+        #expect(settings.http.compressMinBytes == 4096)
+        try settings.apply(environment: ["TOOLHOST_COMPRESS_MIN_BYTES": "0"])
+        #expect(settings.http.compressMinBytes == 0)
+        try settings.apply(flags: [("--compress-min-bytes", "512")])
+        #expect(try ToolHostDaemon.httpConfiguration(settings.http, insecureNoAuth: false).compressMinBytes == 512)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--compress-min-bytes", "-1")]) }
+    }
+
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
         var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")

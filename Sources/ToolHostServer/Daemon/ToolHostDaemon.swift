@@ -83,6 +83,7 @@ public struct ToolHostDaemon: Sendable {
         var server = RESTServer.Configuration()
         (server.host, server.port) = http.address
         server.maxBodyBytes = http.maxBodyBytes
+        server.compressMinBytes = http.compressMinBytes
         server.maxConnections = http.maxConnections
         server.idleTimeout = http.idleTimeout
         if let tokenFile = http.tokenFile {

@@ -14,7 +14,8 @@ import ToolHostJSON
 /// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
 /// period), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
 /// a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is). `GET /metrics` (when configured)
-/// is Prometheus text; only `/healthz` is open without the token. Every endpoint is guarded against browser pages
+/// is Prometheus text; only `/healthz` is open without the token. JSON answers are compressed and request bodies
+/// decoded by `CompressionMiddleware`. Every endpoint is guarded against browser pages
 /// first (`BrowserGuardMiddleware`: `Origin`, `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
@@ -25,8 +26,10 @@ public struct RESTServer: Sendable {
         public var port: Int = 8080
         /// Bearer token every request but `/healthz` must carry; nil: no authentication.
         public var token: String?
-        /// The largest request body accepted, in bytes.
+        /// The largest request body accepted, in bytes (decoded, for a body sent with `Content-Encoding`).
         public var maxBodyBytes: Int = 1 << 20
+        /// The smallest JSON answer sent compressed (gzip or deflate) to a client whose `Accept-Encoding` allows it.
+        public var compressMinBytes: Int = 1024
         /// The most connections open at once: one over it is answered 503 (`too_many_connections`) and closed at
         /// once. Keep it under the process's descriptor limit with room for the plugins' work.
         public var maxConnections: Int = 512
@@ -89,6 +92,10 @@ public struct RESTServer: Sendable {
         if let token = configuration.token {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
+        router.add(
+            middleware: CompressionMiddleware(
+                threshold: configuration.compressMinBytes, maxBodyBytes: configuration.maxBodyBytes,
+                mcpPath: configuration.mcp.path))
         var routes = addRoutes(to: router)
         var mcp = configuration.mcp
         mcp.maxBodyBytes = configuration.maxBodyBytes

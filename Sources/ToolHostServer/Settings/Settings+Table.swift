@@ -97,6 +97,9 @@ extension Settings {
             key: "maxBodyBytes", environment: "TOOLHOST_MAX_BODY_BYTES", flag: "--max-body-bytes",
             kind: .integer(\.http.maxBodyBytes, 1...Int.max)),
         Setting(
+            key: "compressMinBytes", environment: "TOOLHOST_COMPRESS_MIN_BYTES", flag: "--compress-min-bytes",
+            kind: .integer(\.http.compressMinBytes, 0...Int.max)),
+        Setting(
             key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
             kind: .seconds(\.http.gracePeriod, 0...3600)),
         Setting(

@@ -25,8 +25,10 @@ public struct Settings: Sendable {
         public var listen = "127.0.0.1:8080"
         /// A file holding the bearer token every request but `/healthz` must carry.
         public var tokenFile: String?
-        /// The largest request body accepted, in bytes.
+        /// The largest request body accepted, in bytes (decoded, for a body sent with `Content-Encoding`).
         public var maxBodyBytes = 1 << 20
+        /// The smallest JSON answer sent compressed to a client whose `Accept-Encoding` allows it, in bytes.
+        public var compressMinBytes = 1024
         /// On SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled.
         public var gracePeriod: Duration = .seconds(10)
         /// The most HTTP connections open at once; one over it is answered 503 and closed at once.
