@@ -113,7 +113,7 @@ import ToolHostJSON
     @Test func protocolFailuresAreJSONRPCErrors() async throws {
         let child = try start()
         _ = try await initialize(child)
-        let unknownMethod = try await child.call("resources/list")
+        let unknownMethod = try await child.call("prompts/list")
         #expect(unknownMethod["error"]?["code"] == -32601)
         let unknownTool = try await child.call("tools/call", ["name": "probe.nope", "arguments": [:]])
         #expect(unknownTool["error"]?["code"] == -32602)

@@ -80,6 +80,21 @@ import ToolHostServer
         #expect(throws: SettingsError.self) { try settings.apply(flags: [("--compress-min-bytes", "-1")]) }
     }
 
+    /// The result store's bounds from every source.
+    @Test func theResultStoreBoundsComeFromEverySource() throws {
+        #expect(Settings().results == ResultStore.Configuration())
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(#"{"resultStoreMaxBytes": 1000, "resultStoreSeconds": 30}"#.utf8), source: "test")
+        #expect(settings.results.maxBytes == 1000)
+        #expect(settings.results.lifetime == .seconds(30))
+        try settings.apply(environment: ["TOOLHOST_RESULT_STORE_SECONDS": "90"])
+        #expect(settings.results.lifetime == .seconds(90))
+        try settings.apply(flags: [("--result-store-max-bytes", "5")])
+        #expect(settings.results.maxBytes == 5)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--result-store-seconds", "0")]) }
+    }
+
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
         var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")

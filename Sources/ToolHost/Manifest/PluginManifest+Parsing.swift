@@ -96,6 +96,7 @@ extension PluginManifest {
         let tools = (json["tools"]?.arrayValue ?? []).map { tool -> ToolManifest in
             var manifest = decodeTool(tool)
             manifest.maxOutputBytes = tool["maxOutputBytes"]?.intValue.map { Int($0) }
+            manifest.maxResultBytes = tool["maxResultBytes"]?.intValue.map { Int($0) }
             return manifest
         }
         func decodeTool(_ tool: JSONValue) -> ToolManifest {

@@ -89,6 +89,13 @@ extension Settings {
         Setting(
             key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
             kind: .integer(\.host.cache.maxBytes, 0...Int.max)),
+        Setting(
+            key: "resultStoreMaxBytes", environment: "TOOLHOST_RESULT_STORE_MAX_BYTES",
+            flag: "--result-store-max-bytes",
+            kind: .integer(\.results.maxBytes, 0...Int.max)),
+        Setting(
+            key: "resultStoreSeconds", environment: "TOOLHOST_RESULT_STORE_SECONDS", flag: "--result-store-seconds",
+            kind: .seconds(\.results.lifetime, 1...86400)),
         Setting(key: "listen", environment: "TOOLHOST_LISTEN", flag: "--listen", kind: .listen),
         Setting(
             key: "tokenFile", environment: "TOOLHOST_TOKEN_FILE", flag: "--token-file",

@@ -13,6 +13,8 @@ public struct Settings: Sendable {
     public var host: ToolHost.Configuration
     /// The HTTP daemon's settings (used by `serve`; read and checked by every command, so a bad one is caught early).
     public var http = HTTP()
+    /// The store of whole results answered shaped to a caller's budget (the daemons: REST and MCP).
+    public var results = ResultStore.Configuration()
     /// The level of the log on stderr.
     public var logLevel: Logger.Level
     /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty: the
