@@ -161,10 +161,17 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: .long, help: "How long a whole result is kept for retrieval, in seconds (default 600).")
     var resultStoreSeconds: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What MCP tool results carry: both (text and, for an object, structuredContent; the default), text, "
+                + "or structured (no text copy of an object result)."))
+    var mcpResultContent: String?
+
     var flags: [(flag: String, value: String)] {
         [
             ("--grace-seconds", graceSeconds), ("--result-store-max-bytes", resultStoreMaxBytes),
-            ("--result-store-seconds", resultStoreSeconds),
+            ("--result-store-seconds", resultStoreSeconds), ("--mcp-result-content", mcpResultContent),
         ].compactMap { flag, value in value.map { (flag, $0) } }
     }
 }

@@ -80,6 +80,17 @@ import ToolHostServer
         #expect(throws: SettingsError.self) { try settings.apply(flags: [("--compress-min-bytes", "-1")]) }
     }
 
+    /// `mcpResultContent` is both, text or structured, from every source.
+    @Test func theMCPResultContentIsOneOfThree() throws {
+        #expect(Settings().mcpResultContent == .both)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"mcpResultContent": "text"}"#.utf8), source: "test")
+        #expect(settings.mcpResultContent == .text)
+        try settings.apply(environment: ["TOOLHOST_MCP_RESULT_CONTENT": "structured"])
+        #expect(settings.mcpResultContent == .structured)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--mcp-result-content", "twice")]) }
+    }
+
     /// The result store's bounds from every source.
     @Test func theResultStoreBoundsComeFromEverySource() throws {
         #expect(Settings().results == ResultStore.Configuration())

@@ -127,12 +127,13 @@ public struct ToolHostDaemon: Sendable {
         case .http:
             guard var server else { return 1 }
             server.results = settings.results
+            server.mcp.resultContent = settings.mcpResultContent
             if let metrics { server.metrics = MetricsExporter(registry: metrics, host: host) }
             services.append(.init(service: httpService(host: host, server: server, drainDeadline: drainDeadline)))
         case .mcpStdio(let input, let output):
             let mcp = MCPStdioServer(
                 host: host, input: input, output: output, results: ResultStore(configuration: settings.results),
-                logger: Logger(label: "toolhost.mcp"))
+                resultContent: settings.mcpResultContent, logger: Logger(label: "toolhost.mcp"))
             // The client closing its input ends the session: the whole daemon shuts down gracefully.
             services.append(.init(service: mcp, successTerminationBehavior: .gracefullyShutdownGroup))
         }

@@ -69,6 +69,7 @@ public final class MCPDispatcher: Sendable {
     private let phase: Mutex<Phase>
     private let results: ResultStore
     private let owner: String
+    private let resultContent: MCPResultContent
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
@@ -76,10 +77,12 @@ public final class MCPDispatcher: Sendable {
     ///     dispatcher starts initialized with it.
     ///   - results: where whole results shaped to a budget are kept, for `resources/read`.
     ///   - owner: the session's name in the store: only this session reads what it kept.
+    ///   - resultContent: whether a tool result carries its text, its structured content, or both.
     public init(
         host: ToolHost, initializedWith version: String? = nil, results: ResultStore = ResultStore(),
-        owner: String = "mcp"
+        owner: String = "mcp", resultContent: MCPResultContent = .both
     ) {
+        self.resultContent = resultContent
         self.host = host
         self.phase = Mutex(version.map { .initialized(version: $0) } ?? .awaitingInitialize)
         self.results = results
@@ -186,7 +189,13 @@ public final class MCPDispatcher: Sendable {
             }
             let wholeBytes = result.output.count
             result.output = budgeted.output
-            var content: [JSONValue] = [["type": "text", "text": .string(result.text)]]
+            // `json` parses the output: once, not once to test and once to use.
+            let json = result.json
+            // Structured content is an object: for any other result the text is the only copy.
+            let structured = json.objectValue != nil
+            let withText = resultContent != .structured || !structured
+            let withStructured = resultContent != .text && structured
+            var content: [JSONValue] = withText ? [["type": "text", "text": .string(result.text)]] : []
             if let resultID = budgeted.resultID, (protocolVersion ?? "") >= "2025-06-18" {
                 content.append(
                     [
@@ -197,9 +206,7 @@ public final class MCPDispatcher: Sendable {
                     ])
             }
             var body: JSONObject = ["content": .array(content), "isError": false]
-            // `json` parses the output: once, not once to test and once to use.
-            let json = result.json
-            if case .object = json { body.set("structuredContent", json) }
+            if withStructured { body.set("structuredContent", json) }
             return Self.resultResponse(id: id, .object(body))
         case .failure(let error) where error.code == .notFound:
             return Self.errorResponse(id: id, code: .invalidParams, message: "Unknown tool: \(error.message)")

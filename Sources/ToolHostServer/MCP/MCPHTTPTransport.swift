@@ -36,6 +36,8 @@ public struct MCPHTTPTransport: Sendable {
         public var heartbeatInterval: Duration = .seconds(15)
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
+        /// What tool results carry: text, structured content, or both.
+        public var resultContent = MCPResultContent.both
 
         /// A configuration with the defaults.
         public init() {}
@@ -184,7 +186,9 @@ public struct MCPHTTPTransport: Sendable {
 
     private func initialize(_ message: JSONValue, form: ResponseForm) -> Response {
         let sessionID = MCPHTTPSession.makeID()
-        let dispatcher = MCPDispatcher(host: host, results: results, owner: "mcp-session:" + sessionID)
+        let dispatcher = MCPDispatcher(
+            host: host, results: results, owner: "mcp-session:" + sessionID,
+            resultContent: configuration.resultContent)
         guard case .reply(let reply) = dispatcher.handle(message) else {
             return Self.refusal(.badRequest, .invalidRequest, "initialize must be a request (with an id)")
         }

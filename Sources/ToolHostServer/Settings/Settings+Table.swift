@@ -19,6 +19,8 @@ extension Settings {
         case isolation
         /// `off`, `warn` or `require`.
         case signatures
+        /// `both`, `text` or `structured`.
+        case mcpResultContent
         case logLevel
         /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
         case libraries
@@ -96,6 +98,9 @@ extension Settings {
         Setting(
             key: "resultStoreSeconds", environment: "TOOLHOST_RESULT_STORE_SECONDS", flag: "--result-store-seconds",
             kind: .seconds(\.results.lifetime, 1...86400)),
+        Setting(
+            key: "mcpResultContent", environment: "TOOLHOST_MCP_RESULT_CONTENT", flag: "--mcp-result-content",
+            kind: .mcpResultContent),
         Setting(key: "listen", environment: "TOOLHOST_LISTEN", flag: "--listen", kind: .listen),
         Setting(
             key: "tokenFile", environment: "TOOLHOST_TOKEN_FILE", flag: "--token-file",

@@ -15,6 +15,8 @@ public struct Settings: Sendable {
     public var http = HTTP()
     /// The store of whole results answered shaped to a caller's budget (the daemons: REST and MCP).
     public var results = ResultStore.Configuration()
+    /// What MCP tool results carry: the result as text, as structured content, or both (the default).
+    public var mcpResultContent = MCPResultContent.both
     /// The level of the log on stderr.
     public var logLevel: Logger.Level
     /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty: the
