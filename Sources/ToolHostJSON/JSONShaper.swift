@@ -103,17 +103,17 @@ public enum JSONShaper {
     private static func write(
         _ value: JSONValue, depth: Int, limits: Limits, cap: Int, into out: inout [UInt8], cuts: inout Cuts
     ) -> Bool {
+        if depth >= limits.depth, isNonEmptyContainer(value) {
+            cuts.valuesElided += 1
+            JSONWriter.writeString(summary(of: value), into: &out)
+            return out.count <= cap
+        }
         switch value {
         case .null, .bool, .int, .double:
             JSONWriter.write(value, into: &out, canonical: false)
         case .string(let text):
             writeCut(text, limit: limits.stringBytes, into: &out, cuts: &cuts)
         case .array(let items):
-            if depth >= limits.depth, !items.isEmpty {
-                cuts.valuesElided += 1
-                JSONWriter.writeString(summary(of: value), into: &out)
-                return out.count <= cap
-            }
             out.append(UInt8(ascii: "["))
             let kept = items.count > limits.keep
             let head = kept ? (limits.keep + 1) / 2 : items.count
@@ -137,11 +137,6 @@ public enum JSONShaper {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let object):
-            if depth >= limits.depth, !object.isEmpty {
-                cuts.valuesElided += 1
-                JSONWriter.writeString(summary(of: value), into: &out)
-                return out.count <= cap
-            }
             out.append(UInt8(ascii: "{"))
             let shown = min(object.count, limits.keep)
             for index in 0..<shown {
@@ -164,6 +159,14 @@ public enum JSONShaper {
             out.append(UInt8(ascii: "}"))
         }
         return out.count <= cap
+    }
+
+    private static func isNonEmptyContainer(_ value: JSONValue) -> Bool {
+        switch value {
+        case .array(let items): !items.isEmpty
+        case .object(let object): !object.isEmpty
+        default: false
+        }
     }
 
     /// Writes a string, cut to its first `limit` UTF-8 bytes (on a character boundary) with a marker when longer.

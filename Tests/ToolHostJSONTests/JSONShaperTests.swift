@@ -61,8 +61,8 @@ import Testing
         for seed in UInt64(batch * 40)..<UInt64(batch * 40 + 40) {
             var rng = SeededGenerator(state: seed)
             let depth = Int.random(in: 0...12, using: &rng)
-            let width = Int.random(in: 1...(depth > 6 ? 3 : depth > 2 ? 8 : 300), using: &rng)
-            let stringLength = [4, 40, 400, 8000].randomElement(using: &rng)!
+            let width = Int.random(in: 1...(depth > 6 ? 3 : depth > 2 ? 6 : 120), using: &rng)
+            let stringLength = [4, 40, 400, 3000].randomElement(using: &rng)!
             // Mostly containers at the top (a scalar is shaped only when it is a long string).
             let value = Self.randomValue(
                 &rng, depth: depth, width: width, stringLength: stringLength, container: seed % 8 != 0)
