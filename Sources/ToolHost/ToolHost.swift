@@ -254,8 +254,9 @@ public final class ToolHost: Sendable {
         }
         let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
-            let result = try await run(
+            var result = try await run(
                 entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+            result.defaultMaxResultBytes = entry.manifest.maxResultBytes
             statistics.record(
                 figures, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)

@@ -151,6 +151,7 @@ import ToolHostTesting
         (["--timeout-ms", "9223372036855"], "--timeout-ms must be an integer in 1...86400000"),
         (["--timeout-ms", "0"], "--timeout-ms must be an integer in 1...86400000"),
         (["--priority", "5000"], "--priority must be an integer in -1000...1000"),
+        (["--max-result-bytes", "10"], "--max-result-bytes must be an integer in 1024...1073741824 (bytes)"),
     ])
     func outOfRangeFlagsExit64NamingTheFlag(flags: [String], message: String) async throws {
         let result = try await toolhost(

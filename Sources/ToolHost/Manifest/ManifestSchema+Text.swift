@@ -297,6 +297,12 @@ extension ManifestSchema {
                   "type": "integer",
                   "minimum": 2,
                   "maximum": 1073741824
+                },
+                "maxResultBytes": {
+                  "description": "The default result budget for a caller's context, in bytes: a result over it is shaped to fit (long arrays and strings cut with markers, deep nesting elided, a note with the original size) and kept whole for a while for retrieval. A caller's own maxResultBytes wins. Not a memory limit (that is maxOutputBytes).",
+                  "type": "integer",
+                  "minimum": 1024,
+                  "maximum": 1073741824
                 }
               }
             }

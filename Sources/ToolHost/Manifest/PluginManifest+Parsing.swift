@@ -112,6 +112,7 @@ extension PluginManifest {
                 }
                 return .init(arguments: example["arguments"] ?? [:], expected: expected)
             }
+            manifest.maxResultBytes = tool["maxResultBytes"]?.intValue.map { Int($0) }
             return manifest
         }
         func decodeTool(_ tool: JSONValue) -> ToolManifest {

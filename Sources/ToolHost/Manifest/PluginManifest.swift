@@ -159,6 +159,9 @@ public struct ToolManifest: Sendable, Hashable {
     public var maxOutputBytes: Int?
     /// Example calls for `toolhost check` (the manifest's `examples`).
     public var examples: [Example] = []
+    /// The default result budget for a caller's context (a caller's own `maxResultBytes` wins): a result over it is
+    /// shaped to fit by the front end, and kept whole for retrieval. Not a memory limit: that is `maxOutputBytes`.
+    public var maxResultBytes: Int?
 
     /// The largest result a tool may return: its own `maxOutputBytes`, or the host's limit when that is smaller.
     /// The host applies it to in-process calls and each worker to the calls it runs, before a byte is buffered.

@@ -83,6 +83,7 @@ public struct ToolHostDaemon: Sendable {
         var server = RESTServer.Configuration()
         (server.host, server.port) = http.address
         server.maxBodyBytes = http.maxBodyBytes
+        server.compressMinBytes = http.compressMinBytes
         server.maxConnections = http.maxConnections
         server.idleTimeout = http.idleTimeout
         if let tokenFile = http.tokenFile {
@@ -125,10 +126,14 @@ public struct ToolHostDaemon: Sendable {
         switch front {
         case .http:
             guard var server else { return 1 }
+            server.results = settings.results
+            server.mcp.resultContent = settings.mcpResultContent
             if let metrics { server.metrics = MetricsExporter(registry: metrics, host: host) }
             services.append(.init(service: httpService(host: host, server: server, drainDeadline: drainDeadline)))
         case .mcpStdio(let input, let output):
-            let mcp = MCPStdioServer(host: host, input: input, output: output, logger: Logger(label: "toolhost.mcp"))
+            let mcp = MCPStdioServer(
+                host: host, input: input, output: output, results: ResultStore(configuration: settings.results),
+                resultContent: settings.mcpResultContent, logger: Logger(label: "toolhost.mcp"))
             // The client closing its input ends the session: the whole daemon shuts down gracefully.
             services.append(.init(service: mcp, successTerminationBehavior: .gracefullyShutdownGroup))
         }

@@ -138,6 +138,7 @@ extension Settings {
         case .boolean: "true or false"
         case .isolation: "inprocess or process"
         case .signatures: "off, warn or require"
+        case .mcpResultContent: "both, text or structured"
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .libraries: "a library soname such as libfoo.so.1"
         }
@@ -153,7 +154,7 @@ extension Settings {
                 "must be \(expected), not \(value.serializedString) (\(value.typeName))")
         }
         switch setting.kind {
-        case .text, .optionalText, .listen, .stateDirectory, .isolation, .signatures, .logLevel:
+        case .text, .optionalText, .listen, .stateDirectory, .isolation, .signatures, .logLevel, .mcpResultContent:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
         case .boolean:
@@ -208,6 +209,9 @@ extension Settings {
         case .signatures:
             guard let mode = SignatureMode(rawValue: text.lowercased()) else { throw invalid }
             host.signatures.mode = mode
+        case .mcpResultContent:
+            guard let form = MCPResultContent(rawValue: text.lowercased()) else { throw invalid }
+            mcpResultContent = form
         case .logLevel:
             guard let level = Logger.Level(rawValue: text.lowercased()) else { throw invalid }
             logLevel = level

@@ -19,6 +19,8 @@ extension Settings {
         case isolation
         /// `off`, `warn` or `require`.
         case signatures
+        /// `both`, `text` or `structured`.
+        case mcpResultContent
         case logLevel
         /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
         case libraries
@@ -89,6 +91,16 @@ extension Settings {
         Setting(
             key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
             kind: .integer(\.host.cache.maxBytes, 0...Int.max)),
+        Setting(
+            key: "resultStoreMaxBytes", environment: "TOOLHOST_RESULT_STORE_MAX_BYTES",
+            flag: "--result-store-max-bytes",
+            kind: .integer(\.results.maxBytes, 0...Int.max)),
+        Setting(
+            key: "resultStoreSeconds", environment: "TOOLHOST_RESULT_STORE_SECONDS", flag: "--result-store-seconds",
+            kind: .seconds(\.results.lifetime, 1...86400)),
+        Setting(
+            key: "mcpResultContent", environment: "TOOLHOST_MCP_RESULT_CONTENT", flag: "--mcp-result-content",
+            kind: .mcpResultContent),
         Setting(key: "listen", environment: "TOOLHOST_LISTEN", flag: "--listen", kind: .listen),
         Setting(
             key: "tokenFile", environment: "TOOLHOST_TOKEN_FILE", flag: "--token-file",
@@ -96,6 +108,9 @@ extension Settings {
         Setting(
             key: "maxBodyBytes", environment: "TOOLHOST_MAX_BODY_BYTES", flag: "--max-body-bytes",
             kind: .integer(\.http.maxBodyBytes, 1...Int.max)),
+        Setting(
+            key: "compressMinBytes", environment: "TOOLHOST_COMPRESS_MIN_BYTES", flag: "--compress-min-bytes",
+            kind: .integer(\.http.compressMinBytes, 0...Int.max)),
         Setting(
             key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
             kind: .seconds(\.http.gracePeriod, 0...3600)),
