@@ -151,8 +151,26 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: .long, help: "On SIGTERM/SIGINT, how long calls in flight may take to finish (default 10).")
     var graceSeconds: String?
 
+    @Option(
+        name: .long,
+        help: "How often resident memory (the daemon's and its workers') is sampled for /v1/insights (default 5).")
+    var memorySampleSeconds: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve GET /metrics alone at HOST:PORT (beyond loopback it needs tokenFile, whose token it requires).",
+            valueName: "host:port"))
+    var metricsListen: String?
+
     var flags: [(flag: String, value: String)] {
-        graceSeconds.map { [("--grace-seconds", $0)] } ?? []
+        [
+            ("--grace-seconds", graceSeconds), ("--memory-sample-seconds", memorySampleSeconds),
+            ("--metrics-listen", metricsListen),
+        ].compactMap {
+            flag, value in
+            value.map { (flag, $0) }
+        }
     }
 }
 
