@@ -166,6 +166,12 @@ public final class ToolHost: Sendable {
         statistics.snapshot()
     }
 
+    /// What the host has been doing since it started and in the last minute and hour: the figures behind the
+    /// insights API.
+    public func activity() -> HostActivity {
+        statistics.activity()
+    }
+
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
 
@@ -202,6 +208,15 @@ public final class ToolHost: Sendable {
             case .loaded(let plugin) = record.state
         else { return [] }
         return plugin.workers?.idlePids ?? []
+    }
+
+    /// The worker processes of every loaded plugin in process isolation, idle or running a call: each plugin's
+    /// name with the pids of its workers (for the memory figures of the insights API).
+    public func workerProcesses() -> [(plugin: String, pids: [Int32])] {
+        registry.snapshot.plugins.compactMap { record in
+            guard case .loaded(let plugin) = record.state, let workers = plugin.workers else { return nil }
+            return (record.manifest.name, workers.pids)
+        }
     }
 
     /// The descriptors the host holds for a plugin's idle workers (for tests: no leak after a fault).
@@ -263,7 +278,7 @@ public final class ToolHost: Sendable {
             return result
         } catch {
             statistics.record(
-                figures, outcome: .failure(error.code), duration: elapsed(since: started), retries: 0)
+                figures, outcome: .failure(error), duration: elapsed(since: started), retries: 0)
             if error.code == .cancelled, draining.load(ordering: .relaxed) {
                 cutByDrain.wrappingAdd(1, ordering: .relaxed)
             }

@@ -163,6 +163,18 @@ struct DaemonOptions: ParsableArguments {
 
     @Option(
         name: .long,
+        help: "How often resident memory (the daemon's and its workers') is sampled for /v1/insights (default 5).")
+    var memorySampleSeconds: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve GET /metrics alone at HOST:PORT (beyond loopback it needs tokenFile, whose token it requires).",
+            valueName: "host:port"))
+    var metricsListen: String?
+
+    @Option(
+        name: .long,
         help: ArgumentHelp(
             "What MCP tool results carry: both (text and, for an object, structuredContent; the default), text, "
                 + "or structured (no text copy of an object result)."))
@@ -172,6 +184,7 @@ struct DaemonOptions: ParsableArguments {
         [
             ("--grace-seconds", graceSeconds), ("--result-store-max-bytes", resultStoreMaxBytes),
             ("--result-store-seconds", resultStoreSeconds), ("--mcp-result-content", mcpResultContent),
+            ("--memory-sample-seconds", memorySampleSeconds), ("--metrics-listen", metricsListen),
         ].compactMap { flag, value in value.map { (flag, $0) } }
     }
 }

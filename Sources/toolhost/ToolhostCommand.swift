@@ -23,7 +23,7 @@ struct ToolhostCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, KeygenCommand.self,
-            SignCommand.self, McpCommand.self, ServeCommand.self,
+            SignCommand.self, McpCommand.self, ServeCommand.self, InsightsCommand.self, TopCommand.self,
             WorkerCommand.self,
         ]
     )

@@ -106,6 +106,26 @@ import ToolHostServer
         #expect(throws: SettingsError.self) { try settings.apply(flags: [("--result-store-seconds", "0")]) }
     }
 
+    /// How often the daemons sample memory for the insights: its default, each source over the one before, its range.
+    @Test func theMemorySampleIntervalComesFromEverySource() throws {
+        #expect(Settings().observability.memorySampleInterval == .seconds(5))
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"memorySampleSeconds": 2.5}"#.utf8), source: "test")
+        #expect(settings.observability.memorySampleInterval == .milliseconds(2500))
+        try settings.apply(environment: ["TOOLHOST_MEMORY_SAMPLE_SECONDS": "10"])
+        #expect(settings.observability.memorySampleInterval == .seconds(10))
+        try settings.apply(flags: [("--memory-sample-seconds", "0.2")])
+        #expect(settings.observability.memorySampleInterval == .milliseconds(200))
+        for value in ["0", "0.05", "3601", "often"] {
+            #expect {
+                var settings = Settings()
+                try settings.apply(flags: [("--memory-sample-seconds", value)])
+            } throws: { error in
+                "\(error)".contains("must be a number of seconds in 0.1...3600")
+            }
+        }
+    }
+
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
         var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")

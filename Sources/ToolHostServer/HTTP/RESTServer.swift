@@ -38,6 +38,8 @@ public struct RESTServer: Sendable {
         public var idleTimeout: Duration = .seconds(30)
         /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
         public var metrics: MetricsExporter?
+        /// The daemon's memory samples, shown by `GET /v1/insights` (nil: its `memory` is null).
+        public var memory: MemorySampler?
         /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
         public var mcp = MCPHTTPTransport.Configuration()
         /// The store of whole results answered shaped to a budget (`GET /v1/results/{id}`, MCP `resources/read`).
@@ -49,7 +51,7 @@ public struct RESTServer: Sendable {
         /// Whether `host` is a loopback address or name (`localhost`, `127.0.0.0/8`, `::1`): only then may the
         /// server run without a token.
         public var listensOnLoopback: Bool {
-            BrowserGuardMiddleware.isLoopbackOrigin("http://" + (host.contains(":") ? "[\(host)]" : host))
+            BrowserGuardMiddleware.isLoopbackHost(host)
         }
     }
 
@@ -155,12 +157,7 @@ public struct RESTServer: Sendable {
         }
         route(.get, "/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         if let metrics = configuration.metrics {
-            route(.get, "/metrics") { _, _ in
-                var headers = HTTPFields()
-                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-                return Response(
-                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
-            }
+            route(.get, "/metrics") { _, _ in metrics.response() }
         }
         route(.get, "/readyz") { _, _ in
             // A draining host finishes what it runs and takes nothing new: a load balancer should look elsewhere.
@@ -178,6 +175,16 @@ public struct RESTServer: Sendable {
                     "plugins": .array(host.plugins().map(\.wireJSON)),
                     "problems": .array(host.problems().map(\.wireJSON)),
                 ])
+        }
+        let memory = configuration.memory
+        route(.get, "/v1/insights") { request, _ in
+            let limit: Int
+            do throws(ToolError) {
+                limit = try Insights.limit(text: request.uri.queryParameters.get("limit").map { String($0) })
+            } catch {
+                return Self.failure(error)
+            }
+            return Self.json(.ok, Insights(host: host, memory: memory, limit: limit).wireJSON)
         }
         route(.delete, "/v1/cache") { request, _ in
             let removed = host.invalidateCache(

@@ -128,13 +128,14 @@ extension Settings {
     private static func expected(_ kind: Kind) -> String {
         switch kind {
         case .text, .optionalText, .stateDirectory: "a non-empty string"
-        case .listen: "HOST:PORT (port 0...65535)"
+        case .listen, .optionalListen: "HOST:PORT (port 0...65535)"
         case .integer(_, let range):
             range.upperBound == .max
                 ? "an integer ≥ \(range.lowerBound)" : "an integer in \(range.lowerBound)...\(range.upperBound)"
         case .duration(_, let unit, let range):
             "an integer number of \(unit.rawValue) in \(range.lowerBound)...\(range.upperBound)"
-        case .seconds(_, let range): "a number of seconds in \(Int(range.lowerBound))...\(Int(range.upperBound))"
+        case .seconds(_, let range):
+            "a number of seconds in \(range.lowerBound.rounded() == range.lowerBound ? "\(Int(range.lowerBound))" : "\(range.lowerBound)")...\(Int(range.upperBound))"
         case .boolean: "true or false"
         case .isolation: "inprocess or process"
         case .signatures: "off, warn or require"
@@ -154,7 +155,8 @@ extension Settings {
                 "must be \(expected), not \(value.serializedString) (\(value.typeName))")
         }
         switch setting.kind {
-        case .text, .optionalText, .listen, .stateDirectory, .isolation, .signatures, .logLevel, .mcpResultContent:
+        case .text, .optionalText, .listen, .optionalListen, .stateDirectory, .isolation, .signatures, .logLevel,
+            .mcpResultContent:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
         case .boolean:
@@ -188,6 +190,9 @@ extension Settings {
         case .listen:
             guard HTTP.parseListen(text) != nil else { throw invalid }
             http.listen = text
+        case .optionalListen(let path):
+            guard HTTP.parseListen(text) != nil else { throw invalid }
+            self[keyPath: path] = text
         case .stateDirectory:
             guard !text.isEmpty else { throw invalid }
             host.libraryStore = text + "/libs"

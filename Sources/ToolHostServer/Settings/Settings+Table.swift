@@ -7,6 +7,8 @@ extension Settings {
         case optionalText(WritableKeyPath<Settings, String?> & Sendable)
         /// `HOST:PORT`.
         case listen
+        /// `HOST:PORT`, unset by default.
+        case optionalListen(WritableKeyPath<Settings, String?> & Sendable)
         /// A directory whose `libs` folder holds the private copies of libraries.
         case stateDirectory
         case integer(WritableKeyPath<Settings, Int> & Sendable, ClosedRange<Int>)
@@ -120,6 +122,12 @@ extension Settings {
         Setting(
             key: "idleTimeoutSeconds", environment: "TOOLHOST_IDLE_TIMEOUT_SECONDS", flag: "--idle-timeout-seconds",
             kind: .seconds(\.http.idleTimeout, 1...3600)),
+        Setting(
+            key: "memorySampleSeconds", environment: "TOOLHOST_MEMORY_SAMPLE_SECONDS", flag: "--memory-sample-seconds",
+            kind: .seconds(\.observability.memorySampleInterval, 0.1...3600)),
+        Setting(
+            key: "metricsListen", environment: "TOOLHOST_METRICS_LISTEN", flag: "--metrics-listen",
+            kind: .optionalListen(\.observability.metricsListen)),
     ]
 
     /// The keys of `pluginOverrides.<plugin>`.

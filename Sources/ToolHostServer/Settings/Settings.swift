@@ -17,6 +17,8 @@ public struct Settings: Sendable {
     public var results = ResultStore.Configuration()
     /// What MCP tool results carry: the result as text, as structured content, or both (the default).
     public var mcpResultContent = MCPResultContent.both
+    /// What the daemons observe of themselves (`serve`, `mcp`).
+    public var observability = Observability()
     /// The level of the log on stderr.
     public var logLevel: Logger.Level
     /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty: the
@@ -59,6 +61,18 @@ public struct Settings: Sendable {
             guard !host.isEmpty else { return nil }
             return (host, port)
         }
+    }
+
+    /// What the daemons observe of themselves.
+    public struct Observability: Sendable, Equatable {
+        /// How often the daemon's resident memory and its workers' are sampled for `GET /v1/insights` (the last
+        /// ``MemorySampler/capacity`` samples are kept).
+        public var memorySampleInterval: Duration = .seconds(5)
+        /// `HOST:PORT` of a listener that serves `GET /metrics` alone (for `toolhost mcp`, whose stdio cannot be
+        /// scraped); nil: none. Anything but loopback needs `tokenFile`, whose token it then requires.
+        public var metricsListen: String?
+
+        public init() {}
     }
 
     /// The defaults.
