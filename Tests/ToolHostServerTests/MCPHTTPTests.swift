@@ -402,14 +402,23 @@ import ToolHostTesting
         configuration.mcp = mcp
         let server = RESTServer(host: host, configuration: configuration, logger: Logger(label: "test"))
         let port = Mutex<Int?>(nil)
-        let running = Task { try await server.run { bound in port.withLock { $0 = bound } } }
+        let failure = Mutex<String?>(nil)
+        let running = Task {
+            do {
+                try await server.run { bound in port.withLock { $0 = bound } }
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+                throw error
+            }
+        }
         let deadline = ContinuousClock.now + .seconds(20)
-        while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
+        while port.withLock({ $0 }) == nil, failure.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
         guard let bound = port.withLock({ $0 }) else {
             running.cancel()
-            throw ServerFixtureError("the in-process server did not start")
+            let why = failure.withLock { $0 }.map { ": \($0)" } ?? " within 20 s"
+            throw ServerFixtureError("the in-process server did not start\(why)")
         }
         return (bound, running)
     }
