@@ -29,6 +29,8 @@ let package = Package(
         // Tests only: the official MCP client proves conformance (the server does not use the SDK).
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The L2 result cache: a SQLite file (the amalgamation is vendored, so no system library is needed).
+        .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
     ],
     targets: [
         // The C ABI: the one real copy of the header lives in plugin-sdk/include.
@@ -56,6 +58,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The daemon's front ends: MCP over stdio and the REST API (Hummingbird), thin adapters over `ToolHost`.
