@@ -199,7 +199,7 @@ public final class SQLiteResultCache: Sendable {
             case .recovering, .off, .closed: state.misses += 1
             }
         }
-        if mustWait { connections = await waitForOpen(countingAMiss: true) }
+        if mustWait { connections = await waitForOpen(countingAMiss: true, bounded: true) }
         guard let connections else { return nil }
         let admitted = state.withLock { state -> Bool in
             guard state.pendingLookups < configuration.maxPendingLookups else {
@@ -266,12 +266,14 @@ public final class SQLiteResultCache: Sendable {
         }
     }
 
-    /// Waits up to `openWait` for the file to open.
-    /// - Returns: the connections, or nil when it did not open in time (a miss).
-    private func waitForOpen(countingAMiss: Bool) async -> Connections? {
+    /// Waits for the file to open: up to `openWait` when `bounded` (a call's lookup), else until it is open or off.
+    /// - Returns: the connections, or nil when it did not open (in time).
+    private func waitForOpen(countingAMiss: Bool, bounded: Bool) async -> Connections? {
         let waiter = OneShot<Void>()
-        let deadline = CallDeadline.adding(
-            max(CallDeadline.nanoseconds(configuration.openWait), 1), to: monotonicNanoseconds())
+        let deadline =
+            bounded
+            ? CallDeadline.adding(max(CallDeadline.nanoseconds(configuration.openWait), 1), to: monotonicNanoseconds())
+            : 0
         await waiter.wait(
             until: deadline,
             register: {
@@ -330,13 +332,14 @@ public final class SQLiteResultCache: Sendable {
         return await invalidate(plugin.map { .plugin($0) } ?? .all)
     }
 
-    /// Waits up to `openWait` for the file to open (`toolhost cache stats` reads the figures after it).
+    /// Waits until the file is open, or the tier is off (`toolhost cache stats` reads the figures after it). Not
+    /// bounded by `openWait`: opening ends either way, within SQLite's 1 s busy timeout of a locked file.
     public func waitUntilOpen() async {
         let opening = state.withLock { state -> Bool in
             if case .opening = state.phase { return true }
             return false
         }
-        if opening { _ = await waitForOpen(countingAMiss: false) }
+        if opening { _ = await waitForOpen(countingAMiss: false, bounded: false) }
     }
 
     /// Removes entries without waiting (a plugin's replaced generation).
