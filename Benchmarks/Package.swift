@@ -69,6 +69,16 @@ let package = Package(
             path: "Benchmarks/CacheBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Result budgets: shaping a large result to an agent's budget (issue 14).
+        .executableTarget(
+            name: "ShapingBenchmarks",
+            dependencies: [
+                .product(name: "ToolHostJSON", package: "toolhost"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/ShapingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Hot add and replace through the directory watcher (issue 4).
         .executableTarget(
             name: "HotReloadBenchmarks",

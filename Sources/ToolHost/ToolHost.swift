@@ -180,6 +180,12 @@ public final class ToolHost: Sendable {
         statistics.snapshot()
     }
 
+    /// What the host has been doing since it started and in the last minute and hour: the figures behind the
+    /// insights API.
+    public func activity() -> HostActivity {
+        statistics.activity()
+    }
+
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
 
@@ -216,6 +222,15 @@ public final class ToolHost: Sendable {
             case .loaded(let plugin) = record.state
         else { return [] }
         return plugin.workers?.idlePids ?? []
+    }
+
+    /// The worker processes of every loaded plugin in process isolation, idle or running a call: each plugin's
+    /// name with the pids of its workers (for the memory figures of the insights API).
+    public func workerProcesses() -> [(plugin: String, pids: [Int32])] {
+        registry.snapshot.plugins.compactMap { record in
+            guard case .loaded(let plugin) = record.state, let workers = plugin.workers else { return nil }
+            return (record.manifest.name, workers.pids)
+        }
     }
 
     /// The descriptors the host holds for a plugin's idle workers (for tests: no leak after a fault).
@@ -305,15 +320,16 @@ public final class ToolHost: Sendable {
         }
         let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
-            let result = try await run(
+            var result = try await run(
                 entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+            result.defaultMaxResultBytes = entry.manifest.maxResultBytes
             statistics.record(
                 figures, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)
             return result
         } catch {
             statistics.record(
-                figures, outcome: .failure(error.code), duration: elapsed(since: started), retries: 0)
+                figures, outcome: .failure(error), duration: elapsed(since: started), retries: 0)
             if error.code == .cancelled, draining.load(ordering: .relaxed) {
                 cutByDrain.wrappingAdd(1, ordering: .relaxed)
             }

@@ -24,6 +24,13 @@ struct CallCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Override the tool's priority, -1000...1000 (higher runs first when calls wait).")
     var priority: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A budget for the result, in bytes (1024...1073741824): a larger result is printed shaped to fit, "
+                + "with a \"truncated\" note (default: the tool's own budget, if it sets one)."))
+    var maxResultBytes: String?
+
     @Flag(name: .long, help: "Pretty-print the result (default when stdout is a terminal).")
     var pretty = false
 
@@ -43,7 +50,11 @@ struct CallCommand: AsyncParsableCommand {
         }
         let timeout: Duration?
         let priority: Int?
+        let budget: Int?
         do {
+            budget = try maxResultBytes.map { text throws(ToolError) in
+                try ToolCall.resultBudget(text: text, field: "--max-result-bytes")
+            }
             timeout = try timeoutMs.map { text throws(ToolError) in
                 try ToolCall.timeout(text: text, field: "--timeout-ms")
             }
@@ -60,7 +71,8 @@ struct CallCommand: AsyncParsableCommand {
         // The result reaches the L2 file (when enabled) before the process ends.
         await toolHost.closeCache()
         do {
-            let result = try outcome.get()
+            var result = try outcome.get()
+            result.output = result.budgeted(asked: budget, store: nil, owner: "").output
             if pretty || isatty(1) != 0 {
                 print(result.json.prettyPrinted())
             } else {

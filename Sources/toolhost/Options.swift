@@ -175,8 +175,41 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: .long, help: "On SIGTERM/SIGINT, how long calls in flight may take to finish (default 10).")
     var graceSeconds: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The most bytes of whole results kept for retrieval after they were answered shaped to a budget "
+                + "(default 67108864)."))
+    var resultStoreMaxBytes: String?
+
+    @Option(name: .long, help: "How long a whole result is kept for retrieval, in seconds (default 600).")
+    var resultStoreSeconds: String?
+
+    @Option(
+        name: .long,
+        help: "How often resident memory (the daemon's and its workers') is sampled for /v1/insights (default 5).")
+    var memorySampleSeconds: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve GET /metrics alone at HOST:PORT (beyond loopback it needs tokenFile, whose token it requires).",
+            valueName: "host:port"))
+    var metricsListen: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What MCP tool results carry: both (text and, for an object, structuredContent; the default), text, "
+                + "or structured (no text copy of an object result)."))
+    var mcpResultContent: String?
+
     var flags: [(flag: String, value: String)] {
-        graceSeconds.map { [("--grace-seconds", $0)] } ?? []
+        [
+            ("--grace-seconds", graceSeconds), ("--result-store-max-bytes", resultStoreMaxBytes),
+            ("--result-store-seconds", resultStoreSeconds), ("--mcp-result-content", mcpResultContent),
+            ("--memory-sample-seconds", memorySampleSeconds), ("--metrics-listen", metricsListen),
+        ].compactMap { flag, value in value.map { (flag, $0) } }
     }
 }
 

@@ -24,7 +24,8 @@ struct ToolhostCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, KeygenCommand.self,
-            SignCommand.self, CacheCommand.self, McpCommand.self, ServeCommand.self,
+            SignCommand.self, CacheCommand.self, McpCommand.self, ServeCommand.self, InsightsCommand.self,
+            TopCommand.self,
             WorkerCommand.self,
         ]
     )

@@ -151,6 +151,7 @@ import ToolHostTesting
         (["--timeout-ms", "9223372036855"], "--timeout-ms must be an integer in 1...86400000"),
         (["--timeout-ms", "0"], "--timeout-ms must be an integer in 1...86400000"),
         (["--priority", "5000"], "--priority must be an integer in -1000...1000"),
+        (["--max-result-bytes", "10"], "--max-result-bytes must be an integer in 1024...1073741824 (bytes)"),
     ])
     func outOfRangeFlagsExit64NamingTheFlag(flags: [String], message: String) async throws {
         let result = try await toolhost(
@@ -213,6 +214,50 @@ import ToolHostTesting
         ])
         #expect(timedOut.status == 4)
         #expect(timedOut.stderr.contains("timeout"))
+    }
+
+    /// Every bundled plugin declares examples, and `check` calls them in worker processes (rustkit only when cargo
+    /// staged it).
+    @Test func checkRunsTheBundledPluginsExamples() async throws {
+        let bundled = try await Self.bundled()
+        var plugins = ["textkit", "regexkit", "jsonkit", "mathlib", "zlib"]
+        if FileManager.default.fileExists(atPath: bundled + "/rustkit/manifest.json") { plugins.append("rustkit") }
+        for plugin in plugins {
+            let result = try await toolhost(["check", bundled + "/" + plugin])
+            #expect(result.status == 0, "\(plugin): \(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains(" answered as declared"), "\(plugin): \(result.stdout)")
+        }
+    }
+
+    @Test func checkCallPrintsTheAnswerAndNeedsTwoValues() async throws {
+        let textkit = try await Self.bundled() + "/textkit"
+        let answered = try await toolhost(["check", textkit, "--call", "slugify", #"{"text": "A b"}"#])
+        #expect(answered.status == 0, "\(answered.stdout)\(answered.stderr)")
+        #expect(answered.stdout.contains(#"call: textkit.slugify {"text":"A b"} -> {"slug":"a-b"}"#))
+        let half = try await toolhost(["check", textkit, "--call", "slugify"])
+        #expect(half.status == 64)
+        #expect(half.stderr.contains("--call takes two values, the tool and its arguments as one JSON object"))
+        let notObject = try await toolhost(["check", textkit, "--call", "slugify", "[1]"])
+        #expect(notObject.status == 64)
+        #expect(notObject.stderr.contains("--call slugify: the arguments must be a JSON object"))
+    }
+
+    /// `list` no longer advertises retries a tool never gets, and says why.
+    @Test func listWarnsAboutRetriesThatNeverApply() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(
+                toolPolicy: [
+                    "fail": ["retries": ["maxAttempts": 3]],
+                    "flaky": ["retries": ["maxAttempts": 4], "idempotent": true],
+                ]),
+            libraryFrom: try await Fixtures.compile())
+        let result = try await toolhost(["list", "--plugins", plugins])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("warning: probe: tool 'fail': retries (maxAttempts 3) never apply"))
+        #expect(!result.stdout.contains("3 attempts"))
+        #expect(result.stdout.contains("4 attempts"))
     }
 
     @Test func checkPassesABundledPluginAndFailsABrokenOne() async throws {

@@ -31,6 +31,25 @@ import ToolHostJSON
         #expect(await child.stop() == 0)
     }
 
+    /// `--mcp-result-content` chooses the copies a tool result carries: both (the default: text and, for an object,
+    /// structuredContent), text alone, or structuredContent alone; a result that is not an object is text whatever
+    /// the choice, its only copy.
+    @Test(arguments: [("both", true, true), ("text", true, false), ("structured", false, true)])
+    func theOperatorChoosesTheCopiesAToolResultCarries(choice: String, text: Bool, structured: Bool) async throws {
+        let child = try MCPChild(
+            plugins: try ServerFixtures.probePlugins(),
+            extraArguments: choice == "both" ? [] : ["--mcp-result-content", choice])
+        _ = try await initialize(child)
+        let object = try await child.call("tools/call", ["name": "probe.echo", "arguments": ["copy": 1]])
+        let content = object["result"]?["content"]?.arrayValue ?? []
+        #expect(content.contains { $0["text"] == #"{"copy":1}"# } == text, "\(choice): \(object.serializedString)")
+        #expect((object["result"]?["structuredContent"] == ["copy": 1]) == structured, "\(choice)")
+        let string = try await child.call("tools/call", ["name": "probe.big", "arguments": ["bytes": 3]])
+        #expect(string["result"]?["content"]?[0]?["text"] == #""xxx""#, "\(choice): a string is text")
+        #expect(string["result"]?["structuredContent"] == nil)
+        await child.stop()
+    }
+
     @Test func initializeWithAnUnknownVersionGetsTheLatest() async throws {
         let child = try start()
         let response = try await initialize(child, version: "1999-01-01")
@@ -113,7 +132,7 @@ import ToolHostJSON
     @Test func protocolFailuresAreJSONRPCErrors() async throws {
         let child = try start()
         _ = try await initialize(child)
-        let unknownMethod = try await child.call("resources/list")
+        let unknownMethod = try await child.call("prompts/list")
         #expect(unknownMethod["error"]?["code"] == -32601)
         let unknownTool = try await child.call("tools/call", ["name": "probe.nope", "arguments": [:]])
         #expect(unknownTool["error"]?["code"] == -32602)

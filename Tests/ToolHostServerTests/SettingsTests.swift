@@ -67,6 +67,65 @@ import ToolHostServer
         }
     }
 
+    /// `compressMinBytes` from every source reaches the server's configuration; a negative one is refused.
+    @Test func theCompressionThresholdComesFromEverySource() throws {
+        #expect(Settings().http.compressMinBytes == 1024)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"compressMinBytes": 4096}"#.utf8), source: "test")
+        #expect(settings.http.compressMinBytes == 4096)
+        try settings.apply(environment: ["TOOLHOST_COMPRESS_MIN_BYTES": "0"])
+        #expect(settings.http.compressMinBytes == 0)
+        try settings.apply(flags: [("--compress-min-bytes", "512")])
+        #expect(try ToolHostDaemon.httpConfiguration(settings.http, insecureNoAuth: false).compressMinBytes == 512)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--compress-min-bytes", "-1")]) }
+    }
+
+    /// `mcpResultContent` is both, text or structured, from every source.
+    @Test func theMCPResultContentIsOneOfThree() throws {
+        #expect(Settings().mcpResultContent == .both)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"mcpResultContent": "text"}"#.utf8), source: "test")
+        #expect(settings.mcpResultContent == .text)
+        try settings.apply(environment: ["TOOLHOST_MCP_RESULT_CONTENT": "structured"])
+        #expect(settings.mcpResultContent == .structured)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--mcp-result-content", "twice")]) }
+    }
+
+    /// The result store's bounds from every source.
+    @Test func theResultStoreBoundsComeFromEverySource() throws {
+        #expect(Settings().results == ResultStore.Configuration())
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(#"{"resultStoreMaxBytes": 1000, "resultStoreSeconds": 30}"#.utf8), source: "test")
+        #expect(settings.results.maxBytes == 1000)
+        #expect(settings.results.lifetime == .seconds(30))
+        try settings.apply(environment: ["TOOLHOST_RESULT_STORE_SECONDS": "90"])
+        #expect(settings.results.lifetime == .seconds(90))
+        try settings.apply(flags: [("--result-store-max-bytes", "5")])
+        #expect(settings.results.maxBytes == 5)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--result-store-seconds", "0")]) }
+    }
+
+    /// How often the daemons sample memory for the insights: its default, each source over the one before, its range.
+    @Test func theMemorySampleIntervalComesFromEverySource() throws {
+        #expect(Settings().observability.memorySampleInterval == .seconds(5))
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"memorySampleSeconds": 2.5}"#.utf8), source: "test")
+        #expect(settings.observability.memorySampleInterval == .milliseconds(2500))
+        try settings.apply(environment: ["TOOLHOST_MEMORY_SAMPLE_SECONDS": "10"])
+        #expect(settings.observability.memorySampleInterval == .seconds(10))
+        try settings.apply(flags: [("--memory-sample-seconds", "0.2")])
+        #expect(settings.observability.memorySampleInterval == .milliseconds(200))
+        for value in ["0", "0.05", "3601", "often"] {
+            #expect {
+                var settings = Settings()
+                try settings.apply(flags: [("--memory-sample-seconds", value)])
+            } throws: { error in
+                "\(error)".contains("must be a number of seconds in 0.1...3600")
+            }
+        }
+    }
+
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
         var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")
