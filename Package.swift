@@ -31,6 +31,8 @@ let package = Package(
         // Tests only: the official MCP client proves conformance (the server does not use the SDK).
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The L2 result cache: a SQLite file (the amalgamation is vendored, so no system library is needed).
+        .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
         // gzip and deflate for HTTP answers and request bodies (zlib underneath; Debian: zlib1g-dev).
         .package(url: "https://github.com/adam-fowler/compress-nio", exact: "1.5.0"),
     ],
@@ -60,6 +62,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The daemon's front ends: MCP over stdio and the REST API (Hummingbird), thin adapters over `ToolHost`.

@@ -113,6 +113,8 @@ struct BatchCommand: AsyncParsableCommand {
             }
         }
         progress?.finish()
+        // The results reach the L2 file (when enabled) before the process ends.
+        await toolHost.closeCache()
         let wall = ContinuousClock.now - started
         let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         printError(

@@ -67,9 +67,11 @@ struct CallCommand: AsyncParsableCommand {
         }
         let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
+        let outcome = await toolHost.call(ToolCall(tool: tool, arguments: parsed, priority: priority, timeout: timeout))
+        // The result reaches the L2 file (when enabled) before the process ends.
+        await toolHost.closeCache()
         do {
-            var result = try await toolHost.call(
-                tool, arguments: parsed, priority: priority, timeout: timeout)
+            var result = try outcome.get()
             result.output = result.budgeted(asked: budget, store: nil, owner: "").output
             if pretty || isatty(1) != 0 {
                 print(result.json.prettyPrinted())

@@ -475,4 +475,47 @@ import ToolHostTesting
         #expect(call.status == 0, "\(call.stderr)")
         #expect(try JSONValue.parse(call.stdout) == ["greeting": "hello", "arguments": ["name": "Ada"]])
     }
+
+    /// `toolhost call --cache-l2 true` reuses a result stored by an earlier run (`batch` here), and
+    /// `toolhost cache stats|clear` read and clear that file. The probe's `count` says how often it ran in its
+    /// process, so a result from the file (2) differs from one computed afresh (1).
+    @Test func callReusesResultsAcrossRunsThroughTheL2File() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": 600]]
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(toolPolicy: ["count": policy]),
+            libraryFrom: try await Fixtures.compile())
+        let path = Fixtures.temporaryDirectory("toolhost-l2") + "/cache.sqlite"
+        // A generous lookup budget: a lookup past it is a miss, and a busy machine must not make this test flaky.
+        let l2 = [
+            "--plugins", plugins, "--cache-l2", "true", "--cache-l2-path", path, "--cache-l2-budget-us", "5000000",
+        ]
+        let batch = try await toolhost(
+            ["batch", "--concurrency", "1"] + l2 + ["-"],
+            input: #"{"tool":"probe.count","arguments":{"n":1}}"# + "\n"
+                + #"{"tool":"probe.count","arguments":{"n":2}}"#)
+        #expect(batch.status == 0, "\(batch.stderr)")
+
+        let reused = try await toolhost(["call"] + l2 + ["probe.count", #"{"n":2}"#])
+        #expect(reused.status == 0, "\(reused.stderr)")
+        #expect(try JSONValue.parse(reused.stdout) == ["executions": 2], "the second line's result, from the file")
+        let off = try await toolhost([
+            "call", "--plugins", plugins, "--cache-l2-path", path, "probe.count", #"{"n":2}"#,
+        ])
+        #expect(try JSONValue.parse(off.stdout) == ["executions": 1], "the CLI leaves the file alone by default")
+
+        let stats = try await toolhost(["cache", "stats", "--cache-l2-path", path])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let tier = try JSONValue.parse(stats.stdout)["tiers"]?[0]
+        #expect(tier?["tier"] == "l2" && tier?["state"] == "ready" && tier?["entries"] == 2)
+        let cleared = try await toolhost(["cache", "clear", "--plugin", "probe", "--cache-l2-path", path])
+        #expect(cleared.status == 0, "\(cleared.stderr)")
+        #expect(try JSONValue.parse(cleared.stdout) == ["removed": 2, "l1": 0, "l2": 2])
+        let fresh = try await toolhost(["call"] + l2 + ["probe.count", #"{"n":2}"#])
+        #expect(try JSONValue.parse(fresh.stdout) == ["executions": 1], "cleared: computed afresh")
+
+        let missing = try await toolhost(["cache", "stats", "--cache-l2-path", path + ".none"])
+        #expect(
+            try JSONValue.parse(missing.stdout)["tiers"]?[0]?["problem"] == .string("there is no file at \(path).none"))
+    }
 }

@@ -284,7 +284,8 @@ import ToolHostJSON
         do {
             for (method, path, allow) in [
                 ("PUT", "/v1/tools", "GET, HEAD"), ("GET", "/v1/tools/probe.echo/call", "POST"),
-                ("DELETE", "/healthz", "GET, HEAD"), ("POST", "/v1/cache", "DELETE"), ("GET", "/v1/batch", "POST"),
+                ("DELETE", "/healthz", "GET, HEAD"), ("POST", "/v1/cache", "GET, DELETE, HEAD"),
+                ("GET", "/v1/batch", "POST"),
                 ("PATCH", "/mcp", "POST, GET, DELETE, HEAD"),
             ] {
                 let refused = try await server.request(method, path, body: method == "POST" ? "{}" : nil)

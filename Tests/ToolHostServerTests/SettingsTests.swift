@@ -243,6 +243,48 @@ import ToolHostServer
         #expect(settings.host.isolation.sandbox)
     }
 
+    /// The L2 cache file: each setting from every source, unset `cache.l2Enabled` left to the command, the file in
+    /// the state directory by default, and values out of range refused naming the key.
+    @Test func theL2CacheSettingsComeFromEverySource() throws {
+        var settings = Settings()
+        #expect(settings.host.cache.l2.enabled == nil, "unset: the command decides")
+        #expect(settings.host.cache.l2.maxBytes == 256 << 20 && settings.host.cache.l2.budget == .milliseconds(5))
+        try settings.apply(environment: ["TOOLHOST_STATE_DIR": "/var/lib/toolhost"])
+        #expect(
+            settings.host.cache.l2.resolvedPath(libraryStore: settings.host.libraryStore)
+                == "/var/lib/toolhost/cache.sqlite")
+        try settings.apply(
+            fileContents: Array(
+                #"{"cache": {"l2Enabled": false, "l2Path": "/f.sqlite", "l2MaxBytes": 4096, "l2BudgetMicroseconds": 250}}"#
+                    .utf8), source: "f")
+        #expect(settings.host.cache.l2.enabled == false)
+        #expect(settings.host.cache.l2.path == "/f.sqlite")
+        #expect(settings.host.cache.l2.maxBytes == 4096)
+        #expect(settings.host.cache.l2.budget == .microseconds(250))
+        try settings.apply(environment: [
+            "TOOLHOST_CACHE_L2": "true", "TOOLHOST_CACHE_L2_PATH": "/e.sqlite", "TOOLHOST_CACHE_L2_MAX_BYTES": "8192",
+            "TOOLHOST_CACHE_L2_BUDGET_US": "3000",
+        ])
+        #expect(settings.host.cache.l2.enabled == true)
+        #expect(settings.host.cache.l2.path == "/e.sqlite")
+        #expect(settings.host.cache.l2.maxBytes == 8192)
+        #expect(settings.host.cache.l2.budget == .milliseconds(3))
+        try settings.apply(flags: [
+            ("--cache-l2", "false"), ("--cache-l2-path", "/c.sqlite"), ("--cache-l2-max-bytes", "1"),
+            ("--cache-l2-budget-us", "1"),
+        ])
+        #expect(settings.host.cache.l2.enabled == false)
+        #expect(settings.host.cache.l2.path == "/c.sqlite")
+        #expect(settings.host.cache.l2.maxBytes == 1)
+        #expect(settings.host.cache.l2.budget == .microseconds(1))
+        for (flag, value) in [("--cache-l2", "yes"), ("--cache-l2-budget-us", "0"), ("--cache-l2-max-bytes", "-1")] {
+            #expect(throws: SettingsError.self, "\(flag) \(value)") {
+                var settings = Settings()
+                try settings.apply(flags: [(flag, value)])
+            }
+        }
+    }
+
     /// `stateDirectory` puts the private library copies under its `libs` folder.
     @Test func theStateDirectoryHoldsTheLibraryCopies() throws {
         var settings = Settings()

@@ -134,7 +134,10 @@ public struct ToolHostDaemon: Sendable {
             server = try Self.httpConfiguration(settings.http, insecureNoAuth: insecureNoAuth)
             try DescriptorLimit.makeRoom(forConnections: settings.http.maxConnections)
         }
-        let host = ToolHost(configuration: settings.host, logger: Logger(label: "toolhost"))
+        var configuration = settings.host
+        // The daemons keep results in the L2 file unless told not to.
+        if configuration.cache.l2.enabled == nil { configuration.cache.l2.enabled = true }
+        let host = ToolHost(configuration: configuration, logger: Logger(label: "toolhost"))
         defer { host.shutdown() }
         let grace = settings.http.gracePeriod
         let drainDeadline = DrainDeadline()
@@ -185,6 +188,7 @@ public struct ToolHostDaemon: Sendable {
         } catch {
             failure = error
         }
+        await host.closeCache()
         let cut = host.callsCutByDrain
         if cut > 0 {
             logger.error(

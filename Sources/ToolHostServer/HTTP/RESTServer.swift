@@ -176,6 +176,9 @@ public struct RESTServer: Sendable {
                     "problems": .array(host.problems().map(\.wireJSON)),
                 ])
         }
+        route(.get, "/v1/cache") { _, _ in
+            Self.json(.ok, CacheTierStatus.wireJSON(host.cacheTiers()))
+        }
         let memory = configuration.memory
         route(.get, "/v1/insights") { request, _ in
             let limit: Int
@@ -187,9 +190,9 @@ public struct RESTServer: Sendable {
             return Self.json(.ok, Insights(host: host, memory: memory, limit: limit).wireJSON)
         }
         route(.delete, "/v1/cache") { request, _ in
-            let removed = host.invalidateCache(
+            let removed = await host.invalidateCache(
                 plugin: request.uri.queryParameters.get("plugin"), tool: request.uri.queryParameters.get("tool"))
-            return Self.json(.ok, ["removed": .int(Int64(removed))])
+            return Self.json(.ok, removed.wireJSON)
         }
         route(.post, "/v1/tools/{name}/call") { request, context in
             // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.

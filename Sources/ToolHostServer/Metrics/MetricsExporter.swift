@@ -37,6 +37,20 @@ public final class MetricsExporter: Sendable {
     private let answeredAwake: Prometheus.Counter
     /// The host's count when `answeredAwake` was last brought up to date (a counter only goes up by deltas).
     private let answeredAwakeSeen = Mutex(0)
+    /// Each cache tier's gauges and counters, by tier (`l1`, `l2`).
+    private let tiers: [String: TierMetrics]
+    /// Each tier's figures when its counters were last brought up to date.
+    private let tiersSeen = Mutex<[String: CacheTierStatus]>([:])
+
+    private struct TierMetrics {
+        let up: Prometheus.Gauge
+        let entries: Prometheus.Gauge
+        let bytes: Prometheus.Gauge
+        let hits: Prometheus.Counter
+        let misses: Prometheus.Counter
+        let timeouts: Prometheus.Counter
+        let errors: Prometheus.Counter
+    }
 
     /// Buckets of `toolhost_call_duration_seconds`: from 10 µs (a cached or trivial call) to 60 s.
     public static let callDurationBuckets: [Duration] = [
@@ -96,6 +110,47 @@ public final class MetricsExporter: Sendable {
         answeredAwake = registry.makeCounter(
             name: "toolhost_calls_answered_awake_total",
             help: "Calls answered while their caller waited awake, without suspending (limits.awakeWaitMicroseconds).")
+        var tiers: [String: TierMetrics] = [:]
+        for tier in ["l1", "l2"] {
+            let labels = [("tier", tier)]
+            tiers[tier] = TierMetrics(
+                up: registry.makeGauge(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "up",
+                        helpText: "1 when the cache tier serves lookups, 0 when it is off, opening or recovering."),
+                    labels: labels),
+                entries: registry.makeGauge(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "entries",
+                        helpText: "Entries held by the cache tier."),
+                    labels: labels),
+                bytes: registry.makeGauge(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "bytes",
+                        helpText: "Bytes held by the cache tier (results plus a fixed per-entry overhead)."),
+                    labels: labels),
+                hits: registry.makeCounter(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "hits_total",
+                        helpText: "Lookups answered by the cache tier."),
+                    labels: labels),
+                misses: registry.makeCounter(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "misses_total",
+                        helpText: "Lookups the cache tier could not answer (including those past the lookup budget)."),
+                    labels: labels),
+                timeouts: registry.makeCounter(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "timeouts_total",
+                        helpText: "Lookups cut short by the tier's lookup budget (cache.l2BudgetMicroseconds)."),
+                    labels: labels),
+                errors: registry.makeCounter(
+                    descriptor: .init(
+                        metricName: "toolhost_cache_tier", unitName: "errors_total",
+                        helpText: "Failed reads and writes of the cache tier, dropped writes and files moved aside."),
+                    labels: labels))
+        }
+        self.tiers = tiers
     }
 
     /// `GET /metrics`: ``render()`` as Prometheus text.
@@ -126,10 +181,34 @@ public final class MetricsExporter: Sendable {
         Self.catchUp(cacheEvictions, to: usage.evictions, seen: cacheEvictionsSeen)
         if let memory { renderWorkers(memory.snapshot().workers) }
         Self.catchUp(answeredAwake, to: host.callsAnsweredAwake, seen: answeredAwakeSeen)
+        sampleCacheTiers()
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 << 10)
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// Sets each tier's gauges and brings its counters up to the tier's own figures.
+    private func sampleCacheTiers() {
+        let statuses = host.cacheTiers()
+        let previous = tiersSeen.withLock { seen in
+            defer { for status in statuses { seen[status.tier] = status } }
+            return seen
+        }
+        for status in statuses {
+            guard let metrics = tiers[status.tier] else { continue }
+            metrics.up.set(Double(status.state == "on" || status.state == "ready" ? 1 : 0))
+            metrics.entries.set(Double(status.entries))
+            metrics.bytes.set(Double(status.bytes))
+            let before = previous[status.tier]
+            for (counter, now, then) in [
+                (metrics.hits, status.hits, before?.hits ?? 0), (metrics.misses, status.misses, before?.misses ?? 0),
+                (metrics.timeouts, status.timeouts, before?.timeouts ?? 0),
+                (metrics.errors, status.errors, before?.errors ?? 0),
+            ] where now > then {
+                counter.increment(by: Int64(now - then))
+            }
+        }
     }
 
     /// Brings a counter up to a total the host keeps (a counter only goes up by deltas).

@@ -136,7 +136,7 @@ extension Settings {
             "an integer number of \(unit.rawValue) in \(range.lowerBound)...\(range.upperBound)"
         case .seconds(_, let range):
             "a number of seconds in \(range.lowerBound.rounded() == range.lowerBound ? "\(Int(range.lowerBound))" : "\(range.lowerBound)")...\(Int(range.upperBound))"
-        case .boolean: "true or false"
+        case .boolean, .optionalBoolean: "true or false"
         case .isolation: "inprocess or process"
         case .signatures: "off, warn or require"
         case .mcpResultContent: "both, text or structured"
@@ -159,7 +159,7 @@ extension Settings {
             .mcpResultContent:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
-        case .boolean:
+        case .boolean, .optionalBoolean:
             guard case .bool(let flag) = value else { throw wrong() }
             try set(setting, text: flag ? "true" : "false", source: source, key: setting.key)
         case .integer, .duration:
@@ -200,6 +200,9 @@ extension Settings {
             guard let number = Int(text), range.contains(number) else { throw invalid }
             self[keyPath: path] = number
         case .boolean(let path):
+            guard let flag = Bool(text.lowercased()) else { throw invalid }
+            self[keyPath: path] = flag
+        case .optionalBoolean(let path):
             guard let flag = Bool(text.lowercased()) else { throw invalid }
             self[keyPath: path] = flag
         case .duration(let path, let unit, let range):

@@ -14,6 +14,8 @@ extension Settings {
         case integer(WritableKeyPath<Settings, Int> & Sendable, ClosedRange<Int>)
         /// `true` or `false`.
         case boolean(WritableKeyPath<Settings, Bool> & Sendable)
+        /// `true` or `false`; unset leaves the command's own default.
+        case optionalBoolean(WritableKeyPath<Settings, Bool?> & Sendable)
         /// A whole number of `unit`s, stored as a `Duration`.
         case duration(WritableKeyPath<Settings, Duration> & Sendable, Unit, ClosedRange<Int64>)
         /// A number of seconds, fractions allowed, stored as a `Duration`.
@@ -94,6 +96,17 @@ extension Settings {
             key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
             kind: .integer(\.host.cache.maxBytes, 0...Int.max)),
         Setting(
+            key: "cache.l2Enabled", environment: "TOOLHOST_CACHE_L2", flag: "--cache-l2",
+            kind: .optionalBoolean(\.host.cache.l2.enabled)),
+        Setting(
+            key: "cache.l2Path", environment: "TOOLHOST_CACHE_L2_PATH", flag: "--cache-l2-path",
+            kind: .optionalText(\.host.cache.l2.path)),
+        Setting(
+            key: "cache.l2MaxBytes", environment: "TOOLHOST_CACHE_L2_MAX_BYTES", flag: "--cache-l2-max-bytes",
+            kind: .integer(\.host.cache.l2.maxBytes, 0...Int.max)),
+        Setting(
+            key: "cache.l2BudgetMicroseconds", environment: "TOOLHOST_CACHE_L2_BUDGET_US", flag: "--cache-l2-budget-us",
+            kind: .duration(\.host.cache.l2.budget, .microseconds, 1...10_000_000)),
             key: "resultStoreMaxBytes", environment: "TOOLHOST_RESULT_STORE_MAX_BYTES",
             flag: "--result-store-max-bytes",
             kind: .integer(\.results.maxBytes, 0...Int.max)),
