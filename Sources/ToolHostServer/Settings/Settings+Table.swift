@@ -107,6 +107,7 @@ extension Settings {
         Setting(
             key: "cache.l2BudgetMicroseconds", environment: "TOOLHOST_CACHE_L2_BUDGET_US", flag: "--cache-l2-budget-us",
             kind: .duration(\.host.cache.l2.budget, .microseconds, 1...10_000_000)),
+        Setting(
             key: "resultStoreMaxBytes", environment: "TOOLHOST_RESULT_STORE_MAX_BYTES",
             flag: "--result-store-max-bytes",
             kind: .integer(\.results.maxBytes, 0...Int.max)),
