@@ -48,11 +48,25 @@ import ToolHostTesting
         #expect(started.status == 0, "\(started.stderr)")
     }
 
-    @Test func topRedrawsInPlaceAndGivesTheTerminalBackOnQ() async throws {
+    /// Runs `body` with `toolhost top` started in a tmux pane against a busy daemon; the pane and the daemon are
+    /// stopped afterwards, whether `body` passed or threw.
+    static func withTopOnATerminal(_ body: (InsightsTests.Server, Tmux) async throws -> Void) async throws {
         let server = try await InsightsTests.busyServer()
         let tmux = Tmux()
         do {
-            try await Self.start(tmux, port: server.port)
+            try await start(tmux, port: server.port)
+            try await body(server, tmux)
+        } catch {
+            await tmux.stop()
+            await server.stop()
+            throw error
+        }
+        await tmux.stop()
+        await server.stop()
+    }
+
+    @Test func topRedrawsInPlaceAndGivesTheTerminalBackOnQ() async throws {
+        try await Self.withTopOnATerminal { server, tmux in
             let first = try await tmux.wait("top shows the daemon") {
                 $0.contains("toolhost top") && $0.contains("probe.sleep") && $0.contains("6 since start")
             }
@@ -70,32 +84,17 @@ import ToolHostTesting
             // Echo is back: typed text shows on the terminal again.
             try await tmux.run(["send-keys", "-t", "top", "echoed-again"])
             try await tmux.wait("the terminal echoes again") { $0.contains("echoed-again") }
-        } catch {
-            await tmux.stop()
-            await server.stop()
-            throw error
         }
-        await tmux.stop()
-        await server.stop()
     }
 
     @Test func ctrlCEndsTopAndRestoresTheTerminal() async throws {
-        let server = try await InsightsTests.busyServer()
-        let tmux = Tmux()
-        do {
-            try await Self.start(tmux, port: server.port)
+        try await Self.withTopOnATerminal { _, tmux in
             try await tmux.wait("top shows the daemon") { $0.contains("slowest tools") }
             try await tmux.run(["send-keys", "-t", "top", "C-c"])
             let after = try await tmux.wait("top quits on Ctrl-C") { $0.contains("TOP-EXITED") }
             #expect(after.contains("TOP-EXITED 0"), "\(after)")
             #expect(!after.contains("slowest tools"), "the alternate screen is gone: \(after)")
-        } catch {
-            await tmux.stop()
-            await server.stop()
-            throw error
         }
-        await tmux.stop()
-        await server.stop()
     }
 
     @Test func withoutATerminalTopPrintsOneSnapshot() async throws {
