@@ -31,7 +31,8 @@ import ToolHostJSON
                     errorText.append(String(decoding: chunk, as: UTF8.self))
                 }
             }
-            let deadline = ContinuousClock.now + .seconds(30)
+            // A bound only so a daemon that never starts cannot hang the suite; a loaded machine takes seconds.
+            let deadline = ContinuousClock.now + .seconds(120)
             var found: Int?
             while found == nil, ContinuousClock.now < deadline, process.isRunning {
                 let text = errorText.text

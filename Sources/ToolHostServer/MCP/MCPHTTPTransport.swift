@@ -38,6 +38,8 @@ public struct MCPHTTPTransport: Sendable {
         public var maxBodyBytes: Int = 1 << 20
         /// What tool results carry: text, structured content, or both.
         public var resultContent = MCPResultContent.both
+        /// The clock sessions' idleness is measured by: the monotonic clock, or one a test moves on.
+        package var now: @Sendable () -> ContinuousClock.Instant = { .now }
 
         /// A configuration with the defaults.
         public init() {}
@@ -65,7 +67,7 @@ public struct MCPHTTPTransport: Sendable {
         self.results = results
         self.host = host
         self.sessions = MCPHTTPSessionTable(
-            maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout)
+            maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout, now: configuration.now)
         self.configuration = configuration
         self.logger = logger
     }
@@ -197,7 +199,8 @@ public struct MCPHTTPTransport: Sendable {
             return Self.json(.ok, reply, session: nil)
         }
         let session = MCPHTTPSession(
-            id: sessionID, protocolVersion: version, dispatcher: dispatcher, drainDeadline: drainDeadline)
+            id: sessionID, protocolVersion: version, dispatcher: dispatcher, drainDeadline: drainDeadline,
+            now: configuration.now)
         let notification = MCPDispatcher.toolsListChanged
         session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
         guard sessions.insert(session) else {
