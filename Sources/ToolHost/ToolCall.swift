@@ -14,16 +14,32 @@ public struct ToolCall: Sendable {
     /// The caller's budget for the result, in bytes (over the tool's default): a front end shapes a larger result
     /// to fit and keeps the whole for retrieval. Within ``resultBudgetRange``. Not a memory limit.
     public var maxResultBytes: Int?
+    /// The agent that made the call (an MCP client's name, a named token's agent, the CLI's `--agent`): counted in
+    /// the per-agent statistics and named in log lines; nil for a call made in code that names no one.
+    public var agent: String?
 
     public init(
         tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil,
-        maxResultBytes: Int? = nil
+        maxResultBytes: Int? = nil, agent: String? = nil
     ) {
         self.tool = tool
         self.arguments = arguments
         self.priority = priority
         self.timeout = timeout
         self.maxResultBytes = maxResultBytes
+        self.agent = agent
+    }
+
+    /// What an agent's name may be: 1 to 64 characters, letters, digits and `_ . - : @ /`, starting with a letter
+    /// or a digit (so it fits a log line, a metric label and a URL without escaping).
+    public static func isValidAgentName(_ name: some StringProtocol) -> Bool {
+        let bytes = name.utf8
+        guard let first = bytes.first, bytes.count <= 64, Self.isAlphanumeric(first) else { return false }
+        return bytes.allSatisfy { Self.isAlphanumeric($0) || "_.-:@/".utf8.contains($0) }
+    }
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
     }
 
     /// The timeouts a caller may ask for, in milliseconds: 1 ms to 24 h, the range of a manifest's `timeoutMs`.

@@ -26,11 +26,13 @@ public struct ToolError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let pluginUnavailable = Code("plugin_unavailable")
         /// A fault in the host itself.
         public static let `internal` = Code("internal")
+        /// The caller may not call that tool (its token's tool patterns leave it out).
+        public static let forbidden = Code("forbidden")
 
         /// Every code, in a stable order (for docs and exit-code tables).
         public static let all: [Code] = [
             .notFound, .invalidArguments, .timeout, .cancelled, .overloaded, .pluginError, .pluginCrashed,
-            .pluginUnavailable, .internal,
+            .pluginUnavailable, .internal, .forbidden,
         ]
 
         /// The code for a raw value, if it is one of ours.

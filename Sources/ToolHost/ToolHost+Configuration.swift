@@ -26,6 +26,14 @@ extension ToolHost {
             public init() {}
         }
 
+        /// The statistics kept per agent (``ToolCall/agent``).
+        public struct Agents: Sendable {
+            /// The most agent names tracked (in statistics and metric labels); calls of any further agent are
+            /// counted under ``AgentStatistics/overflowName``, so a flood of names cannot grow memory or labels.
+            public var maxTracked: Int = 64
+            public init() {}
+        }
+
         /// The result cache.
         public struct Cache: Sendable {
             /// Whether results of deterministic tools are cached at all.
@@ -173,6 +181,8 @@ extension ToolHost {
         /// The deadline of a call whose tool and caller give none.
         public var defaultTimeout: Duration = .seconds(30)
         public var limits = Limits()
+        /// Per-agent statistics.
+        public var agents = Agents()
         public var isolation = Isolation()
         public var cache = Cache()
         /// Caps on the manifest policy of plugins, by plugin name.

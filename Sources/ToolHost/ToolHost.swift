@@ -16,9 +16,11 @@ public final class ToolHost: Sendable {
     let loader: PluginLoader
     let executor: Executor
     let statistics = StatisticsRecorder()
+    /// Per-agent figures, bounded by `configuration.agents.maxTracked`.
+    let agentStatistics: AgentStatistics
     let changeObservers = ToolChangeObservers()
     let logger: Logger
-    /// Holds back repeated lines of one failure (``logFailure(_:tool:plugin:)``).
+    /// Holds back repeated lines of one failure (``logFailure(_:tool:plugin:agent:)``).
     let failureLogLimiter = LogRateLimiter(interval: .seconds(1))
     /// `configuration.defaultTimeout` in nanoseconds, converted once rather than on every call.
     private let defaultTimeoutNanoseconds: Int64
@@ -35,6 +37,7 @@ public final class ToolHost: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "toolhost")) {
         self.configuration = configuration
         self.logger = logger
+        self.agentStatistics = AgentStatistics(maxTracked: configuration.agents.maxTracked)
         self.defaultTimeoutNanoseconds = CallDeadline.nanoseconds(configuration.defaultTimeout)
         self.cache = ResultCache(maxBytes: configuration.cache.maxBytes)
         let l2 = configuration.cache.l2
@@ -186,6 +189,11 @@ public final class ToolHost: Sendable {
         statistics.activity()
     }
 
+    /// Each agent's figures since the host started (at most `agents.maxTracked` names and `other`), busiest first.
+    public func agents() -> [AgentActivity] {
+        agentStatistics.snapshot()
+    }
+
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
 
@@ -293,7 +301,7 @@ public final class ToolHost: Sendable {
             return .success(
                 try await call(
                     request.tool, arguments: request.arguments, priority: request.priority,
-                    timeout: request.timeout))
+                    timeout: request.timeout, agent: request.agent))
         } catch {
             return .failure(error)
         }
@@ -305,9 +313,10 @@ public final class ToolHost: Sendable {
     ///   - arguments: the arguments object.
     ///   - priority: overrides the tool's priority.
     ///   - timeout: caps the deadline.
+    ///   - agent: who makes the call (counted per agent and named in log lines); nil: no one in particular.
     /// - Throws: `ToolError`.
     public func call(
-        _ name: String, arguments: JSONValue, priority: Int? = nil, timeout: Duration? = nil
+        _ name: String, arguments: JSONValue, priority: Int? = nil, timeout: Duration? = nil, agent: String? = nil
     ) async throws(ToolError) -> ToolResult {
         let started = monotonicNanoseconds()
         if priority != nil || timeout != nil { try ToolCall.checkRanges(priority: priority, timeout: timeout) }
@@ -326,14 +335,21 @@ public final class ToolHost: Sendable {
             statistics.record(
                 figures, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)
+            if let agent {
+                agentStatistics.record(
+                    agent: agent, tool: name, outcome: .success(cached: result.cached), duration: result.duration)
+            }
             return result
         } catch {
-            statistics.record(
-                figures, outcome: .failure(error), duration: elapsed(since: started), retries: 0)
+            let duration = elapsed(since: started)
+            statistics.record(figures, outcome: .failure(error), duration: duration, retries: 0)
+            if let agent {
+                agentStatistics.record(agent: agent, tool: name, outcome: .failure(error), duration: duration)
+            }
             if error.code == .cancelled, draining.load(ordering: .relaxed) {
                 cutByDrain.wrappingAdd(1, ordering: .relaxed)
             }
-            logFailure(error, tool: name, plugin: entry.record.manifest.name)
+            logFailure(error, tool: name, plugin: entry.record.manifest.name, agent: agent)
             throw error
         }
     }

@@ -29,6 +29,8 @@ struct BatchCommand: AsyncParsableCommand {
     @Argument(help: "A file of JSON lines, or - for stdin.")
     var input: String
 
+    @OptionGroup var agent: AgentOption
+
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
     }
@@ -60,7 +62,13 @@ struct BatchCommand: AsyncParsableCommand {
             printError("toolhost: \(error.message)")
             throw ExitCode(64)
         }
-        let parsed = lines.prefix(trimmedCount).map(Self.parse)
+        let agentName = agent.name
+        let parsed = lines.prefix(trimmedCount).map { bytes -> Line in
+            let line = Self.parse(bytes)
+            guard case .call(var call) = line else { return line }
+            call.agent = agentName
+            return .call(call)
+        }
         let (toolHost, _) = try settings.makeHost("batch")
         defer { toolHost.shutdown() }
         let started = ContinuousClock.now

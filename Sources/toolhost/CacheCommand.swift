@@ -78,7 +78,12 @@ struct CacheTarget: ParsableArguments {
             printError("toolhost: cache: cannot read the token file '\(file)'")
             throw ExitCode(64)
         }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        do throws(TokenFileError) {
+            return try AccessTokens(fileText: text).clientToken
+        } catch {
+            printError("toolhost: cache: the token file '\(file)' \(error.message)")
+            throw ExitCode(64)
+        }
     }
 
     /// Opens the local L2 file (nil, after printing why, when there is none).

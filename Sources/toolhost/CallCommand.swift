@@ -34,6 +34,8 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Pretty-print the result (default when stdout is a terminal).")
     var pretty = false
 
+    @OptionGroup var agent: AgentOption
+
     func run() async throws {
         let text: [UInt8]
         if arguments == "-" {
@@ -67,7 +69,8 @@ struct CallCommand: AsyncParsableCommand {
         }
         let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
-        let outcome = await toolHost.call(ToolCall(tool: tool, arguments: parsed, priority: priority, timeout: timeout))
+        let outcome = await toolHost.call(
+            ToolCall(tool: tool, arguments: parsed, priority: priority, timeout: timeout, agent: agent.name))
         // The result reaches the L2 file (when enabled) before the process ends.
         await toolHost.closeCache()
         do {

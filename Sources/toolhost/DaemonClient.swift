@@ -1,5 +1,6 @@
 import Foundation
 import ToolHostJSON
+import ToolHostServer
 
 /// Reads a running daemon's JSON endpoints (`toolhost insights`, `toolhost top`): HTTP/1.1 `GET` over a plain socket,
 /// one connection per request, with the bearer token when one is given.
@@ -49,9 +50,11 @@ struct DaemonClient {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw Failure("cannot read the token file '\(tokenFile)'")
             }
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !token.isEmpty else { throw Failure("the token file '\(tokenFile)' is empty") }
-            self.token = token
+            do throws(TokenFileError) {
+                self.token = try AccessTokens(fileText: text).clientToken
+            } catch {
+                throw Failure("the token file '\(tokenFile)' \(error.message)")
+            }
         } else {
             self.token = nil
         }

@@ -91,6 +91,12 @@ struct SettingsOptions: ParsableArguments {
         help: "How long a lone call waits awake for a fast answer before it suspends, 0...1000 µs (default 20).")
     var awakeWaitMicroseconds: String?
 
+    @Option(
+        name: .long,
+        help: "The most agents counted by name in statistics and metric labels; the rest count as 'other' (default 64)."
+    )
+    var agentsMaxTracked: String?
+
     @Option(name: .long, help: "The most bytes of results the cache holds (default 67108864).")
     var cacheMaxBytes: String?
 
@@ -128,6 +134,7 @@ struct SettingsOptions: ParsableArguments {
             ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),
             ("--default-plugin-concurrency", defaultPluginConcurrency),
             ("--default-tool-concurrency", defaultToolConcurrency), ("--awake-wait-us", awakeWaitMicroseconds),
+            ("--agents-max-tracked", agentsMaxTracked),
             ("--cache-max-bytes", cacheMaxBytes), ("--cache-l2", cacheL2), ("--cache-l2-path", cacheL2Path),
             ("--cache-l2-max-bytes", cacheL2MaxBytes), ("--cache-l2-budget-us", cacheL2BudgetMicroseconds),
         ]

@@ -86,8 +86,8 @@ public struct ToolHostDaemon: Sendable {
         server.compressMinBytes = http.compressMinBytes
         server.maxConnections = http.maxConnections
         server.idleTimeout = http.idleTimeout
-        if let tokenFile = http.tokenFile { server.token = try readToken(file: tokenFile) }
-        if !server.listensOnLoopback && server.token == nil && !insecureNoAuth {
+        if let tokenFile = http.tokenFile { server.tokens = try readTokens(file: tokenFile) }
+        if !server.listensOnLoopback && server.tokens == nil && !insecureNoAuth {
             throw StartError(
                 description: "listening on \(server.host) (not loopback) needs a token file (--token-file), "
                     + "or --insecure-no-auth to serve without authentication")
@@ -95,15 +95,18 @@ public struct ToolHostDaemon: Sendable {
         return server
     }
 
-    /// Reads a bearer token: the file's text without surrounding white space.
-    /// - Throws: `StartError` when the file cannot be read or holds no token.
-    public static func readToken(file: String) throws(StartError) -> String {
+    /// Reads the token file: one token (its text without surrounding white space), or named tokens as JSON
+    /// (``AccessTokens``).
+    /// - Throws: `StartError` when the file cannot be read, holds no token, or names its tokens wrongly.
+    public static func readTokens(file: String) throws(StartError) -> AccessTokens {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw StartError(description: "cannot read the token file '\(file)'")
         }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw StartError(description: "the token file '\(file)' is empty") }
-        return token
+        do throws(TokenFileError) {
+            return try AccessTokens(fileText: text)
+        } catch {
+            throw StartError(description: "the token file '\(file)' \(error.message)")
+        }
     }
 
     /// The metrics listener's address and token: anything but loopback needs the token of `tokenFile`.
@@ -115,8 +118,8 @@ public struct ToolHostDaemon: Sendable {
             let (host, port) = Settings.HTTP.parseListen(listen)
         else { return nil }
         var configuration = MetricsListener.Configuration(host: host, port: port)
-        if let tokenFile = settings.http.tokenFile { configuration.token = try readToken(file: tokenFile) }
-        if !configuration.listensOnLoopback && configuration.token == nil {
+        if let tokenFile = settings.http.tokenFile { configuration.tokens = try readTokens(file: tokenFile) }
+        if !configuration.listensOnLoopback && configuration.tokens == nil {
             throw StartError(
                 description: "metricsListen \(listen) is not a loopback address: set tokenFile (TOOLHOST_TOKEN_FILE or "
                     + "the config file) so scrapers must send its token, or listen on 127.0.0.1")
@@ -204,6 +207,13 @@ public struct ToolHostDaemon: Sendable {
         return 0
     }
 
+    /// How requests are authenticated, for the startup lines.
+    private static func authDescription(_ tokens: AccessTokens?) -> String {
+        guard let tokens else { return "no auth" }
+        let named = tokens.tokens.compactMap(\.agent)
+        return named.isEmpty ? "bearer token" : "bearer tokens of \(named.count) named agents"
+    }
+
     /// The metrics listener, logging its address (useful with port 0) once it listens.
     private func metricsService(
         _ configuration: MetricsListener.Configuration, exporter: MetricsExporter
@@ -211,7 +221,7 @@ public struct ToolHostDaemon: Sendable {
         var startup = logger
         startup.logLevel = min(startup.logLevel, .notice)
         let address = configuration.host
-        let auth = configuration.token == nil ? "no auth" : "bearer token"
+        let auth = Self.authDescription(configuration.tokens)
         return MetricsListener(exporter: exporter, configuration: configuration, logger: logger).makeService {
             [startup] port in
             startup.notice(
@@ -225,7 +235,7 @@ public struct ToolHostDaemon: Sendable {
         host: ToolHost, server: RESTServer.Configuration, drainDeadline: DrainDeadline
     ) -> some Service {
         let toolCount = host.tools().count
-        let auth = server.token == nil ? "no auth" : "bearer token"
+        let auth = Self.authDescription(server.tokens)
         let configSource = settings.sources.isEmpty ? "defaults" : settings.sources.joined(separator: " + ")
         let directory = settings.host.pluginsDirectory
         let grace = settings.http.gracePeriod

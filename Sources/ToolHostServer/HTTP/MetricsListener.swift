@@ -13,13 +13,14 @@ public struct MetricsListener: Sendable {
         public var host: String
         /// 0: an ephemeral port (logged once bound).
         public var port: Int
-        /// The bearer token scrapers must send; nil: none (loopback only, ``ToolHostDaemon`` checks).
-        public var token: String?
+        /// The bearer tokens of which scrapers must send one (any token of the token file); nil: none (loopback
+        /// only, ``ToolHostDaemon`` checks).
+        public var tokens: AccessTokens?
 
-        public init(host: String, port: Int, token: String? = nil) {
+        public init(host: String, port: Int, tokens: AccessTokens? = nil) {
             self.host = host
             self.port = port
-            self.token = token
+            self.tokens = tokens
         }
 
         /// Whether `host` is a loopback address or name.
@@ -42,11 +43,11 @@ public struct MetricsListener: Sendable {
     /// - Parameter onListening: called with the bound port once it accepts connections.
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some Service {
         let router = Router(options: .autoGenerateHeadEndpoints)
-        let noToken = configuration.token == nil
+        let noToken = configuration.tokens == nil
         router.add(
             middleware: BrowserGuardMiddleware(
                 loopbackOrigins: noToken, loopbackHosts: noToken && configuration.listensOnLoopback))
-        if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        if let tokens = configuration.tokens { router.add(middleware: BearerTokenMiddleware(tokens: tokens)) }
         let exporter = self.exporter
         router.get("/metrics") { _, _ in exporter.response() }
         router.add(middleware: MethodNotAllowedMiddleware(routes: [("/metrics", [.get, .head])]))

@@ -12,7 +12,7 @@ import ToolHostJSON
 /// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
 /// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
-/// period), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
+/// period), `forbidden` 403 (a named token's `tools` leave the tool out), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
 /// a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is). `GET /metrics` (when configured)
 /// is Prometheus text; only `/healthz` is open without the token. JSON answers are compressed and request bodies
 /// decoded by `CompressionMiddleware`. Every endpoint is guarded against browser pages
@@ -24,8 +24,14 @@ public struct RESTServer: Sendable {
         public var host: String = "127.0.0.1"
         /// The port to bind (0: an ephemeral port, printed in the startup line).
         public var port: Int = 8080
-        /// Bearer token every request but `/healthz` must carry; nil: no authentication.
-        public var token: String?
+        /// The bearer tokens of which every request but `/healthz` must carry one (each may name its agent and limit
+        /// its tools); nil: no authentication.
+        public var tokens: AccessTokens?
+        /// One bearer token that names no agent (the original format of the token file); nil: no authentication.
+        public var token: String? {
+            get { tokens?.tokens.first.map { String(decoding: $0.secret, as: UTF8.self) } }
+            set { tokens = newValue.map { AccessTokens([.init(secret: $0)]) } }
+        }
         /// The largest request body accepted, in bytes (decoded, for a body sent with `Content-Encoding`).
         public var maxBodyBytes: Int = 1 << 20
         /// The smallest JSON answer sent compressed (gzip or deflate) to a client whose `Accept-Encoding` allows it.
@@ -91,12 +97,12 @@ public struct RESTServer: Sendable {
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         // HEAD is answered wherever GET is (the GET response without its body).
         let router = Router(options: .autoGenerateHeadEndpoints)
-        let noToken = configuration.token == nil
+        let noToken = configuration.tokens == nil
         router.add(
             middleware: BrowserGuardMiddleware(
                 loopbackOrigins: noToken, loopbackHosts: noToken && configuration.listensOnLoopback))
-        if let token = configuration.token {
-            router.add(middleware: BearerTokenMiddleware(token: token))
+        if let tokens = configuration.tokens {
+            router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         }
         router.add(
             middleware: CompressionMiddleware(
@@ -164,8 +170,14 @@ public struct RESTServer: Sendable {
             if host.isDraining { return Self.json(.serviceUnavailable, ["status": "draining"]) }
             return Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))])
         }
-        route(.get, "/v1/tools") { _, _ in
-            Self.json(.ok, ["tools": .array(host.tools().map(\.wireJSON))])
+        route(.get, "/v1/tools") { request, _ in
+            // A token limited to some tools sees only those.
+            let caller: Caller
+            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
+            return Self.json(.ok, ["tools": .array(host.tools().filter { caller.permits($0.name) }.map(\.wireJSON))])
+        }
+        route(.get, "/v1/agents") { _, _ in
+            Self.json(.ok, ["agents": .array(host.agents().map(\.wireJSON))])
         }
         route(.get, "/v1/plugins") { _, _ in
             // Folders whose manifest could not be read at all are problems: there is no plugin to show them under.
@@ -209,8 +221,11 @@ public struct RESTServer: Sendable {
                 return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
             }
             let call: ToolCall
+            let caller: Caller
             do throws(ToolError) {
-                call = try Self.call(name, arguments: arguments, request: request)
+                caller = try Caller.of(request)
+                if let refusal = caller.refusal(for: name) { throw refusal }
+                call = try Self.call(name, arguments: arguments, request: request, agent: caller.agent)
             } catch {
                 return Self.failure(error)
             }
@@ -226,7 +241,8 @@ public struct RESTServer: Sendable {
                 headers[.contentType] = "application/json"
                 headers[Self.cachedHeader] = result.cached ? "true" : "false"
                 let budgeted = result.budgeted(
-                    asked: call.maxResultBytes, store: results, owner: Self.resultOwner, retrieval: Self.retrieval)
+                    asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller),
+                    retrieval: Self.retrieval)
                 if budgeted.isShaped { headers[Self.truncatedHeader] = "true" }
                 if let id = budgeted.resultID { headers[Self.resultIDHeader] = id }
                 return Response(
@@ -240,6 +256,8 @@ public struct RESTServer: Sendable {
             }
         }
         route(.post, "/v1/batch") { request, _ in
+            let caller: Caller
+            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
             let body: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): body = value
@@ -253,17 +271,26 @@ public struct RESTServer: Sendable {
             var calls: [ToolCall] = []
             for (index, item) in items.enumerated() {
                 do throws(ToolError) {
-                    calls.append(try ToolCall(wire: item))
+                    var call = try ToolCall(wire: item)
+                    call.agent = caller.agent ?? Caller.anonymous
+                    calls.append(call)
                 } catch {
                     return Self.failure(.badRequest, code: "invalid_arguments", "call \(index): \(error.message)")
                 }
             }
+            // A call outside the caller's tools is answered `forbidden` in its place; the others run.
+            let refusals = calls.map { caller.refusal(for: $0.tool) }
+            let allowed = zip(calls, refusals).compactMap { call, refusal in refusal == nil ? call : nil }
             var outcomes =
                 if let drainDeadline {
-                    await drainDeadline.cutting { [calls] in await host.batch(calls) }
+                    await drainDeadline.cutting { [allowed] in await host.batch(allowed) }
                 } else {
-                    await host.batch(calls)
+                    await host.batch(allowed)
                 }
+            if allowed.count < calls.count {
+                var ran = outcomes.makeIterator()
+                outcomes = refusals.map { refusal in refusal.map { .failure($0) } ?? ran.next()! }
+            }
             if host.isDraining {
                 for index in outcomes.indices {
                     if case .failure(let error) = outcomes[index], error.code == .cancelled {
@@ -275,15 +302,18 @@ public struct RESTServer: Sendable {
                 guard case .success(var result) = outcome else { return ToolResult.wireJSON(outcome, tool: call.tool) }
                 result.output =
                     result.budgeted(
-                        asked: call.maxResultBytes, store: results, owner: Self.resultOwner, retrieval: Self.retrieval
+                        asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller),
+                        retrieval: Self.retrieval
                     ).output
                 return ToolResult.wireJSON(.success(result), tool: call.tool)
             }
             return Self.json(.ok, ["results": .array(answers)])
         }
-        route(.get, "/v1/results/{id}") { _, context in
+        route(.get, "/v1/results/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
-            guard let bytes = results.read(id, owner: Self.resultOwner) else {
+            let caller: Caller
+            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
+            guard let bytes = results.read(id, owner: Self.resultOwner(caller)) else {
                 return Self.failure(
                     .notFound, code: "not_found",
                     "no result \(id.prefix(64)): results answered shaped to a budget are kept "
@@ -302,9 +332,11 @@ public struct RESTServer: Sendable {
     /// else from the `X-Toolhost-Timeout-Ms`, `X-Toolhost-Max-Result-Bytes` and `X-Toolhost-Priority` headers,
     /// checked like every front end's.
     /// - Throws: `invalid_arguments` naming the parameter and its range.
-    static func call(_ name: String, arguments: JSONValue, request: Request) throws(ToolError) -> ToolCall {
+    static func call(
+        _ name: String, arguments: JSONValue, request: Request, agent: String?
+    ) throws(ToolError) -> ToolCall {
         let query = request.uri.queryParameters
-        var call = ToolCall(tool: name, arguments: arguments)
+        var call = ToolCall(tool: name, arguments: arguments, agent: agent ?? Caller.anonymous)
         if let text = query.get("timeoutMs") {
             call.timeout = try ToolCall.timeout(text: text, field: "query parameter timeoutMs")
         } else if let text = request.headers[timeoutHeader] {
@@ -334,9 +366,11 @@ public struct RESTServer: Sendable {
     static let truncatedHeader = HTTPFields.Element.Name("X-Toolhost-Truncated")!
     static let resultIDHeader = HTTPFields.Element.Name("X-Toolhost-Result-Id")!
 
-    /// Who owns a result kept over REST. There is one REST identity until named tokens come (issue 12): whoever
-    /// may call (holds the token, when one is set) may read a kept result, and only by its unguessable id.
-    static let resultOwner = "rest"
+    /// Who owns a result kept over REST: the named token's agent (only requests with that token read it back);
+    /// without named tokens whoever may call may read a kept result, and only by its unguessable id.
+    static func resultOwner(_ caller: Caller) -> String {
+        caller.token?.agent.map { "rest:" + $0 } ?? "rest"
+    }
 
     /// The note's field that says where a kept result is read.
     static func retrieval(_ id: String) -> [(String, JSONValue)] {
@@ -353,6 +387,7 @@ public struct RESTServer: Sendable {
         case .pluginError: .unprocessableContent
         case .pluginCrashed: .badGateway
         case .pluginUnavailable: .serviceUnavailable
+        case .forbidden: .forbidden
         default: .internalServerError
         }
     }

@@ -37,6 +37,8 @@ public struct Insights: Sendable {
     /// Nil when no sampler runs (a server without the daemon's services).
     public var memory: MemorySampler.Snapshot?
     public var limit: Int
+    /// The busiest agents, busiest first (cut at ``limit``).
+    public var busiestAgents: [AgentActivity]
 
     /// Reads the host's figures now.
     /// - Parameters:
@@ -53,6 +55,7 @@ public struct Insights: Sendable {
             misses: activity.tools.reduce(0) { $0 + $1.cacheMisses })
         self.memory = memory?.snapshot()
         self.limit = limit
+        busiestAgents = Array(host.agents().prefix(limit))
     }
 
     /// Calls per second over the ten whole seconds before now.

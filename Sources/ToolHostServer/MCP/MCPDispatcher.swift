@@ -70,6 +70,10 @@ public final class MCPDispatcher: Sendable {
     private let results: ResultStore
     private let owner: String
     private let resultContent: MCPResultContent
+    /// Who calls: a named token's agent and tools (HTTP), or no one yet (stdio: `initialize` names the client).
+    private let caller: Caller
+    /// The agent the session's calls are counted under, once known (``agentName``).
+    private let agent: Mutex<String?>
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
@@ -78,10 +82,17 @@ public final class MCPDispatcher: Sendable {
     ///   - results: where whole results shaped to a budget are kept, for `resources/read`.
     ///   - owner: the session's name in the store: only this session reads what it kept.
     ///   - resultContent: whether a tool result carries its text, its structured content, or both.
+    ///   - caller: who calls (a named token's agent and tools over HTTP); the session's calls carry its agent, else
+    ///     the client's `clientInfo.name`, else ``Caller/anonymous``; a tool outside its patterns is neither listed
+    ///     nor called.
+    ///   - clientInfo: for a transport that answered `initialize` itself: that request's `clientInfo`.
     public init(
         host: ToolHost, initializedWith version: String? = nil, results: ResultStore = ResultStore(),
-        owner: String = "mcp", resultContent: MCPResultContent = .both
+        owner: String = "mcp", resultContent: MCPResultContent = .both, caller: Caller = Caller(),
+        clientInfo: JSONValue? = nil
     ) {
+        self.caller = caller
+        self.agent = Mutex(caller.agent ?? clientInfo.flatMap(Self.agentName(clientInfo:)))
         self.resultContent = resultContent
         self.host = host
         self.phase = Mutex(version.map { .initialized(version: $0) } ?? .awaitingInitialize)
@@ -150,7 +161,8 @@ public final class MCPDispatcher: Sendable {
                         id: id, code: .invalidRequest, message: "Invalid Request: send initialize before \(method)"))
             }
             if method == "tools/list" {
-                return .reply(Self.resultResponse(id: id, ["tools": .array(host.tools().map(\.mcpJSON))]))
+                let tools = host.tools().filter { caller.permits($0.name) }
+                return .reply(Self.resultResponse(id: id, ["tools": .array(tools.map(\.mcpJSON))]))
             }
             if method.hasPrefix("resources/") { return .reply(resources(method, id: id, params)) }
             guard let name = params["name"]?.stringValue else {
@@ -164,7 +176,10 @@ public final class MCPDispatcher: Sendable {
                     Self.errorResponse(
                         id: id, code: .invalidParams, message: "tools/call: params.arguments must be an object"))
             }
-            var call = ToolCall(tool: name, arguments: arguments)
+            if let refusal = caller.refusal(for: name) {
+                return .reply(Self.resultResponse(id: id, Self.errorResult(refusal)))
+            }
+            var call = ToolCall(tool: name, arguments: arguments, agent: agentName)
             if let raw = params["_meta"]?["maxResultBytes"] {
                 do throws(ToolError) {
                     call.maxResultBytes = try ToolCall.resultBudget(
@@ -217,9 +232,36 @@ public final class MCPDispatcher: Sendable {
                 message: "the host is shutting down: the call was cut when the grace period passed; retry on another "
                     + "instance")
         case .failure(let error):
-            let body: JSONValue = ["content": [["type": "text", "text": .string(error.mcpText)]], "isError": true]
-            return Self.resultResponse(id: id, body)
+            return Self.resultResponse(id: id, Self.errorResult(error))
         }
+    }
+
+    /// A tool result with `isError: true` whose text names the error's code and message, for the model to read.
+    private static func errorResult(_ error: ToolError) -> JSONValue {
+        ["content": [["type": "text", "text": .string(error.mcpText)]], "isError": true]
+    }
+
+    /// The agent this session's calls are counted under.
+    public var agentName: String {
+        agent.withLock { $0 } ?? Caller.anonymous
+    }
+
+    /// The agent named by an `initialize`'s `clientInfo`: its `name` with anything an agent name may not hold
+    /// replaced by `-` ("Claude Desktop" is `Claude-Desktop`), cut to 64 characters; nil when it has no name.
+    static func agentName(clientInfo: JSONValue) -> String? {
+        guard let name = clientInfo["name"]?.stringValue else { return nil }
+        let punctuation = Array("_.-:@/".utf8)
+        func isAlphanumeric(_ byte: UInt8) -> Bool {
+            let lower = byte | 0x20
+            return (byte >= 0x30 && byte <= 0x39) || (lower >= 0x61 && lower <= 0x7A)
+        }
+        var bytes: [UInt8] = []
+        for byte in name.utf8 where bytes.count < 64 {
+            if bytes.isEmpty && !isAlphanumeric(byte) { continue }
+            bytes.append(isAlphanumeric(byte) || punctuation.contains(byte) ? byte : UInt8(ascii: "-"))
+        }
+        while bytes.last == UInt8(ascii: "-") { bytes.removeLast() }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: methods
@@ -272,6 +314,9 @@ public final class MCPDispatcher: Sendable {
         guard accepted else {
             return Self.errorResponse(
                 id: id, code: .invalidRequest, message: "Invalid Request: the session is already initialized")
+        }
+        if let named = params["clientInfo"].flatMap(Self.agentName(clientInfo:)) {
+            agent.withLock { $0 = $0 ?? named }
         }
         return Self.resultResponse(id: id, Self.initializeResult(version: version))
     }

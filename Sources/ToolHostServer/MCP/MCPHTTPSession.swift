@@ -13,6 +13,8 @@ final class MCPHTTPSession: Sendable {
     let protocolVersion: String
     /// The session's protocol state; it answered this session's `initialize`.
     let dispatcher: MCPDispatcher
+    /// Who opened it: only requests with the same token reach it.
+    let caller: Caller
     /// When a drain's grace passes: calls still running are cut and answered (``MCPDispatcher/run(_:id:)``).
     private let drainDeadline: DrainDeadline?
     /// The clock idleness is measured by (``MCPHTTPTransport/Configuration/now``).
@@ -31,9 +33,10 @@ final class MCPHTTPSession: Sendable {
     private let state: Mutex<State>
 
     init(
-        id: String, protocolVersion: String, dispatcher: MCPDispatcher, drainDeadline: DrainDeadline? = nil,
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        id: String, protocolVersion: String, dispatcher: MCPDispatcher, caller: Caller = Caller(),
+        drainDeadline: DrainDeadline? = nil, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
+        self.caller = caller
         self.drainDeadline = drainDeadline
         self.now = now
         self.id = id

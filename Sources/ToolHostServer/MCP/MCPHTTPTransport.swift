@@ -102,7 +102,14 @@ public struct MCPHTTPTransport: Sendable {
 
         // initialize: a new session (never in a batch).
         if case .object(let object) = message, object["method"]?.stringValue == "initialize" {
-            return initialize(message, form: form)
+            let caller: Caller
+            do throws(ToolError) {
+                caller = try Caller.of(request)
+            } catch {
+                return Self.refusal(
+                    error.code == .forbidden ? .forbidden : .badRequest, .invalidRequest, error.message)
+            }
+            return initialize(message, form: form, caller: caller)
         }
         let session: MCPHTTPSession
         switch lookUp(request) {
@@ -186,11 +193,11 @@ public struct MCPHTTPTransport: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: all.serialized())))
     }
 
-    private func initialize(_ message: JSONValue, form: ResponseForm) -> Response {
+    private func initialize(_ message: JSONValue, form: ResponseForm, caller: Caller) -> Response {
         let sessionID = MCPHTTPSession.makeID()
         let dispatcher = MCPDispatcher(
             host: host, results: results, owner: "mcp-session:" + sessionID,
-            resultContent: configuration.resultContent)
+            resultContent: configuration.resultContent, caller: caller)
         guard case .reply(let reply) = dispatcher.handle(message) else {
             return Self.refusal(.badRequest, .invalidRequest, "initialize must be a request (with an id)")
         }
@@ -199,8 +206,8 @@ public struct MCPHTTPTransport: Sendable {
             return Self.json(.ok, reply, session: nil)
         }
         let session = MCPHTTPSession(
-            id: sessionID, protocolVersion: version, dispatcher: dispatcher, drainDeadline: drainDeadline,
-            now: configuration.now)
+            id: sessionID, protocolVersion: version, dispatcher: dispatcher, caller: caller,
+            drainDeadline: drainDeadline, now: configuration.now)
         let notification = MCPDispatcher.toolsListChanged
         session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
         guard sessions.insert(session) else {
@@ -209,7 +216,11 @@ public struct MCPHTTPTransport: Sendable {
                 .serviceUnavailable, .internalError,
                 "all \(configuration.maxSessions) MCP sessions have work in flight; retry when one finishes")
         }
-        logger.debug("mcp: session started", metadata: ["mcp.session": "\(session.id)", "mcp.version": "\(version)"])
+        logger.debug(
+            "mcp: session started",
+            metadata: [
+                "mcp.session": "\(session.id)", "mcp.version": "\(version)", "agent": "\(dispatcher.agentName)",
+            ])
         if form == .eventStream {
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
@@ -297,7 +308,10 @@ public struct MCPHTTPTransport: Sendable {
                         .badRequest, .invalidRequest,
                         "the Mcp-Session-Id header is missing: send initialize first and use the id it returns")))
         }
-        guard let session = sessions.session(id) else {
+        // A session belongs to the token that opened it: to any other it does not exist.
+        var caller = Caller()
+        caller.token = CallerIdentity.token
+        guard let session = sessions.session(id), session.caller.isSameToken(as: caller) else {
             return .failure(
                 Refusal(
                     Self.refusal(

@@ -62,7 +62,7 @@ extension Settings {
         let table = Self.table
         for (key, value) in object {
             switch key {
-            case "limits", "cache":
+            case "limits", "agents", "cache":
                 guard let section = value.objectValue else {
                     throw SettingsError(source: source, key: key, "must be an object, not \(value.typeName)")
                 }
@@ -78,7 +78,10 @@ extension Settings {
                 try applyPluginOverrides(value, source: source)
             default:
                 guard let setting = table.first(where: { $0.key == key && !$0.key.contains(".") }) else {
-                    let known = table.map(\.key).filter { !$0.contains(".") } + ["limits", "cache", "pluginOverrides"]
+                    let known =
+                        table.map(\.key).filter { !$0.contains(".") } + [
+                            "limits", "agents", "cache", "pluginOverrides",
+                        ]
                     throw Self.unknown(key, source: source, known: known)
                 }
                 try set(setting, json: value, source: source)

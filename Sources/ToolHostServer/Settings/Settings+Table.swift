@@ -41,8 +41,8 @@ extension Settings {
         }
     }
 
-    /// One setting: its key in the config file (dotted inside `limits` and `cache`), its environment variable, its
-    /// flag, and how it is written.
+    /// One setting: its key in the config file (dotted inside `limits`, `agents` and `cache`), its environment
+    /// variable, its flag, and how it is written.
     struct Setting: Sendable {
         let key: String
         let environment: String
@@ -92,6 +92,9 @@ extension Settings {
         Setting(
             key: "limits.awakeWaitMicroseconds", environment: "TOOLHOST_AWAKE_WAIT_US", flag: "--awake-wait-us",
             kind: .duration(\.host.limits.awakeWait, .microseconds, 0...1000)),
+        Setting(
+            key: "agents.maxTracked", environment: "TOOLHOST_AGENTS_MAX_TRACKED", flag: "--agents-max-tracked",
+            kind: .integer(\.host.agents.maxTracked, 1...100_000)),
         Setting(
             key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
             kind: .integer(\.host.cache.maxBytes, 0...Int.max)),

@@ -16,7 +16,9 @@ extension Insights {
     /// - `cache`: `entries`, `bytes`, `maxBytes`, `evictions`, `hits`, `misses`, `hitRatio` (null before a lookup);
     /// - `memory` (null without a sampler): `sampleIntervalSeconds`, `residentBytes`, `peakResidentBytes`, `window`
     ///   (`seconds`, `samples`, `minBytes`, `maxBytes`, `trendBytesPerMinute`), `workers` (per plugin: `plugin`,
-    ///   `processes`, `residentBytes`, `pids` of `{pid, residentBytes}`).
+    ///   `processes`, `residentBytes`, `pids` of `{pid, residentBytes}`);
+    /// - `busiestAgents`: `agent`, `calls`, `errors`, `cacheHits`, `p99Ms` (``AgentActivity``, `GET /v1/agents` has
+    ///   the whole of each).
     public var wireJSON: JSONValue {
         let errors = activity.errors
         let errorTotals = errors.byCode.reduce((0, 0, 0)) {
@@ -67,6 +69,15 @@ extension Insights {
                 "hitRatio": cache.hitRatio.map { .double($0) } ?? .null,
             ],
             "memory": memory?.wireJSON ?? .null,
+            "busiestAgents": .array(
+                busiestAgents.map { agent in
+                    let errors = agent.errors.values.reduce(0, +)
+                    return [
+                        "agent": .string(agent.agent), "calls": .int(Int64(agent.calls)),
+                        "errors": .int(Int64(errors)), "cacheHits": .int(Int64(agent.cacheHits)),
+                        "p99Ms": .double(agent.p99 / 1000),
+                    ]
+                }),
         ]
     }
 
