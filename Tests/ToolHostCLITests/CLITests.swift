@@ -398,36 +398,4 @@ import ToolHostTesting
                 == true)
         #expect(result.stderr.contains("6 lines, 3 ok, 3 errors, 1 cached"))
     }
-
-    @Test func theReadmePluginBuildsAndRuns() async throws {
-        // The README's ten-line plugin, extracted from the README itself and built with its cc line.
-        let readme = try String(contentsOfFile: Fixtures.root + "/README.md", encoding: .utf8)
-        func block(after marker: String) throws -> String {
-            let start = try #require(readme.range(of: marker))
-            let rest = readme[start.upperBound...]
-            let open = try #require(rest.range(of: "\n"))
-            let close = try #require(rest.range(of: "\n```", range: open.upperBound..<rest.endIndex))
-            return String(rest[open.upperBound..<close.lowerBound])
-        }
-        let source = try block(after: "```c")
-        let manifest = try block(after: "```json")
-        let ccLine = try block(after: "```sh\n# build").trimmingCharacters(in: .whitespacesAndNewlines)
-        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
-        let directory = plugins + "/hello"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try source.write(toFile: directory + "/hello.c", atomically: true, encoding: .utf8)
-        try manifest.write(toFile: directory + "/manifest.json", atomically: true, encoding: .utf8)
-        let build = try await Fixtures.run(
-            "/bin/sh",
-            [
-                "-c",
-                "cd \(directory) && \(ccLine.replacingOccurrences(of: "plugin-sdk/include", with: Fixtures.includeDirectory))",
-            ])
-        #expect(build.status == 0, "\(ccLine): \(build.stderr)")
-        let list = try await toolhost(["list", "--plugins", plugins])
-        #expect(list.stdout.contains("hello.greet"))
-        let call = try await toolhost(["call", "--plugins", plugins, "hello.greet", #"{"name": "Ada"}"#])
-        #expect(call.status == 0, "\(call.stderr)")
-        #expect(try JSONValue.parse(call.stdout) == ["greeting": "hello", "arguments": ["name": "Ada"]])
-    }
 }
