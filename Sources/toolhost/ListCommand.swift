@@ -23,7 +23,7 @@ struct ListCommand: ParsableCommand {
             printError("warning: plugin not listed: \(problem)")
         }
         if json {
-            writeLine(JSONValue.array(tools.map(\.wireJSON)).serialized())
+            CommandOutput.writeLine(JSONValue.array(tools.map(\.wireJSON)).serialized())
             return
         }
         if tools.isEmpty {

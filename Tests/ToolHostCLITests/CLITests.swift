@@ -398,4 +398,23 @@ import ToolHostTesting
                 == true)
         #expect(result.stderr.contains("6 lines, 3 ok, 3 errors, 1 cached"))
     }
+
+    /// A plugin's printf would land in the middle of what a script parses: `call` and `batch` print their results
+    /// on a stdout of their own and send file descriptor 1 to stderr.
+    @Test func callAndBatchKeepPluginOutputOffStdout() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-cli-print")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let call = try await toolhost(["call", "--plugins", plugins, "probe.print"])
+        #expect(call.status == 0, "\(call.stderr)")
+        #expect(call.stdout == #"{"printed":true}"# + "\n")
+        #expect(call.stderr.contains("probe says hello on stdout"))
+
+        let line = #"{"tool": "probe.print", "arguments": {}}"#
+        let batch = try await toolhost(["batch", "--plugins", plugins, "-"], input: line + "\n" + line + "\n")
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let results = batch.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
+        #expect(results.count == 2 && results.allSatisfy { $0?["result"] == ["printed": true] }, "\(batch.stdout)")
+        #expect(batch.stderr.contains("probe says hello on stdout"))
+    }
 }

@@ -159,6 +159,12 @@ static int32_t reject(const toolhost_call *call, const char *args, size_t len) {
     return TOOLHOST_ERR_INVALID_ARGUMENTS;
 }
 
+/* Returns the status in "status" (an error) without writing a message. */
+static int32_t mute(const toolhost_call *call, const char *args, size_t len) {
+    (void)call;
+    return (int32_t)int_arg(args, len, "status");
+}
+
 static int32_t bad_json(const toolhost_call *call, const char *args, size_t len) {
     (void)args; (void)len;
     return reply(call, "{not json");
@@ -300,6 +306,7 @@ __attribute__((unused)) static const tool tools[] = {
     {"fail", fail, TOOLHOST_TOOL_THREAD_SAFE},
     {"reject", reject, TOOLHOST_TOOL_THREAD_SAFE},
     {"bad_json", bad_json, TOOLHOST_TOOL_THREAD_SAFE},
+    {"mute", mute, TOOLHOST_TOOL_THREAD_SAFE},
     {"silent", silent, TOOLHOST_TOOL_THREAD_SAFE},
     {"big", big, TOOLHOST_TOOL_THREAD_SAFE},
     {"count", count, TOOLHOST_TOOL_THREAD_SAFE},
