@@ -417,4 +417,22 @@ import ToolHostTesting
         #expect(results.count == 2 && results.allSatisfy { $0?["result"] == ["printed": true] }, "\(batch.stdout)")
         #expect(batch.stderr.contains("probe says hello on stdout"))
     }
+
+    /// Plugin code runs on threads with an 8 MiB stack (what the header promises), in-process and in a worker
+    /// process alike, whatever the process's default (`ulimit -s`) is.
+    @Test(arguments: ["inprocess", "process"])
+    func pluginCallsGetAnEightMiBStackWhateverTheProcessDefault(isolation: String) async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-cli-stack")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let result = try await Fixtures.run(
+            "/bin/sh",
+            [
+                "-c", "ulimit -s 4096 && exec \"$0\" call --plugins \"$1\" --isolation \"$2\" probe.stack",
+                Self.binary, plugins, isolation,
+            ],
+            environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONValue.parse(result.stdout)["stackBytes"]?.intValue == 8 << 20)
+    }
 }

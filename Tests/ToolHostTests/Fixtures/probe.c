@@ -165,6 +165,21 @@ static int32_t mute(const toolhost_call *call, const char *args, size_t len) {
     return (int32_t)int_arg(args, len, "status");
 }
 
+/* The stack size of the thread running the call. */
+static int32_t stack(const toolhost_call *call, const char *args, size_t len) {
+    (void)args; (void)len;
+    pthread_attr_t attributes;
+    void *address;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+        pthread_attr_getstack(&attributes, &address, &size);
+        pthread_attr_destroy(&attributes);
+    }
+    char out[64];
+    snprintf(out, sizeof out, "{\"stackBytes\":%zu}", size);
+    return reply(call, out);
+}
+
 static int32_t bad_json(const toolhost_call *call, const char *args, size_t len) {
     (void)args; (void)len;
     return reply(call, "{not json");
@@ -307,6 +322,7 @@ __attribute__((unused)) static const tool tools[] = {
     {"reject", reject, TOOLHOST_TOOL_THREAD_SAFE},
     {"bad_json", bad_json, TOOLHOST_TOOL_THREAD_SAFE},
     {"mute", mute, TOOLHOST_TOOL_THREAD_SAFE},
+    {"stack", stack, TOOLHOST_TOOL_THREAD_SAFE},
     {"silent", silent, TOOLHOST_TOOL_THREAD_SAFE},
     {"big", big, TOOLHOST_TOOL_THREAD_SAFE},
     {"count", count, TOOLHOST_TOOL_THREAD_SAFE},
