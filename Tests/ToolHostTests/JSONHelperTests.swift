@@ -43,8 +43,9 @@ struct JSONHelperTests {
         switch Int.random(in: 0..<4, using: &random) {
         case 0: return Double(Int.random(in: -1_000_000...1_000_000, using: &random)) / 64
         case 1:
-            return [1e300, -1e300, 5e-324, 1.7976931348623157e308, 0.1, 1.5e-7, 9.3e18, -0.0].randomElement(
-                using: &random)!
+            return [1e300, -1e300, .leastNonzeroMagnitude, 1.7976931348623157e308, 0.1, 1.5e-7, 9.3e18, -0.0]
+                .randomElement(
+                    using: &random)!
         default:
             while true {
                 let value = Double(bitPattern: random.next())
@@ -199,7 +200,7 @@ struct JSONHelperTests {
         let manifest: JSONValue = [
             "name": "jsonprobe", "version": "1.0.0", "abi": ["major": 1, "minor": 1],
             "library": ["file": "libjsonprobe.so"],
-            "tools": [Fixtures.tool("echo_string"), Fixtures.tool("echo_typed")],
+            "tools": [Fixtures.tool("echo_string"), Fixtures.tool("echo_typed"), Fixtures.tool("echo_bytewise")],
         ]
         try Fixtures.install(
             in: plugins, folder: "jsonprobe", manifest: manifest,
@@ -212,6 +213,9 @@ struct JSONHelperTests {
             let text = Self.string(&random, maxLength: 200)
             let echoed = try await host.call("jsonprobe.echo_string", arguments: ["text": .string(text)])
             #expect(echoed.json == ["text": .string(text)], "round \(round): \(text.debugDescription)")
+            // The header's rule: pieces are concatenated before the host checks them, so UTF-8 may be split.
+            let bytewise = try await host.call("jsonprobe.echo_bytewise", arguments: ["text": .string(text)])
+            #expect(bytewise.json == ["text": .string(text)], "round \(round): \(text.debugDescription)")
 
             let typed: JSONValue = [
                 "b": .bool(Bool.random(using: &random)),

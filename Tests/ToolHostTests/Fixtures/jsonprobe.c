@@ -7,6 +7,8 @@
  *                                                               -> the same      (get_int, get_number, get_bool,
  *                                                                                 get_raw; write_int, write_number,
  *                                                                                 write_bool, write_raw)
+ *   jsonprobe.echo_bytewise {"text": s}                         -> {"text": s}   written one byte per write_result
+ *                                                                                 (UTF-8 split across pieces)
  */
 #include <stdlib.h>
 
@@ -26,6 +28,18 @@ static int32_t echo_string(const toolhost_call *call, const char *args, size_t l
     free(text);
     if (status != TOOLHOST_JSON_OK) return toolhost_json_fail(call, TOOLHOST_ERR_FAILED, "get_string failed");
     return failed ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
+}
+
+static int32_t echo_bytewise(const toolhost_call *call, const char *args, size_t len) {
+    const char *raw;
+    size_t raw_len;
+    if (toolhost_json_get_raw(args, len, "text", &raw, &raw_len) != TOOLHOST_JSON_OK)
+        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "text is required");
+    /* The host's canonical string is already escaped: pass it on, a byte at a time. */
+    if (toolhost_json_write_raw(call, "{\"text\":")) return TOOLHOST_ERR_FAILED;
+    for (size_t i = 0; i < raw_len; i++)
+        if (call->host->write_result(call, raw + i, 1) != 0) return TOOLHOST_ERR_FAILED;
+    return toolhost_json_write_raw(call, "}") ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
 }
 
 static int32_t echo_typed(const toolhost_call *call, const char *args, size_t len) {
@@ -53,7 +67,11 @@ static int32_t jsonprobe_init(const toolhost_host_api *host, const toolhost_regi
     (void)state;
     toolhost_tool_desc a = {sizeof a, TOOLHOST_TOOL_THREAD_SAFE, "echo_string", "echo a string", echo_string, NULL};
     toolhost_tool_desc b = {sizeof b, TOOLHOST_TOOL_THREAD_SAFE, "echo_typed", "echo typed values", echo_typed, NULL};
-    return reg->register_tool(reg, &a) == 0 && reg->register_tool(reg, &b) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+    toolhost_tool_desc c = {sizeof c, TOOLHOST_TOOL_THREAD_SAFE, "echo_bytewise", "echo a byte at a time", echo_bytewise,
+                            NULL};
+    return reg->register_tool(reg, &a) == 0 && reg->register_tool(reg, &b) == 0 && reg->register_tool(reg, &c) == 0
+               ? TOOLHOST_OK
+               : TOOLHOST_ERR_FAILED;
 }
 
 static const toolhost_plugin_desc jsonprobe = {
