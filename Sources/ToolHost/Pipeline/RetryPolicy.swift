@@ -46,11 +46,11 @@ struct RetryPolicy {
             case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue): "TOOLHOST_ERR_INVALID_ARGUMENTS"
             case Int32(TOOLHOST_ERR_TRANSIENT.rawValue): "TOOLHOST_ERR_TRANSIENT"
             case Int32(TOOLHOST_ERR_FAILED.rawValue): "TOOLHOST_ERR_FAILED"
-            default: "status \(status)"
+            default: "it"
             }
         let said =
             message.flatMap { $0.isEmpty ? nil : ": \($0)" }
-            ?? " (it returned \(name) without a message: the plugin should call write_error with the reason before "
+            ?? " (\(name == "it" ? "it came" : "it returned \(name)") without a message: the plugin should call write_error with the reason before "
             + "returning an error status)"
         switch status {
         case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue):
