@@ -19,34 +19,6 @@ public enum WorkerMain {
         pluginName: String, libraryPath: String?, sha256: String?, allowedSystemLibraries: Set<String>,
         maxOutputBytes: Int, sandbox: Bool = true, logger: Logger
     ) -> Int32 {
-        // The plugin's init and calls run on a host thread with the same 8 MiB stack as in-process calls, not on
-        // whatever thread the command was called on (a cooperative-pool thread with the process's default stack).
-        let finished = ConditionLock()
-        var status: Int32? = nil
-        let started = HostThread.start(named: "toolhost-worker") {
-            let result = serve(
-                pluginName: pluginName, libraryPath: libraryPath, sha256: sha256,
-                allowedSystemLibraries: allowedSystemLibraries, maxOutputBytes: maxOutputBytes, sandbox: sandbox,
-                logger: logger)
-            finished.withLock {
-                status = result
-                finished.signal()
-            }
-        }
-        guard started else {
-            logger.error("the worker could not start its thread (a resource limit)")
-            return 2
-        }
-        return finished.withLock {
-            while status == nil { finished.wait() }
-            return status!
-        }
-    }
-
-    private static func serve(
-        pluginName: String, libraryPath: String?, sha256: String?, allowedSystemLibraries: Set<String>,
-        maxOutputBytes: Int, sandbox: Bool, logger: Logger
-    ) -> Int32 {
         let channel = WorkerChannel(fd: 3)
         let text: [UInt8]
         switch channel.read(deadline: 0, maxPayload: maxOutputBytes + WorkerFrame.overhead) {
