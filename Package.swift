@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 let package = Package(
     name: "toolhost",
     platforms: [.macOS(.v15)],
@@ -29,13 +31,17 @@ let package = Package(
         // Tests only: the official MCP client proves conformance (the server does not use the SDK).
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The L2 result cache: a SQLite file (the amalgamation is vendored, so no system library is needed).
+        .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
+        // gzip and deflate for HTTP answers and request bodies (zlib underneath; Debian: zlib1g-dev).
+        .package(url: "https://github.com/adam-fowler/compress-nio", exact: "1.5.0"),
     ],
     targets: [
         // The C ABI: the one real copy of the header lives in plugin-sdk/include.
         .target(
             name: "CToolHost",
             path: "plugin-sdk",
-            exclude: ["examples", "manifest.schema.json", "README.md"],
+            exclude: ["examples", "manifest.schema.json", "README.md", "rust"],
             sources: ["src"],
             publicHeadersPath: "include"
         ),
@@ -56,6 +62,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The daemon's front ends: MCP over stdio and the REST API (Hummingbird), thin adapters over `ToolHost`.
@@ -69,6 +78,7 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -157,3 +167,26 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer harnesses (`Fuzz/`), only when `TOOLHOST_FUZZ=1`: executables whose `main` hands libFuzzer's driver
+// one test function, built by `Fuzz/run.sh` with `-sanitize=fuzzer,address` into a build directory of its own.
+if ProcessInfo.processInfo.environment["TOOLHOST_FUZZ"] == "1" {
+    let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJSON", ["FuzzSupport", "ToolHostJSON"]),
+        ("FuzzSchema", ["FuzzSupport", "ToolHostJSON"]),
+        ("FuzzManifest", ["FuzzSupport", "ToolHost", "ToolHostJSON"]),
+        ("FuzzWorkerFrame", ["FuzzSupport", "ToolHost"]),
+        ("FuzzMCP", ["FuzzSupport", "ToolHostServer", "ToolHost", "ToolHostJSON"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport"))
+    for harness in harnesses {
+        package.targets.append(
+            .executableTarget(
+                name: harness.name,
+                dependencies: harness.dependencies,
+                path: "Fuzz/Sources/\(harness.name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            )
+        )
+    }
+}

@@ -57,6 +57,28 @@ let package = Package(
             path: "Benchmarks/HostBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The L2 result cache on SQLite (issue 15): L2 hit latency, and L1 hits with L2 enabled.
+        .executableTarget(
+            name: "CacheBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ToolHost", package: "toolhost"),
+                .product(name: "ToolHostJSON", package: "toolhost"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CacheBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Result budgets: shaping a large result to an agent's budget (issue 14).
+        .executableTarget(
+            name: "ShapingBenchmarks",
+            dependencies: [
+                .product(name: "ToolHostJSON", package: "toolhost"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/ShapingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Hot add and replace through the directory watcher (issue 4).
         .executableTarget(
             name: "HotReloadBenchmarks",

@@ -11,18 +11,43 @@ public struct ToolCall: Sendable {
     /// Caps the call's deadline (the tool's `timeoutMs` and the host default still apply); within
     /// ``timeoutMillisecondsRange``.
     public var timeout: Duration?
+    /// The caller's budget for the result, in bytes (over the tool's default): a front end shapes a larger result
+    /// to fit and keeps the whole for retrieval. Within ``resultBudgetRange``. Not a memory limit.
+    public var maxResultBytes: Int?
 
-    public init(tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil) {
+    public init(
+        tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil,
+        maxResultBytes: Int? = nil
+    ) {
         self.tool = tool
         self.arguments = arguments
         self.priority = priority
         self.timeout = timeout
+        self.maxResultBytes = maxResultBytes
     }
 
     /// The timeouts a caller may ask for, in milliseconds: 1 ms to 24 h, the range of a manifest's `timeoutMs`.
     public static let timeoutMillisecondsRange: ClosedRange<Int64> = 1...86_400_000
     /// The priorities a caller may ask for: the range of a manifest's `priority`.
     public static let priorityRange: ClosedRange<Int64> = -1000...1000
+    /// The result budgets a caller may ask for, in bytes: 1 KiB (the shaper's smallest, ``JSONShaper/minimumBudget``)
+    /// to 1 GiB, the range of a manifest's `maxResultBytes`.
+    public static let resultBudgetRange: ClosedRange<Int64> = Int64(JSONShaper.minimumBudget)...(1 << 30)
+
+    /// A caller's result budget in bytes, checked against ``resultBudgetRange``.
+    /// - Throws: `invalid_arguments` naming the field, the range and the value.
+    public static func resultBudget(_ value: Int64?, field: String, given: String) throws(ToolError) -> Int {
+        guard let value, resultBudgetRange.contains(value) else {
+            throw ToolError(.invalidArguments, rangeMessage(field, resultBudgetRange, "bytes", given))
+        }
+        return Int(value)
+    }
+
+    /// Reads a result budget written as text (a query parameter, a header, a flag).
+    /// - Throws: `invalid_arguments` naming the field and its range.
+    public static func resultBudget(text: String, field: String) throws(ToolError) -> Int {
+        try resultBudget(Int64(text), field: field, given: text)
+    }
 
     /// A caller's timeout in milliseconds, checked against ``timeoutMillisecondsRange``.
     /// - Parameters:

@@ -36,7 +36,34 @@ extension ToolHost {
             public var defaultTTL: Duration = .seconds(300)
             /// Argument names that, at any depth, make a call bypass the cache (manifests add their own).
             public var nonCacheableParams: Set<String> = ["timestamp", "random", "nonce", "current_time"]
+            /// The L2 tier: a SQLite file behind the memory cache, so results outlive the process.
+            public var l2 = L2()
+            /// Milliseconds since the Unix epoch for L2's TTLs; nil: the system's clock (tests inject their own).
+            public var wallClock: (@Sendable () -> Int64)?
             public init() {}
+        }
+
+        /// The L2 tier of the result cache (``SQLiteResultCache``).
+        public struct L2: Sendable {
+            /// Whether results are kept in the file too; nil: the command decides (on for `serve` and `mcp`, off
+            /// for the CLI).
+            public var enabled: Bool?
+            /// The file; nil: `cache.sqlite` in the state directory (next to the library store's `libs`).
+            public var path: String?
+            /// The most bytes of entries the file holds (least recently used evicted past it).
+            public var maxBytes: Int = 256 << 20
+            /// How long a call waits for an L2 lookup before it counts as a miss.
+            public var budget: Duration = .milliseconds(5)
+            public init() {}
+
+            /// `path`, else `cache.sqlite` beside the library store's folder.
+            /// - Parameter libraryStore: the host's library store (`<state directory>/libs`).
+            public func resolvedPath(libraryStore: String) -> String {
+                if let path { return path }
+                let state =
+                    libraryStore.hasSuffix("/libs") ? String(libraryStore.dropLast("/libs".count)) : libraryStore
+                return state + "/cache.sqlite"
+            }
         }
 
         /// Where plugin code runs: in the host, or in worker processes.

@@ -10,6 +10,8 @@ public final class ToolHost: Sendable {
     public let configuration: Configuration
     /// The result cache (exposed for invalidation and usage figures).
     public let cache: ResultCache
+    /// The L2 tier behind `cache` (a SQLite file), when `configuration.cache.l2.enabled` is true.
+    public let persistentCache: SQLiteResultCache?
     let registry: Registry
     let loader: PluginLoader
     let executor: Executor
@@ -35,6 +37,16 @@ public final class ToolHost: Sendable {
         self.logger = logger
         self.defaultTimeoutNanoseconds = CallDeadline.nanoseconds(configuration.defaultTimeout)
         self.cache = ResultCache(maxBytes: configuration.cache.maxBytes)
+        let l2 = configuration.cache.l2
+        if configuration.cache.enabled && l2.enabled == true {
+            var tier = SQLiteResultCache.Configuration(
+                path: l2.resolvedPath(libraryStore: configuration.libraryStore), maxBytes: l2.maxBytes,
+                budget: l2.budget)
+            if let wallClock = configuration.cache.wallClock { tier.wallClock = wallClock }
+            self.persistentCache = SQLiteResultCache(configuration: tier, logger: logger)
+        } else {
+            self.persistentCache = nil
+        }
         self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
         self.loader = PluginLoader(
             store: LibraryStore(directory: configuration.libraryStore), logger: logger,
@@ -91,7 +103,9 @@ public final class ToolHost: Sendable {
         let after = registry.rescan(load: loadNewPlugins ? { $0.loadNow(using: loader) } : nil)
         for record in before.plugins where !after.plugins.contains(where: { $0 === record }) {
             if case .loaded(let plugin) = record.state { plugin.workers?.shutdown() }
-            let replaced = after.plugins.contains { $0.directory == record.directory }
+            let replacement = after.plugins.first { $0.directory == record.directory }
+            let replaced = replacement != nil
+            if let replacement { forgetGeneration(record, replacedBy: replacement) }
             logger.info(
                 replaced ? "plugin replaced" : "plugin removed",
                 metadata: ["plugin.name": "\(record.manifest.name)", "plugin.version": "\(record.manifest.version)"])
@@ -166,6 +180,12 @@ public final class ToolHost: Sendable {
         statistics.snapshot()
     }
 
+    /// What the host has been doing since it started and in the last minute and hour: the figures behind the
+    /// insights API.
+    public func activity() -> HostActivity {
+        statistics.activity()
+    }
+
     /// Calls in flight and waiting.
     public var load: (running: Int, queued: Int) { executor.scheduler.load }
 
@@ -204,6 +224,15 @@ public final class ToolHost: Sendable {
         return plugin.workers?.idlePids ?? []
     }
 
+    /// The worker processes of every loaded plugin in process isolation, idle or running a call: each plugin's
+    /// name with the pids of its workers (for the memory figures of the insights API).
+    public func workerProcesses() -> [(plugin: String, pids: [Int32])] {
+        registry.snapshot.plugins.compactMap { record in
+            guard case .loaded(let plugin) = record.state, let workers = plugin.workers else { return nil }
+            return (record.manifest.name, workers.pids)
+        }
+    }
+
     /// The descriptors the host holds for a plugin's idle workers (for tests: no leak after a fault).
     func workerDescriptors(plugin name: String) -> [Int32] {
         guard let record = registry.snapshot.plugins.first(where: { $0.manifest.name == name }),
@@ -212,10 +241,47 @@ public final class ToolHost: Sendable {
         return plugin.workers?.idleDescriptors ?? []
     }
 
-    /// Removes cached results: all, one plugin's, or one tool's (`<plugin>.<tool>`).
+    /// Removes cached results from every tier: all, one plugin's, or one tool's (`<plugin>.<tool>`).
+    /// - Returns: how many entries each tier removed.
     @discardableResult
-    public func invalidateCache(plugin: String? = nil, tool: String? = nil) -> Int {
-        cache.invalidate(plugin: plugin, tool: tool)
+    public func invalidateCache(plugin: String? = nil, tool: String? = nil) async -> CacheRemoval {
+        let l1 = cache.invalidate(plugin: plugin, tool: tool)
+        return CacheRemoval(l1: l1, l2: await persistentCache?.invalidate(plugin: plugin, tool: tool))
+    }
+
+    /// Each tier of the result cache: memory (L1), then the SQLite file (L2; `off` when not enabled).
+    public func cacheTiers() -> [CacheTierStatus] {
+        let l2 =
+            persistentCache?.status
+            ?? CacheTierStatus(
+                tier: "l2", state: "off", maxBytes: configuration.cache.l2.maxBytes,
+                problem: configuration.cache.enabled
+                    ? "not enabled (cache.l2Enabled, TOOLHOST_CACHE_L2, --cache-l2)" : "the cache is disabled")
+        return [cache.status, l2]
+    }
+
+    /// Applies the L2 writes queued so far and closes its file (the CLI before it exits, the daemon at shutdown).
+    public func closeCache() async {
+        await persistentCache?.close()
+    }
+
+    /// A plugin replaced by a new generation: its old generation's L2 entries can never be read again (the key
+    /// names the version and the library's sha256), so they are deleted rather than left to age out. Nothing is
+    /// deleted when the new generation is known to be the same version of the same library.
+    private func forgetGeneration(_ old: PluginRecord, replacedBy new: PluginRecord) {
+        guard let persistentCache else { return }
+        func library(of record: PluginRecord) -> String? {
+            if case .loaded(let plugin) = record.state { return plugin.sha256 }
+            return record.manifest.library.sha256
+        }
+        guard let oldLibrary = library(of: old) else { return }
+        if new.manifest.name == old.manifest.name && new.manifest.version == old.manifest.version
+            && library(of: new) == oldLibrary
+        {
+            return
+        }
+        persistentCache.invalidateLater(
+            .generation(plugin: old.manifest.name, version: old.manifest.version, library: oldLibrary))
     }
 
     // MARK: calls
@@ -254,15 +320,16 @@ public final class ToolHost: Sendable {
         }
         let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
-            let result = try await run(
+            var result = try await run(
                 entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+            result.defaultMaxResultBytes = entry.manifest.maxResultBytes
             statistics.record(
                 figures, outcome: .success(cached: result.cached), duration: result.duration,
                 retries: result.attempts > 1 ? result.attempts - 1 : 0)
             return result
         } catch {
             statistics.record(
-                figures, outcome: .failure(error.code), duration: elapsed(since: started), retries: 0)
+                figures, outcome: .failure(error), duration: elapsed(since: started), retries: 0)
             if error.code == .cancelled, draining.load(ordering: .relaxed) {
                 cutByDrain.wrappingAdd(1, ordering: .relaxed)
             }
@@ -390,6 +457,17 @@ public final class ToolHost: Sendable {
             return try await follow(
                 flight, entry: entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
         }
+        // The leader asks L2 (within its budget: a slow file is a miss); a hit fills L1 and answers the followers.
+        if let persistentCache, let stored = await persistentCache.lookup(key) {
+            cache.put(
+                key, output: stored.output, duration: stored.duration, ttl: min(ttl, stored.remaining),
+                plugin: pluginName, tool: entry.fullName)
+            let value = ToolResult(
+                tool: entry.fullName, output: stored.output, cached: true, shared: false,
+                duration: elapsed(since: started), originalDuration: stored.duration, attempts: 0)
+            singleFlight.finish(key, flight, with: .success(value))
+            return value
+        }
         let result: Result<ToolResult, ToolError>
         do {
             let value = try await execute(
@@ -397,6 +475,9 @@ public final class ToolHost: Sendable {
             cache.put(
                 key, output: value.output, duration: value.duration, ttl: ttl, plugin: pluginName, tool: entry.fullName
             )
+            persistentCache?.store(
+                key, plugin: pluginName, version: entry.record.manifest.version, library: loaded.plugin.sha256,
+                tool: entry.fullName, output: value.output, duration: value.duration, ttl: ttl)
             result = .success(value)
         } catch {
             result = .failure(error)

@@ -16,6 +16,8 @@ public struct ToolResult: Sendable {
     public var originalDuration: Duration?
     /// Attempts made (more than 1 after retries of transient errors).
     public var attempts: Int
+    /// The tool's default result budget (its manifest's `maxResultBytes`), for a call that gives none.
+    public var defaultMaxResultBytes: Int? = nil
 
     /// The result parsed.
     public var json: JSONValue {

@@ -9,7 +9,9 @@ struct BatchCommand: AsyncParsableCommand {
         commandName: "batch",
         abstract: "Run many calls concurrently from JSON lines; print one result line per input line, in order.",
         discussion: """
-            Each input line is {"tool": "<plugin>.<tool>", "arguments": {...}, "priority": n?, "timeoutMs": n?}. \
+            Each input line is {"tool": "<plugin>.<tool>", "arguments": {...}, "priority": n?, "timeoutMs": n?, \
+            "maxResultBytes": n?}; a result over its budget (the line's, else --max-result-bytes, else the tool's) \
+            is printed shaped to fit, with a "truncated" note (the CLI keeps no whole copy). \
             Each output line is {"line": n, "tool": ..., "ok": true, "result": ..., "cached": bool, \
             "durationMs": x} or {"line": n, "ok": false, "error": {"code": ..., "message": ...}}. A malformed \
             line gets an error line; the others still run. A summary goes to stderr, with a progress bar when \
@@ -21,6 +23,9 @@ struct BatchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "How many calls run at once (the host's limits still apply).")
     var concurrency: Int = 16
+
+    @Option(name: .long, help: "The result budget of every line that gives none, in bytes (1024...1073741824).")
+    var maxResultBytes: String?
 
     @Argument(help: "A file of JSON lines, or - for stdin.")
     var input: String
@@ -47,6 +52,15 @@ struct BatchCommand: AsyncParsableCommand {
         }
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         let trimmedCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
+        let budget: Int?
+        do {
+            budget = try maxResultBytes.map { text throws(ToolError) in
+                try ToolCall.resultBudget(text: text, field: "--max-result-bytes")
+            }
+        } catch {
+            printError("toolhost: \(error.message)")
+            throw ExitCode(64)
+        }
         let parsed = lines.prefix(trimmedCount).map(Self.parse)
         // A plugin's printf goes to stderr, not between the result lines.
         guard CommandOutput.divert() != nil else {
@@ -73,7 +87,12 @@ struct BatchCommand: AsyncParsableCommand {
                         let error = ToolError(.invalidArguments, message)
                         return (index, ToolResult.wireJSON(.failure(error), tool: nil, line: index + 1), false, false)
                     case .call(let call):
-                        let outcome = await toolHost.call(call)
+                        var outcome = await toolHost.call(call)
+                        if case .success(var result) = outcome {
+                            result.output =
+                                result.budgeted(asked: call.maxResultBytes ?? budget, store: nil, owner: "").output
+                            outcome = .success(result)
+                        }
                         let line = ToolResult.wireJSON(outcome, tool: call.tool, line: index + 1)
                         if case .success(let result) = outcome { return (index, line, true, result.cached) }
                         return (index, line, false, false)
@@ -100,6 +119,8 @@ struct BatchCommand: AsyncParsableCommand {
             }
         }
         progress?.finish()
+        // The results reach the L2 file (when enabled) before the process ends.
+        await toolHost.closeCache()
         let wall = ContinuousClock.now - started
         let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         printError(

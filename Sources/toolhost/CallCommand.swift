@@ -27,6 +27,13 @@ struct CallCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Override the tool's priority, -1000...1000 (higher runs first when calls wait).")
     var priority: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A budget for the result, in bytes (1024...1073741824): a larger result is printed shaped to fit, "
+                + "with a \"truncated\" note (default: the tool's own budget, if it sets one)."))
+    var maxResultBytes: String?
+
     @Flag(name: .long, help: "Pretty-print the result (default when stdout is a terminal).")
     var pretty = false
 
@@ -46,7 +53,11 @@ struct CallCommand: AsyncParsableCommand {
         }
         let timeout: Duration?
         let priority: Int?
+        let budget: Int?
         do {
+            budget = try maxResultBytes.map { text throws(ToolError) in
+                try ToolCall.resultBudget(text: text, field: "--max-result-bytes")
+            }
             timeout = try timeoutMs.map { text throws(ToolError) in
                 try ToolCall.timeout(text: text, field: "--timeout-ms")
             }
@@ -64,9 +75,12 @@ struct CallCommand: AsyncParsableCommand {
         }
         let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
+        let outcome = await toolHost.call(ToolCall(tool: tool, arguments: parsed, priority: priority, timeout: timeout))
+        // The result reaches the L2 file (when enabled) before the process ends.
+        await toolHost.closeCache()
         do {
-            let result = try await toolHost.call(
-                tool, arguments: parsed, priority: priority, timeout: timeout)
+            var result = try outcome.get()
+            result.output = result.budgeted(asked: budget, store: nil, owner: "").output
             if pretty || CommandOutput.isTerminal {
                 CommandOutput.writeLine(Array(result.json.prettyPrinted().utf8))
             } else {

@@ -22,6 +22,11 @@ struct ListCommand: ParsableCommand {
         for problem in toolHost.problems() {
             printError("warning: plugin not listed: \(problem)")
         }
+        for tool in tools {
+            for warning in tool.manifest.inapplicablePolicies(threadSafe: tool.manifest.declaredThreadSafe) {
+                printError("warning: \(tool.name.split(separator: ".").first ?? ""): \(warning)")
+            }
+        }
         if json {
             CommandOutput.writeLine(JSONValue.array(tools.map(\.wireJSON)).serialized())
             return
@@ -48,8 +53,15 @@ struct ListCommand: ParsableCommand {
         }
         if let timeout = tool.timeoutMs { parts.append("timeout \(timeout) ms") }
         if tool.priority != 0 { parts.append("priority \(tool.priority)") }
-        if let concurrency = tool.maxConcurrency { parts.append("max \(concurrency) at once") }
-        if tool.retries.maxAttempts > 1 { parts.append("\(tool.retries.maxAttempts) attempts") }
+        if let concurrency = tool.maxConcurrency {
+            // A tool the manifest itself says is not thread-safe runs one call at a time, whatever it asks.
+            parts.append(
+                tool.declaredThreadSafe == false && concurrency > 1 ? "one at a time" : "max \(concurrency) at once")
+        }
+        // Only a deterministic or idempotent tool is retried: for any other, attempts are not a policy it has.
+        if tool.retries.maxAttempts > 1, tool.deterministic || tool.idempotent {
+            parts.append("\(tool.retries.maxAttempts) attempts")
+        }
         if !tool.capabilities.isEmpty { parts.append("needs " + tool.capabilities.joined(separator: ", ")) }
         return parts.isEmpty ? "(default policy)" : "(" + parts.joined(separator: "; ") + ")"
     }

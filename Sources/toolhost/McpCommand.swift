@@ -35,7 +35,12 @@ struct McpCommand: AsyncParsableCommand {
         let daemon = ToolHostDaemon(
             settings: read, front: .mcpStdio(input: input, output: output), watch: !self.daemon.noWatch,
             metrics: metrics, logger: Logger(label: "toolhost.mcp"))
-        let status = try await daemon.run()
-        if status != 0 { throw ExitCode(status) }
+        do {
+            let status = try await daemon.run()
+            if status != 0 { throw ExitCode(status) }
+        } catch let error as ToolHostDaemon.StartError {
+            printError("toolhost: mcp: \(error)")
+            throw ExitCode(64)
+        }
     }
 }

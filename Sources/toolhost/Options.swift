@@ -94,6 +94,29 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: "The most bytes of results the cache holds (default 67108864).")
     var cacheMaxBytes: String?
 
+    @Option(
+        name: .customLong("cache-l2"),
+        help: ArgumentHelp(
+            "true: keep results of deterministic tools in a SQLite file too, so they outlive the process (default: "
+                + "true for serve and mcp, false for the other commands).",
+            valueName: "bool"))
+    var cacheL2: String?
+
+    @Option(
+        name: .customLong("cache-l2-path"),
+        help: ArgumentHelp("The L2 cache file (default: cache.sqlite in the state directory).", valueName: "file"))
+    var cacheL2Path: String?
+
+    @Option(
+        name: .customLong("cache-l2-max-bytes"),
+        help: "The most bytes of results the L2 file holds (default 268435456).")
+    var cacheL2MaxBytes: String?
+
+    @Option(
+        name: .customLong("cache-l2-budget-us"),
+        help: "How long a call waits for an L2 lookup before it counts as a miss, in µs (default 5000).")
+    var cacheL2BudgetMicroseconds: String?
+
     /// The flags given, by name, with the text typed.
     var flags: [(flag: String, value: String)] {
         let single: [(String, String?)] = [
@@ -105,7 +128,8 @@ struct SettingsOptions: ParsableArguments {
             ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),
             ("--default-plugin-concurrency", defaultPluginConcurrency),
             ("--default-tool-concurrency", defaultToolConcurrency), ("--awake-wait-us", awakeWaitMicroseconds),
-            ("--cache-max-bytes", cacheMaxBytes),
+            ("--cache-max-bytes", cacheMaxBytes), ("--cache-l2", cacheL2), ("--cache-l2-path", cacheL2Path),
+            ("--cache-l2-max-bytes", cacheL2MaxBytes), ("--cache-l2-budget-us", cacheL2BudgetMicroseconds),
         ]
         return single.compactMap { flag, value in value.map { (flag, $0) } }
             + allowedSystemLibraries.map { ("--allow-system-library", $0) }
@@ -151,8 +175,41 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: .long, help: "On SIGTERM/SIGINT, how long calls in flight may take to finish (default 10).")
     var graceSeconds: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The most bytes of whole results kept for retrieval after they were answered shaped to a budget "
+                + "(default 67108864)."))
+    var resultStoreMaxBytes: String?
+
+    @Option(name: .long, help: "How long a whole result is kept for retrieval, in seconds (default 600).")
+    var resultStoreSeconds: String?
+
+    @Option(
+        name: .long,
+        help: "How often resident memory (the daemon's and its workers') is sampled for /v1/insights (default 5).")
+    var memorySampleSeconds: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve GET /metrics alone at HOST:PORT (beyond loopback it needs tokenFile, whose token it requires).",
+            valueName: "host:port"))
+    var metricsListen: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What MCP tool results carry: both (text and, for an object, structuredContent; the default), text, "
+                + "or structured (no text copy of an object result)."))
+    var mcpResultContent: String?
+
     var flags: [(flag: String, value: String)] {
-        graceSeconds.map { [("--grace-seconds", $0)] } ?? []
+        [
+            ("--grace-seconds", graceSeconds), ("--result-store-max-bytes", resultStoreMaxBytes),
+            ("--result-store-seconds", resultStoreSeconds), ("--mcp-result-content", mcpResultContent),
+            ("--memory-sample-seconds", memorySampleSeconds), ("--metrics-listen", metricsListen),
+        ].compactMap { flag, value in value.map { (flag, $0) } }
     }
 }
 

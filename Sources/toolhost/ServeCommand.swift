@@ -23,8 +23,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A file holding the bearer token clients must send.")
     var tokenFile: String?
 
-    @Option(name: .long, help: "The largest request body accepted, in bytes (default 1048576).")
+    @Option(
+        name: .long, help: "The largest request body accepted, in bytes, decoded if it is compressed (default 1048576)."
+    )
     var maxBodyBytes: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Compress JSON answers of at least this many bytes when the client accepts gzip or deflate (default 1024).")
+    var compressMinBytes: String?
 
     @Option(
         name: .long,
@@ -42,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let http: [(String, String?)] = [
             ("--listen", listen), ("--token-file", tokenFile), ("--max-body-bytes", maxBodyBytes),
+            ("--compress-min-bytes", compressMinBytes),
             ("--max-connections", maxConnections), ("--idle-timeout-seconds", idleTimeoutSeconds),
         ]
         let read = try settings.read(

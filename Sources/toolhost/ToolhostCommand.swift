@@ -19,11 +19,13 @@ struct ToolhostCommand: AsyncParsableCommand {
 
             Exit codes: 0 ok; 2 not_found; 3 invalid_arguments; 4 timeout; 5 plugin_error (the tool failed); \
             6 plugin_unavailable (the plugin could not be loaded); 7 plugin_crashed; 8 overloaded; 9 cancelled; \
-            10 internal; 1 `check` found problems or `batch` had failed lines; 64 bad command line.
+            10 internal; 1 `check` found problems, `batch` had failed lines, or `cache` could not reach the daemon or \
+            write the file; 64 bad command line.
             """,
         subcommands: [
             ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, KeygenCommand.self,
-            SignCommand.self, McpCommand.self, ServeCommand.self,
+            SignCommand.self, CacheCommand.self, McpCommand.self, ServeCommand.self, InsightsCommand.self,
+            TopCommand.self,
             WorkerCommand.self,
         ]
     )

@@ -151,6 +151,7 @@ import ToolHostTesting
         (["--timeout-ms", "9223372036855"], "--timeout-ms must be an integer in 1...86400000"),
         (["--timeout-ms", "0"], "--timeout-ms must be an integer in 1...86400000"),
         (["--priority", "5000"], "--priority must be an integer in -1000...1000"),
+        (["--max-result-bytes", "10"], "--max-result-bytes must be an integer in 1024...1073741824 (bytes)"),
     ])
     func outOfRangeFlagsExit64NamingTheFlag(flags: [String], message: String) async throws {
         let result = try await toolhost(
@@ -213,6 +214,50 @@ import ToolHostTesting
         ])
         #expect(timedOut.status == 4)
         #expect(timedOut.stderr.contains("timeout"))
+    }
+
+    /// Every bundled plugin declares examples, and `check` calls them in worker processes (rustkit only when cargo
+    /// staged it).
+    @Test func checkRunsTheBundledPluginsExamples() async throws {
+        let bundled = try await Self.bundled()
+        var plugins = ["textkit", "regexkit", "jsonkit", "mathlib", "zlib"]
+        if FileManager.default.fileExists(atPath: bundled + "/rustkit/manifest.json") { plugins.append("rustkit") }
+        for plugin in plugins {
+            let result = try await toolhost(["check", bundled + "/" + plugin])
+            #expect(result.status == 0, "\(plugin): \(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains(" answered as declared"), "\(plugin): \(result.stdout)")
+        }
+    }
+
+    @Test func checkCallPrintsTheAnswerAndNeedsTwoValues() async throws {
+        let textkit = try await Self.bundled() + "/textkit"
+        let answered = try await toolhost(["check", textkit, "--call", "slugify", #"{"text": "A b"}"#])
+        #expect(answered.status == 0, "\(answered.stdout)\(answered.stderr)")
+        #expect(answered.stdout.contains(#"call: textkit.slugify {"text":"A b"} -> {"slug":"a-b"}"#))
+        let half = try await toolhost(["check", textkit, "--call", "slugify"])
+        #expect(half.status == 64)
+        #expect(half.stderr.contains("--call takes two values, the tool and its arguments as one JSON object"))
+        let notObject = try await toolhost(["check", textkit, "--call", "slugify", "[1]"])
+        #expect(notObject.status == 64)
+        #expect(notObject.stderr.contains("--call slugify: the arguments must be a JSON object"))
+    }
+
+    /// `list` no longer advertises retries a tool never gets, and says why.
+    @Test func listWarnsAboutRetriesThatNeverApply() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        try Fixtures.install(
+            in: plugins, folder: "probe",
+            manifest: Fixtures.probeManifest(
+                toolPolicy: [
+                    "fail": ["retries": ["maxAttempts": 3]],
+                    "flaky": ["retries": ["maxAttempts": 4], "idempotent": true],
+                ]),
+            libraryFrom: try await Fixtures.compile())
+        let result = try await toolhost(["list", "--plugins", plugins])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("warning: probe: tool 'fail': retries (maxAttempts 3) never apply"))
+        #expect(!result.stdout.contains("3 attempts"))
+        #expect(result.stdout.contains("4 attempts"))
     }
 
     @Test func checkPassesABundledPluginAndFailsABrokenOne() async throws {
@@ -435,5 +480,48 @@ import ToolHostTesting
             environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try JSONValue.parse(result.stdout)["stackBytes"]?.intValue == 8 << 20)
+    }
+
+    /// `toolhost call --cache-l2 true` reuses a result stored by an earlier run (`batch` here), and
+    /// `toolhost cache stats|clear` read and clear that file. The probe's `count` says how often it ran in its
+    /// process, so a result from the file (2) differs from one computed afresh (1).
+    @Test func callReusesResultsAcrossRunsThroughTheL2File() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
+        let policy: JSONObject = ["deterministic": true, "cache": ["ttlSeconds": 600]]
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(toolPolicy: ["count": policy]),
+            libraryFrom: try await Fixtures.compile())
+        let path = Fixtures.temporaryDirectory("toolhost-l2") + "/cache.sqlite"
+        // A generous lookup budget: a lookup past it is a miss, and a busy machine must not make this test flaky.
+        let l2 = [
+            "--plugins", plugins, "--cache-l2", "true", "--cache-l2-path", path, "--cache-l2-budget-us", "5000000",
+        ]
+        let batch = try await toolhost(
+            ["batch", "--concurrency", "1"] + l2 + ["-"],
+            input: #"{"tool":"probe.count","arguments":{"n":1}}"# + "\n"
+                + #"{"tool":"probe.count","arguments":{"n":2}}"#)
+        #expect(batch.status == 0, "\(batch.stderr)")
+
+        let reused = try await toolhost(["call"] + l2 + ["probe.count", #"{"n":2}"#])
+        #expect(reused.status == 0, "\(reused.stderr)")
+        #expect(try JSONValue.parse(reused.stdout) == ["executions": 2], "the second line's result, from the file")
+        let off = try await toolhost([
+            "call", "--plugins", plugins, "--cache-l2-path", path, "probe.count", #"{"n":2}"#,
+        ])
+        #expect(try JSONValue.parse(off.stdout) == ["executions": 1], "the CLI leaves the file alone by default")
+
+        let stats = try await toolhost(["cache", "stats", "--cache-l2-path", path])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let tier = try JSONValue.parse(stats.stdout)["tiers"]?[0]
+        #expect(tier?["tier"] == "l2" && tier?["state"] == "ready" && tier?["entries"] == 2)
+        let cleared = try await toolhost(["cache", "clear", "--plugin", "probe", "--cache-l2-path", path])
+        #expect(cleared.status == 0, "\(cleared.stderr)")
+        #expect(try JSONValue.parse(cleared.stdout) == ["removed": 2, "l1": 0, "l2": 2])
+        let fresh = try await toolhost(["call"] + l2 + ["probe.count", #"{"n":2}"#])
+        #expect(try JSONValue.parse(fresh.stdout) == ["executions": 1], "cleared: computed afresh")
+
+        let missing = try await toolhost(["cache", "stats", "--cache-l2-path", path + ".none"])
+        #expect(
+            try JSONValue.parse(missing.stdout)["tiers"]?[0]?["problem"] == .string("there is no file at \(path).none"))
     }
 }

@@ -74,7 +74,7 @@ import ToolHostServer
         #expect(dispatcher.handle(["jsonrpc": "2.0", "id": 9, "result": [:]]).isNone, "a client's response")
         #expect(Self.reply(dispatcher.handle([1]))?["error"]?["code"] == -32600)
         #expect(Self.reply(dispatcher.handle(["jsonrpc": "2.0", "id": [1], "method": "ping"]))?["id"] == .null)
-        #expect(Self.reply(dispatcher.handle(Self.request(8, "resources/list")))?["error"]?["code"] == -32601)
+        #expect(Self.reply(dispatcher.handle(Self.request(8, "prompts/list")))?["error"]?["code"] == -32601)
         #expect(
             Self.reply(dispatcher.handle(Self.request(9, "tools/call", ["name": "a.b", "arguments": [1]])))?[
                 "error"]?["code"] == -32602)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 /// Runs the real `toolhost mcp` over its stdin/stdout with newline-delimited JSON-RPC, as an agent does.
 @Suite struct MCPStdioTests {
@@ -29,6 +30,25 @@ import ToolHostJSON
         let pong = try await child.call("ping")
         #expect(pong["result"] == [:])
         #expect(await child.stop() == 0)
+    }
+
+    /// `--mcp-result-content` chooses the copies a tool result carries: both (the default: text and, for an object,
+    /// structuredContent), text alone, or structuredContent alone; a result that is not an object is text whatever
+    /// the choice, its only copy.
+    @Test(arguments: [("both", true, true), ("text", true, false), ("structured", false, true)])
+    func theOperatorChoosesTheCopiesAToolResultCarries(choice: String, text: Bool, structured: Bool) async throws {
+        let child = try MCPChild(
+            plugins: try ServerFixtures.probePlugins(),
+            extraArguments: choice == "both" ? [] : ["--mcp-result-content", choice])
+        _ = try await initialize(child)
+        let object = try await child.call("tools/call", ["name": "probe.echo", "arguments": ["copy": 1]])
+        let content = object["result"]?["content"]?.arrayValue ?? []
+        #expect(content.contains { $0["text"] == #"{"copy":1}"# } == text, "\(choice): \(object.serializedString)")
+        #expect((object["result"]?["structuredContent"] == ["copy": 1]) == structured, "\(choice)")
+        let string = try await child.call("tools/call", ["name": "probe.big", "arguments": ["bytes": 3]])
+        #expect(string["result"]?["content"]?[0]?["text"] == #""xxx""#, "\(choice): a string is text")
+        #expect(string["result"]?["structuredContent"] == nil)
+        await child.stop()
     }
 
     @Test func initializeWithAnUnknownVersionGetsTheLatest() async throws {
@@ -102,7 +122,7 @@ import ToolHostJSON
         let config = try DaemonTests.writeConfig(#"{"limits": {"maxQueuedCalls": "many"}}"#)
         let child = try MCPChild(plugins: try ServerFixtures.probePlugins(), extraArguments: ["--config", config])
         #expect(await child.stop() == 64)
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while !child.stderr.contains("maxQueuedCalls") && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -113,7 +133,7 @@ import ToolHostJSON
     @Test func protocolFailuresAreJSONRPCErrors() async throws {
         let child = try start()
         _ = try await initialize(child)
-        let unknownMethod = try await child.call("resources/list")
+        let unknownMethod = try await child.call("prompts/list")
         #expect(unknownMethod["error"]?["code"] == -32601)
         let unknownTool = try await child.call("tools/call", ["name": "probe.nope", "arguments": [:]])
         #expect(unknownTool["error"]?["code"] == -32602)
@@ -146,23 +166,27 @@ import ToolHostJSON
     @Test func callsRunConcurrentlyAndAnswerAsTheyComplete() async throws {
         let child = try start()
         _ = try await initialize(child)
-        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 3000]])
+        // The slow call holds until the gate opens, which happens only after the fast one answered.
+        let gate = Gate()
+        defer { gate.open() }
+        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["gate": gate.argument]])
         let fast = try child.request("tools/call", ["name": "probe.echo", "arguments": ["x": 1]])
         let fastResponse = try await child.response(to: fast)
         #expect(fastResponse["result"]?["structuredContent"] == ["x": 1])
         // The slow call has not answered yet: the fast one overtook it.
         #expect(!child.allMessages.contains { $0["id"] == slow })
+        gate.open()
         let slowResponse = try await child.response(to: slow)
-        #expect(slowResponse["result"]?["structuredContent"]?["slept"] == 3000)
+        #expect(slowResponse["result"]?["structuredContent"]?["cancelled"] == false)
         await child.stop()
     }
 
     @Test func cancelledNotificationCancelsTheCall() async throws {
         let child = try start()
         _ = try await initialize(child)
-        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 20000]])
+        let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 600_000]])
         // Wait (bounded) until the plugin is really running it.
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let read = try await child.call("tools/call", ["name": "probe.sleep_read", "arguments": [:]])
             if read["result"]?["structuredContent"]?["started"] == 1 { break }
@@ -184,9 +208,8 @@ import ToolHostJSON
         #expect(cancelled)
         // A cancelled request gets no response.
         #expect(!child.allMessages.contains { $0["id"] == slow })
-        let started = ContinuousClock.now
+        // A call still running at the stop would be cut at the 10 s grace and make the exit status 1.
         #expect(await child.stop() == 0)
-        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test func toolsBeforeInitializeAndASecondInitializeAreRefused() async throws {
@@ -220,30 +243,32 @@ import ToolHostJSON
     /// SIGTERM drains `toolhost mcp` as it drains `serve`: a call in flight finishes and is answered, then the
     /// process exits 0; a call past the grace period is cancelled and the exit status is 1.
     @Test func sigtermDrainsACallInFlight() async throws {
-        let child = try start()
+        // The grace is far longer than the call takes on any machine: it must end, not be cut.
+        let child = try MCPChild(
+            plugins: try ServerFixtures.probePlugins(), extraArguments: ["--grace-seconds", "600"])
         _ = try await initialize(child)
         let slow = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 1500]])
         try await waitUntilSleeping(child)
         kill(child.process.processIdentifier, SIGTERM)
         let response = try await child.response(to: slow)
         #expect(response["result"]?["structuredContent"]?["slept"] == 1500)
-        #expect(await awaitExit(child.process, within: 20) == 0)
+        #expect(await awaitExit(child.process) == 0)
     }
 
     @Test func sigtermCutsACallPastTheGraceAndExitsOne() async throws {
         let child = try MCPChild(
             plugins: try ServerFixtures.probePlugins(), extraArguments: ["--grace-seconds", "0.2"])
         _ = try await initialize(child)
-        _ = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 30000]])
+        _ = try child.request("tools/call", ["name": "probe.sleep", "arguments": ["ms": 600_000]])
         try await waitUntilSleeping(child)
         kill(child.process.processIdentifier, SIGTERM)
-        #expect(await awaitExit(child.process, within: 20) == 1, "stderr: \(child.stderr)")
+        #expect(await awaitExit(child.process) == 1, "stderr: \(child.stderr)")
         #expect(child.stderr.contains("calls.cancelled=1"))
     }
 
     /// Waits (bounded) until `probe.sleep` has started.
     private func waitUntilSleeping(_ child: MCPChild) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let read = try await child.call("tools/call", ["name": "probe.sleep_read", "arguments": [:]])
             if read["result"]?["structuredContent"]?["started"] == 1 { return }

@@ -67,6 +67,65 @@ import ToolHostServer
         }
     }
 
+    /// `compressMinBytes` from every source reaches the server's configuration; a negative one is refused.
+    @Test func theCompressionThresholdComesFromEverySource() throws {
+        #expect(Settings().http.compressMinBytes == 1024)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"compressMinBytes": 4096}"#.utf8), source: "test")
+        #expect(settings.http.compressMinBytes == 4096)
+        try settings.apply(environment: ["TOOLHOST_COMPRESS_MIN_BYTES": "0"])
+        #expect(settings.http.compressMinBytes == 0)
+        try settings.apply(flags: [("--compress-min-bytes", "512")])
+        #expect(try ToolHostDaemon.httpConfiguration(settings.http, insecureNoAuth: false).compressMinBytes == 512)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--compress-min-bytes", "-1")]) }
+    }
+
+    /// `mcpResultContent` is both, text or structured, from every source.
+    @Test func theMCPResultContentIsOneOfThree() throws {
+        #expect(Settings().mcpResultContent == .both)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"mcpResultContent": "text"}"#.utf8), source: "test")
+        #expect(settings.mcpResultContent == .text)
+        try settings.apply(environment: ["TOOLHOST_MCP_RESULT_CONTENT": "structured"])
+        #expect(settings.mcpResultContent == .structured)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--mcp-result-content", "twice")]) }
+    }
+
+    /// The result store's bounds from every source.
+    @Test func theResultStoreBoundsComeFromEverySource() throws {
+        #expect(Settings().results == ResultStore.Configuration())
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(#"{"resultStoreMaxBytes": 1000, "resultStoreSeconds": 30}"#.utf8), source: "test")
+        #expect(settings.results.maxBytes == 1000)
+        #expect(settings.results.lifetime == .seconds(30))
+        try settings.apply(environment: ["TOOLHOST_RESULT_STORE_SECONDS": "90"])
+        #expect(settings.results.lifetime == .seconds(90))
+        try settings.apply(flags: [("--result-store-max-bytes", "5")])
+        #expect(settings.results.maxBytes == 5)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--result-store-seconds", "0")]) }
+    }
+
+    /// How often the daemons sample memory for the insights: its default, each source over the one before, its range.
+    @Test func theMemorySampleIntervalComesFromEverySource() throws {
+        #expect(Settings().observability.memorySampleInterval == .seconds(5))
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"memorySampleSeconds": 2.5}"#.utf8), source: "test")
+        #expect(settings.observability.memorySampleInterval == .milliseconds(2500))
+        try settings.apply(environment: ["TOOLHOST_MEMORY_SAMPLE_SECONDS": "10"])
+        #expect(settings.observability.memorySampleInterval == .seconds(10))
+        try settings.apply(flags: [("--memory-sample-seconds", "0.2")])
+        #expect(settings.observability.memorySampleInterval == .milliseconds(200))
+        for value in ["0", "0.05", "3601", "often"] {
+            #expect {
+                var settings = Settings()
+                try settings.apply(flags: [("--memory-sample-seconds", value)])
+            } throws: { error in
+                "\(error)".contains("must be a number of seconds in 0.1...3600")
+            }
+        }
+    }
+
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
         var settings = Settings()
         try settings.apply(fileContents: Self.file, source: "test")
@@ -182,6 +241,48 @@ import ToolHostServer
         #expect(!settings.host.isolation.sandbox && !settings.host.isolation.network)
         try settings.apply(flags: [("--worker-sandbox", "true")])
         #expect(settings.host.isolation.sandbox)
+    }
+
+    /// The L2 cache file: each setting from every source, unset `cache.l2Enabled` left to the command, the file in
+    /// the state directory by default, and values out of range refused naming the key.
+    @Test func theL2CacheSettingsComeFromEverySource() throws {
+        var settings = Settings()
+        #expect(settings.host.cache.l2.enabled == nil, "unset: the command decides")
+        #expect(settings.host.cache.l2.maxBytes == 256 << 20 && settings.host.cache.l2.budget == .milliseconds(5))
+        try settings.apply(environment: ["TOOLHOST_STATE_DIR": "/var/lib/toolhost"])
+        #expect(
+            settings.host.cache.l2.resolvedPath(libraryStore: settings.host.libraryStore)
+                == "/var/lib/toolhost/cache.sqlite")
+        try settings.apply(
+            fileContents: Array(
+                #"{"cache": {"l2Enabled": false, "l2Path": "/f.sqlite", "l2MaxBytes": 4096, "l2BudgetMicroseconds": 250}}"#
+                    .utf8), source: "f")
+        #expect(settings.host.cache.l2.enabled == false)
+        #expect(settings.host.cache.l2.path == "/f.sqlite")
+        #expect(settings.host.cache.l2.maxBytes == 4096)
+        #expect(settings.host.cache.l2.budget == .microseconds(250))
+        try settings.apply(environment: [
+            "TOOLHOST_CACHE_L2": "true", "TOOLHOST_CACHE_L2_PATH": "/e.sqlite", "TOOLHOST_CACHE_L2_MAX_BYTES": "8192",
+            "TOOLHOST_CACHE_L2_BUDGET_US": "3000",
+        ])
+        #expect(settings.host.cache.l2.enabled == true)
+        #expect(settings.host.cache.l2.path == "/e.sqlite")
+        #expect(settings.host.cache.l2.maxBytes == 8192)
+        #expect(settings.host.cache.l2.budget == .milliseconds(3))
+        try settings.apply(flags: [
+            ("--cache-l2", "false"), ("--cache-l2-path", "/c.sqlite"), ("--cache-l2-max-bytes", "1"),
+            ("--cache-l2-budget-us", "1"),
+        ])
+        #expect(settings.host.cache.l2.enabled == false)
+        #expect(settings.host.cache.l2.path == "/c.sqlite")
+        #expect(settings.host.cache.l2.maxBytes == 1)
+        #expect(settings.host.cache.l2.budget == .microseconds(1))
+        for (flag, value) in [("--cache-l2", "yes"), ("--cache-l2-budget-us", "0"), ("--cache-l2-max-bytes", "-1")] {
+            #expect(throws: SettingsError.self, "\(flag) \(value)") {
+                var settings = Settings()
+                try settings.apply(flags: [(flag, value)])
+            }
+        }
     }
 
     /// `stateDirectory` puts the private library copies under its `libs` folder.

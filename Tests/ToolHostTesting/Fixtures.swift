@@ -151,6 +151,17 @@ package enum Fixtures {
     package static func run(
         _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
     ) async throws -> ProcessResult {
+        let result = try await runBytes(
+            executable, arguments, input: input.map { Array($0.utf8) } ?? [], environment: environment)
+        return ProcessResult(
+            status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
+    }
+
+    /// ``run(_:_:input:environment:)`` for bytes that need not be text (compressed data).
+    /// - Returns: the exit status, stdout's bytes and stderr.
+    package static func runBytes(
+        _ executable: String, _ arguments: [String], input: [UInt8] = [], environment: [String: String]? = nil
+    ) async throws -> (status: Int32, stdout: [UInt8], stderr: String) {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
@@ -162,8 +173,8 @@ package enum Fixtures {
     }
 
     private static func runBlocking(
-        _ executable: String, _ arguments: [String], input: String?, environment: [String: String]?
-    ) throws -> ProcessResult {
+        _ executable: String, _ arguments: [String], input: [UInt8], environment: [String: String]?
+    ) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -185,14 +196,18 @@ package enum Fixtures {
             errorData.withLock { $0 = data }
             errorDone.signal()
         }
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
+        // Written on a thread of its own, so a child that answers before it has read everything cannot stall.
+        let writer = stdin.fileHandleForWriting
+        Thread.detachNewThread {
+            if !input.isEmpty { try? writer.write(contentsOf: Data(input)) }
+            try? writer.close()
+        }
         let outData = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         errorDone.wait()
-        return ProcessResult(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+        return (
+            process.terminationStatus, Array(outData), String(decoding: errorData.withLock { $0 }, as: UTF8.self)
+        )
     }
 }
 

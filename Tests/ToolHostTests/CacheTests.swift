@@ -247,11 +247,11 @@ final class ManualClock: Sendable {
     @Test func invalidationThroughTheHost() async throws {
         let host = try await host()
         _ = try await host.call("probe.count", arguments: [:])
-        #expect(host.invalidateCache(tool: "probe.other") == 0)
-        #expect(host.invalidateCache(tool: "probe.count") == 1)
+        #expect(await host.invalidateCache(tool: "probe.other") == CacheRemoval(l1: 0, l2: nil))
+        #expect(await host.invalidateCache(tool: "probe.count") == CacheRemoval(l1: 1, l2: nil))
         #expect(try await !host.call("probe.count", arguments: [:]).cached)
-        #expect(host.invalidateCache(plugin: "probe") == 1)
+        #expect(await host.invalidateCache(plugin: "probe") == CacheRemoval(l1: 1, l2: nil))
         _ = try await host.call("probe.count", arguments: [:])
-        #expect(host.invalidateCache() == 1)
+        #expect(await host.invalidateCache() == CacheRemoval(l1: 1, l2: nil))
     }
 }

@@ -127,6 +127,50 @@ import ToolHostTesting
         #expect(error.message.contains("truncated"))
     }
 
+    /// "ELF machine 183" told an author nothing; the processor is named, beside this host's.
+    @Test func aLibraryForAnotherProcessorIsNamed() async throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try await Fixtures.compile())))
+        #if arch(x86_64)
+            let (machine, expected): (UInt8, String) = (183, "built for aarch64; this host is x86-64")
+        #else
+            let (machine, expected): (UInt8, String) = (62, "built for x86-64; this host is aarch64")
+        #endif
+        (bytes[18], bytes[19]) = (machine, 0)
+        let foreign = Fixtures.temporaryDirectory() + "/libprobe.so"
+        try Data(bytes).write(to: URL(fileURLWithPath: foreign))
+        let error = try await loadError(library: foreign)
+        #expect(error.message.contains(expected), "\(error.message)")
+        #expect(!error.message.contains("ELF machine"))
+    }
+
+    /// A C++ definition whose parameters differ from the header's prototype is an overload with a mangled name; the
+    /// author is told to add extern "C", not to "define it with TOOLHOST_EXPORT", which they did.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/c++"), "no C++ compiler"))
+    func aMangledCxxEntryIsNamed() async throws {
+        let folder = Fixtures.temporaryDirectory("toolhost-mangled")
+        let source = folder + "/mangled.cpp"
+        try Data(
+            """
+            #include <toolhost/toolhost.h>
+            static const toolhost_plugin_desc desc = {
+                sizeof desc, TOOLHOST_ABI_MAJOR, TOOLHOST_ABI_MINOR, 0, "probe", "1.0.0", nullptr, nullptr};
+            TOOLHOST_EXPORT const toolhost_plugin_desc *toolhost_plugin_entry(int, int) { return &desc; }
+            """.utf8
+        ).write(to: URL(fileURLWithPath: source))
+        let library = folder + "/libprobe.so"
+        let built = try await Fixtures.run(
+            "/usr/bin/c++",
+            [
+                "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-I", Fixtures.includeDirectory, source, "-o",
+                library,
+            ])
+        #expect(built.status == 0, "\(built.stderr)")
+        let error = try await loadError(library: library)
+        #expect(
+            error.message.contains("only under a C++ mangled name, '_Z21toolhost_plugin_entryii'"), "\(error.message)")
+        #expect(error.message.contains("add extern \"C\""))
+    }
+
     @Test func aSwiftLibraryWithItsOwnRuntimeIsRefusedBeforeLoading() async throws {
         let directory = Fixtures.temporaryDirectory("toolhost-swift")
         let source = directory + "/plugin.swift"

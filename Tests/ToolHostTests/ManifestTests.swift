@@ -71,6 +71,37 @@ import ToolHostTesting
         #expect(found.allSatisfy { !$0.hint.isEmpty })
     }
 
+    /// `timeoutMS`, `determinstic` and friends: one problem per typo, the field meant, each pointer printed once.
+    @Test func aMisspeltFieldOrValueIsOneProblemThatSaysWhatWasMeant() {
+        let found = problems(
+            """
+            {"name": "p", "version": "1", "abi": {"major": 1, "minor": 0}, "isolation": "proces",
+             "library": {"fle": "libp.so"},
+             "tools": [{"name": "t", "descripton": "d", "inputSchema": {"type": "object"}, "timeoutMS": 5,
+                        "determinstic": true, "colour": "red"}]}
+            """)
+        #expect(
+            found.map(\.description) == [
+                #"/isolation: "proces" is not one of "inprocess", "process"; did you mean "process"? (fix: use "process")"#,
+                "/library/fle: unknown field 'fle'; did you mean 'file'? (fix: rename it to 'file')",
+                "/tools/0/descripton: unknown field 'descripton'; did you mean 'description'? (fix: rename it to "
+                    + "'description')",
+                "/tools/0/timeoutMS: unknown field 'timeoutMS'; did you mean 'timeoutMs'? (fix: rename it to 'timeoutMs')",
+                "/tools/0/determinstic: unknown field 'determinstic'; did you mean 'deterministic'? (fix: rename it to "
+                    + "'deterministic')",
+                "/tools/0/colour: unknown field 'colour' (fix: remove it; the fields allowed here are name, description, "
+                    + "inputSchema, signature, symbol, freeReturn, threadSafe, deterministic, idempotent, cache, "
+                    + "timeoutMs, priority, maxConcurrency, retries, examples, capabilities, maxOutputBytes, "
+                    + "maxResultBytes)",
+            ])
+        // Every other violation names its pointer once too.
+        let range = problems(
+            #"{"name": "p", "version": "1", "abi": {"major": 1, "minor": 0}, "library": {"file": "l.so"}, "#
+                + #""tools": [{"name": "t", "description": "d", "inputSchema": {"type": "object"}, "timeoutMs": -5}]}"#)
+        #expect(range.count == 1)
+        #expect(range.first.map { $0.description.components(separatedBy: "/tools/0/timeoutMs").count == 2 } == true)
+    }
+
     /// A manifest over the size cap is refused before it is read (a 144 MB one used to cost 700 MB to check).
     @Test func refusesAManifestOverTheSizeCapBeforeReadingIt() throws {
         let directory = Fixtures.temporaryDirectory("toolhost-huge-manifest")

@@ -32,6 +32,14 @@ struct CacheKey: Hashable, Sendable {
         (a, b, c, d) = words
     }
 
+    /// The 32 bytes of the digest (the L2 file's primary key).
+    var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for word in [a, b, c, d] { withUnsafeBytes(of: word) { bytes.append(contentsOf: $0) } }
+        return bytes
+    }
+
     /// Lower-case hex, for logs and tests.
     var hex: String {
         [a, b, c, d].map { word in

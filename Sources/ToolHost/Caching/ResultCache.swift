@@ -31,6 +31,8 @@ public final class ResultCache: Sendable {
         var newest: Node?
         var bytes = 0
         var evictions = 0
+        var hits = 0
+        var misses = 0
     }
 
     /// Bytes charged per entry beyond its output, for the key, the node and the table.
@@ -55,18 +57,32 @@ public final class ResultCache: Sendable {
         state.withLock { ($0.nodes.count, $0.bytes, $0.evictions) }
     }
 
+    /// The tier's figures (`GET /v1/cache`).
+    public var status: CacheTierStatus {
+        state.withLock {
+            CacheTierStatus(
+                tier: "l1", state: "on", entries: $0.nodes.count, bytes: $0.bytes, maxBytes: maxBytes, hits: $0.hits,
+                misses: $0.misses)
+        }
+    }
+
     func get(_ key: CacheKey) -> Entry? {
         let now = clock()
         return state.withLock { state -> Entry? in
-            guard let node = state.nodes[key] else { return nil }
+            guard let node = state.nodes[key] else {
+                state.misses += 1
+                return nil
+            }
             if node.entry.expires <= now {
                 Self.unlink(node, &state)
                 state.nodes[key] = nil
                 state.bytes -= node.cost
+                state.misses += 1
                 return nil
             }
             Self.unlink(node, &state)
             Self.pushNewest(node, &state)
+            state.hits += 1
             return node.entry
         }
     }

@@ -46,9 +46,10 @@ final class ConditionLock: @unchecked Sendable {
     func signal() { pthread_cond_signal(condition) }
 }
 
-/// Nanoseconds of CLOCK_MONOTONIC, the clock the C ABI's deadlines use.
+/// Nanoseconds of CLOCK_MONOTONIC, the clock the C ABI's deadlines use (and the host's figures: insights samples
+/// are stamped with it too).
 @inline(__always)
-func monotonicNanoseconds() -> UInt64 {
+public func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)

@@ -15,6 +15,9 @@ struct ELFHeader {
     private(set) var containsSwift = false
     /// The libraries it needs (DT_NEEDED), in order.
     private(set) var needed: [String] = []
+    /// Defined dynamic symbols that contain the entry's name but are not it: the entry under a C++ mangled name
+    /// (`_Z21toolhost_plugin_entryjj`, a definition without `extern "C"` or with other parameter types).
+    private(set) var entryLookalikes: [String] = []
 
     /// A library with Swift code but no dependency on the shared Swift runtime carries a runtime of its
     /// own (`-static-stdlib`); two Swift runtimes in one process crash (swiftlang/swift#65859).
@@ -40,14 +43,7 @@ struct ELFHeader {
         }
         fileType = u16(16)
         machine = u16(18)
-        #if arch(x86_64)
-            let hostMachine = 62
-        #elseif arch(arm64)
-            let hostMachine = 183
-        #else
-            let hostMachine = machine
-        #endif
-        guard machine == hostMachine else { throw .wrongMachine(found: machine) }
+        guard machine == Self.hostMachine ?? machine else { throw .wrongMachine(found: machine) }
         guard fileType == 3 else { throw .notShared(type: fileType) }  // ET_DYN
         let programHeaders = u64(32) + u16(54) * u16(56)
         let sectionHeaders = u64(40) + u16(58) * u16(60)
@@ -56,7 +52,35 @@ struct ELFHeader {
         readSections(bytes, u16: u16, u64: u64)
     }
 
-    /// Reads section names and the DT_NEEDED entries. Anything out of bounds is skipped: this only
+    /// The e_machine of this host's processor (nil where the loader does not know it: no check then).
+    static var hostMachine: Int? {
+        #if arch(x86_64)
+            return 62
+        #elseif arch(arm64)
+            return 183
+        #else
+            return nil
+        #endif
+    }
+
+    /// The usual name of an ELF machine number (e_machine), as `uname -m` or a compiler's target says it.
+    static func machineName(_ machine: Int) -> String {
+        switch machine {
+        case 3: return "i386"
+        case 8: return "mips"
+        case 20: return "ppc"
+        case 21: return "ppc64"
+        case 22: return "s390x"
+        case 40: return "arm (32-bit)"
+        case 62: return "x86-64"
+        case 183: return "aarch64"
+        case 243: return "riscv64"
+        case 258: return "loongarch64"
+        default: return "ELF machine \(machine)"
+        }
+    }
+
+    /// Reads section names, the DT_NEEDED entries and the dynamic symbols that look like a mangled entry. Anything out of bounds is skipped: this only
     /// refines the checks above, dlopen remains the judge of the rest.
     private mutating func readSections(_ bytes: [UInt8], u16: (Int) -> Int, u64: (Int) -> Int) {
         func u32(_ offset: Int) -> Int {
@@ -81,6 +105,19 @@ struct ELFHeader {
         for index in 0..<count {
             let section = header(index)
             if let name = string(at: names.offset + section.name), name.hasPrefix("swift5_") { containsSwift = true }
+            if section.type == 11, section.link < count {  // SHT_DYNSYM: 24-byte Elf64_Sym entries
+                let strings = header(section.link)
+                var symbol = section.offset
+                while symbol + 24 <= min(section.offset + section.size, bytes.count) {
+                    // st_shndx 0 is an undefined symbol (one the library uses, not one it defines).
+                    if u16(symbol + 6) != 0, let name = string(at: strings.offset + u32(symbol)),
+                        name != HostABI.entrySymbol, name.contains(HostABI.entrySymbol)
+                    {
+                        entryLookalikes.append(name)
+                    }
+                    symbol += 24
+                }
+            }
             guard section.type == 6, section.link < count else { continue }  // SHT_DYNAMIC
             let strings = header(section.link)
             var entry = section.offset
@@ -105,7 +142,8 @@ extension ELFHeader.Problem {
         case .wrongClass:
             return "not a 64-bit little-endian ELF file; build it for this machine"
         case .wrongMachine(let found):
-            return "built for another processor (ELF machine \(found)); build it on or for this machine"
+            let host = ELFHeader.hostMachine.map(ELFHeader.machineName) ?? "another processor"
+            return "built for \(ELFHeader.machineName(found)); this host is \(host): build it on or for \(host)"
         case .notShared(let type):
             return "not a shared library (ELF type \(type)); link it with -shared"
         case .truncated(let size, let needed):

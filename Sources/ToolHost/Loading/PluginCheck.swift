@@ -12,6 +12,8 @@ public enum PluginCheck {
         /// What loads but should not be left so: an unsafe folder (files anyone may change, a library linked from
         /// elsewhere). Problems under `strictFilePermissions`.
         public var warnings: [String] = []
+        /// The answers of the one-off calls (`check --call`), one line each: the tool, its arguments, the result.
+        public var answers: [String] = []
     }
 
     /// Checks the manifest, then loads the library for real: first in a worker process (when `workerExecutable` is
@@ -25,11 +27,14 @@ public enum PluginCheck {
     ///   - workerExecutable: the `toolhost` binary that runs `toolhost worker`; nil: load in this process only.
     ///   - strictFilePermissions: report an unsafe folder as a problem instead of a warning.
     ///   - signatures: under `require`, a plugin not signed by a trusted key is a problem; under `warn`, a warning.
+    ///   - calls: one-off calls to make after the examples (`check --call TOOL JSON`); needs `workerExecutable`.
+    /// - Returns: the report; with `workerExecutable`, each tool's manifest `examples` and the one-off `calls` were
+    ///   run in worker processes (see `runExamples`).
     public static func run(
         directory: String, logger: Logger, libraryStore: String? = nil,
         allowedSystemLibraries: Set<String> = ToolHost.Configuration.defaultAllowedSystemLibraries,
         workerExecutable: String? = nil, strictFilePermissions: Bool = false,
-        signatures: ToolHost.Configuration.Signatures = .init()
+        signatures: ToolHost.Configuration.Signatures = .init(), calls: [OneOffCall] = []
     ) async -> Report {
         let manifest: PluginManifest
         do {
@@ -40,11 +45,21 @@ public enum PluginCheck {
         var report = await loadAndDescribe(
             manifest, directory: directory, logger: logger, libraryStore: libraryStore,
             allowedSystemLibraries: allowedSystemLibraries, workerExecutable: workerExecutable)
+        if report.problems.isEmpty, let workerExecutable {
+            let run = await runExamples(
+                manifest, directory: directory, logger: logger, libraryStore: libraryStore,
+                allowedSystemLibraries: allowedSystemLibraries, workerExecutable: workerExecutable, oneOff: calls)
+            report.problems += run.problems
+            report.answers = run.answers
+            if run.examples > 0, run.examplesFailed == 0 {
+                report.summary += "; \(run.examples) example\(run.examples == 1 ? "" : "s") answered as declared"
+            }
+        }
         let unsafe = PluginFolderSafety.findings(directory: directory, manifest: manifest)
         if strictFilePermissions {
             report.problems = unsafe.map { "refused (strictFilePermissions): \($0)" } + report.problems
         } else {
-            report.warnings = unsafe
+            report.warnings = unsafe + report.warnings
         }
         checkSignature(manifest, directory: directory, signatures: signatures, into: &report)
         return report
@@ -114,13 +129,17 @@ public enum PluginCheck {
                 if !tool.threadSafe { text += " (not thread-safe: calls run one at a time)" }
                 return text
             }
+            // Policies the manifest asks for that cannot apply to the tools as the library registered them.
+            let inapplicable = manifest.tools.flatMap { tool in
+                tool.inapplicablePolicies(threadSafe: plugin.tools[tool.name]?.threadSafe ?? tool.declaredThreadSafe)
+            }
             return Report(
                 problems: [],
                 summary: "plugin '\(manifest.name)' \(manifest.version), ABI \(manifest.abi), "
                     + (manifest.library.isSystem
                         ? "system library \(manifest.library.file)" : "library sha256 \(plugin.sha256)")
                     + ", \(tools.count) tool\(tools.count == 1 ? "" : "s"): "
-                    + tools.joined(separator: ", "))
+                    + tools.joined(separator: ", "), warnings: inapplicable)
         case .failure(let error):
             return Report(problems: [error.message], summary: "")
         }

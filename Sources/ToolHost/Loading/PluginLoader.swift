@@ -57,6 +57,13 @@ struct PluginLoader: Sendable {
         return Inspection(path: path, bytes: bytes, sha256: sha256)
     }
 
+    /// The entry's name as a C++ compiler mangles it, when the library defines such a symbol (read only on the
+    /// error path: the library is already open and its ELF header was checked).
+    static func mangledEntry(in path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? ELFHeader(Array(data)))?.entryLookalikes.first { $0.hasPrefix("_Z") }
+    }
+
     /// How plugins are isolated and their workers started.
     var isolation = ToolHost.Configuration.Isolation()
     /// The largest result a tool may write.
@@ -303,6 +310,13 @@ struct PluginLoader: Sendable {
                 entry: entrySymbol, manifest: manifest, table: table, registration: &registration, prefix: prefix)
         } else {
             let unbound = manifest.tools.filter { $0.native?.symbol == nil }.map(\.name)
+            if !unbound.isEmpty, let copy, let mangled = Self.mangledEntry(in: copy.path) {
+                throw ToolError(
+                    .pluginUnavailable,
+                    "\(prefix) exports the entry only under a C++ mangled name, '\(mangled)': add extern \"C\" to "
+                        + "its definition and give it the header's parameters, toolhost_plugin_entry(uint32_t, "
+                        + "uint32_t) (or include toolhost/toolhost.h, whose prototype gives it C linkage)")
+            }
             if !unbound.isEmpty {
                 throw ToolError(
                     .pluginUnavailable,

@@ -248,6 +248,41 @@ extension ManifestSchema {
                     }
                   }
                 },
+                "examples": {
+                  "description": "Example calls that `toolhost check` runs in a worker process before the plugin ships: the arguments, and optionally the expected result (compared as JSON) or the expected error code.",
+                  "type": "array",
+                  "maxItems": 64,
+                  "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "arguments"
+                    ],
+                    "properties": {
+                      "arguments": {
+                        "description": "The arguments object, as a caller sends it; it must pass the tool's input schema.",
+                        "type": "object"
+                      },
+                      "result": {
+                        "description": "The result the call must return (any JSON value). Absent: any successful answer passes."
+                      },
+                      "error": {
+                        "description": "The error code the call must fail with instead, for an example of a refusal.",
+                        "enum": [
+                          "invalid_arguments",
+                          "plugin_error",
+                          "timeout"
+                        ]
+                      }
+                    },
+                    "not": {
+                      "required": [
+                        "result",
+                        "error"
+                      ]
+                    }
+                  }
+                },
                 "capabilities": {
                   "description": "Free-form capability labels the tool needs (for example network, filesystem).",
                   "type": "array",
@@ -261,6 +296,12 @@ extension ManifestSchema {
                   "description": "The largest result the tool may return, in bytes; a larger one is refused with plugin_error instead of being buffered (the host's limit, 16 MiB by default, applies when smaller).",
                   "type": "integer",
                   "minimum": 2,
+                  "maximum": 1073741824
+                },
+                "maxResultBytes": {
+                  "description": "The default result budget for a caller's context, in bytes: a result over it is shaped to fit (long arrays and strings cut with markers, deep nesting elided, a note with the original size) and kept whole for a while for retrieval. A caller's own maxResultBytes wins. Not a memory limit (that is maxOutputBytes).",
+                  "type": "integer",
+                  "minimum": 1024,
                   "maximum": 1073741824
                 }
               }

@@ -63,7 +63,7 @@ extension PluginManifest {
         }
         let violations = ManifestSchema.compiled.validate(json)
         if !violations.isEmpty {
-            throw ManifestError(file: file, problems: violations.map(problem(for:)))
+            throw ManifestError(file: file, problems: problems(for: violations, in: json))
         }
         var manifest = decode(json)
         manifest.text = bytes
@@ -74,7 +74,8 @@ extension PluginManifest {
         return manifest
     }
 
-    private static func problem(for violation: JSONSchemaViolation) -> ManifestError.Problem {
+    /// One violation as a problem with its fix; the message without the pointer, which the problem shows once.
+    static func problem(for violation: JSONSchemaViolation) -> ManifestError.Problem {
         let hint: String
         switch violation.keyword {
         case "required": hint = "add the missing field (see plugin-sdk/manifest.schema.json)"
@@ -86,7 +87,11 @@ extension PluginManifest {
         case "uniqueItems": hint = "remove the repeated entry"
         default: hint = "see plugin-sdk/manifest.schema.json for what this field accepts"
         }
-        return .init(path: violation.instancePath.description, message: violation.message, hint: hint)
+        let path = violation.instancePath.description
+        let message =
+            violation.message.hasPrefix(path + ": ")
+            ? String(violation.message.dropFirst(path.count + 2)) : violation.message
+        return .init(path: path, message: message, hint: hint)
     }
 
     /// Builds the manifest from JSON that already passed the schema.
@@ -96,6 +101,18 @@ extension PluginManifest {
         let tools = (json["tools"]?.arrayValue ?? []).map { tool -> ToolManifest in
             var manifest = decodeTool(tool)
             manifest.maxOutputBytes = tool["maxOutputBytes"]?.intValue.map { Int($0) }
+            manifest.examples = (tool["examples"]?.arrayValue ?? []).map { example in
+                let expected: ToolManifest.Example.Expectation
+                if let result = example["result"] {
+                    expected = .result(result)
+                } else if let code = example["error"]?.stringValue {
+                    expected = .error(code)
+                } else {
+                    expected = .success
+                }
+                return .init(arguments: example["arguments"] ?? [:], expected: expected)
+            }
+            manifest.maxResultBytes = tool["maxResultBytes"]?.intValue.map { Int($0) }
             return manifest
         }
         func decodeTool(_ tool: JSONValue) -> ToolManifest {

@@ -120,6 +120,26 @@ public struct ToolManifest: Sendable, Hashable {
         }
     }
 
+    /// An example call, run by `toolhost check` (in a worker process) before the plugin ships.
+    public struct Example: Sendable, Hashable {
+        /// What the call must answer.
+        public enum Expectation: Sendable, Hashable {
+            /// Any successful result.
+            case success
+            /// This result, compared as JSON.
+            case result(JSONValue)
+            /// A failure with this error code (`invalid_arguments`, …).
+            case error(String)
+        }
+        /// The arguments object, as a caller sends it.
+        public var arguments: JSONValue
+        public var expected: Expectation
+        public init(arguments: JSONValue, expected: Expectation = .success) {
+            self.arguments = arguments
+            self.expected = expected
+        }
+    }
+
     /// The name within the plugin (`[a-z][a-z0-9_]*`).
     public var name: String
     public var description: String
@@ -137,6 +157,11 @@ public struct ToolManifest: Sendable, Hashable {
     public var native: Native?
     /// The largest result the tool may return (the host's limit applies when smaller).
     public var maxOutputBytes: Int?
+    /// Example calls for `toolhost check` (the manifest's `examples`).
+    public var examples: [Example] = []
+    /// The default result budget for a caller's context (a caller's own `maxResultBytes` wins): a result over it is
+    /// shaped to fit by the front end, and kept whole for retrieval. Not a memory limit: that is `maxOutputBytes`.
+    public var maxResultBytes: Int?
 
     /// The largest result a tool may return: its own `maxOutputBytes`, or the host's limit when that is smaller.
     /// The host applies it to in-process calls and each worker to the calls it runs, before a byte is buffered.

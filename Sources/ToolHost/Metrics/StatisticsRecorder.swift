@@ -8,12 +8,16 @@ import Synchronization
 /// Metric dimensions are bounded: plugin, tool, outcome. Never argument values. The series (Prometheus names):
 /// `toolhost_calls_total{plugin,tool,outcome}` (outcome: `success`, `cached` or an error code),
 /// `toolhost_call_duration_seconds{plugin,tool}` (a histogram), `toolhost_call_timeouts_total{plugin,tool}`,
-/// `toolhost_cache_hits_total` and `toolhost_cache_misses_total{plugin,tool}`.
+/// `toolhost_call_retries_total{plugin,tool}`, `toolhost_cache_hits_total` and `toolhost_cache_misses_total{plugin,tool}`.
+///
+/// Besides the totals it keeps what the insights API shows of the recent past, in memory fixed per tool: calls per
+/// second (60 buckets of a second), per minute (60 of a minute) and each tool's calls in the last minute (12 of
+/// 5 s), and the failures by code, tool and plugin (``ErrorPatterns``).
 final class StatisticsRecorder: Sendable {
     /// How a call ended, for the counters.
     enum Outcome: Sendable {
         case success(cached: Bool)
-        case failure(ToolError.Code)
+        case failure(ToolError)
     }
 
     /// One tool's figures. The pipeline looks it up once per tool (`tool(_:plugin:)`) and keeps it, so a call
@@ -28,6 +32,8 @@ final class StatisticsRecorder: Sendable {
         var hits = 0
         var misses = 0
         var retries = 0
+        /// Calls in the last minute.
+        var recent = WindowedCounter(buckets: 12, width: .seconds(5))
         var histogram = Histogram<UInt64>(
             lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
         // Metric handles, made once per tool and outcome.
@@ -38,6 +44,7 @@ final class StatisticsRecorder: Sendable {
         let hitCounter: Counter
         let missCounter: Counter
         let timeoutCounter: Counter
+        let retryCounter: Counter
         let timer: Metrics.Timer
 
         init(name: String, plugin: String) {
@@ -47,6 +54,7 @@ final class StatisticsRecorder: Sendable {
             hitCounter = Counter(label: "toolhost_cache_hits_total", dimensions: dimensions)
             missCounter = Counter(label: "toolhost_cache_misses_total", dimensions: dimensions)
             timeoutCounter = Counter(label: "toolhost_call_timeouts_total", dimensions: dimensions)
+            retryCounter = Counter(label: "toolhost_call_retries_total", dimensions: dimensions)
             timer = Metrics.Timer(label: "toolhost_call_duration_seconds", dimensions: dimensions)
         }
 
@@ -59,14 +67,36 @@ final class StatisticsRecorder: Sendable {
         }
     }
 
-    private let tools = Mutex<[String: Tool]>([:])
+    private struct State {
+        var tools: [String: Tool] = [:]
+        /// Every tool's calls, a second and a minute at a time.
+        var seconds = WindowedCounter(buckets: 60, width: .seconds(1))
+        var minutes = WindowedCounter(buckets: 60, width: .seconds(60))
+        var calls = 0
+    }
+
+    private let state = Mutex(State())
+    private let errorPatterns: ErrorPatterns
+    /// Nanoseconds of a monotonic clock.
+    private let clock: @Sendable () -> UInt64
+    private let started: UInt64
+
+    /// - Parameters:
+    ///   - clock: nanoseconds of a monotonic clock; nil for CLOCK_MONOTONIC (tests inject their own).
+    ///   - maxErrorKeys: the most tool and plugin names the error patterns keep.
+    init(clock: (@Sendable () -> UInt64)? = nil, maxErrorKeys: Int = ErrorPatterns.maxKeys) {
+        let clock = clock ?? { monotonicNanoseconds() }
+        self.clock = clock
+        self.started = clock()
+        self.errorPatterns = ErrorPatterns(maxKeys: maxErrorKeys)
+    }
 
     /// The figures of a tool, made on first use.
     func tool(_ name: String, plugin: String) -> Tool {
-        tools.withLock { tools in
-            if let existing = tools[name] { return existing }
+        state.withLock { state in
+            if let existing = state.tools[name] { return existing }
             let tool = Tool(name: name, plugin: plugin)
-            tools[name] = tool
+            state.tools[name] = tool
             return tool
         }
     }
@@ -79,7 +109,12 @@ final class StatisticsRecorder: Sendable {
         let (seconds, attoseconds) = duration.components  // one 128-bit division, not four
         let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         let microseconds = nanoseconds / 1_000
-        let (counter, timedOut) = tools.withLock { _ -> (Counter, Bool) in
+        let now = clock()
+        let (counter, timedOut) = state.withLock { state -> (Counter, Bool) in
+            state.calls += 1
+            state.seconds.add(at: now)
+            state.minutes.add(at: now)
+            tool.recent.add(at: now)
             tool.calls += 1
             tool.retries += retries
             _ = tool.histogram.record(UInt64(max(1, microseconds)))
@@ -92,13 +127,18 @@ final class StatisticsRecorder: Sendable {
                 }
                 if tool.successCounter == nil { tool.successCounter = tool.counter("success") }
                 return (tool.successCounter!, false)
-            case .failure(let code):
-                tool.errors[code.rawValue, default: 0] += 1
-                return (tool.counter(code.rawValue), code == .timeout)
+            case .failure(let error):
+                tool.errors[error.code.rawValue, default: 0] += 1
+                return (tool.counter(error.code.rawValue), error.code == .timeout)
             }
+        }
+        if case .failure(let error) = outcome {
+            errorPatterns.record(
+                code: error.code.rawValue, tool: tool.name, plugin: tool.plugin, message: error.message, at: now)
         }
         counter.increment()
         if timedOut { tool.timeoutCounter.increment() }
+        if retries > 0 { tool.retryCounter.increment(by: retries) }
         tool.timer.recordNanoseconds(nanoseconds)
     }
 
@@ -107,7 +147,7 @@ final class StatisticsRecorder: Sendable {
     }
 
     func recordCache(_ tool: Tool, hit: Bool) {
-        let counter = tools.withLock { _ -> Counter in
+        let counter = state.withLock { _ -> Counter in
             if hit {
                 tool.hits += 1
                 return tool.hitCounter
@@ -120,8 +160,8 @@ final class StatisticsRecorder: Sendable {
     }
 
     func snapshot() -> [ToolStatistics] {
-        tools.withLock { tools in
-            tools.values.map { tool in
+        state.withLock { state in
+            state.tools.values.map { tool in
                 let histogram = tool.histogram
                 let empty = histogram.totalCount == 0
                 return ToolStatistics(
@@ -135,5 +175,49 @@ final class StatisticsRecorder: Sendable {
                         mean: empty ? 0 : histogram.mean))
             }.sorted { $0.tool < $1.tool }
         }
+    }
+
+    /// What the host has been doing: totals, recent rates, each tool's figures and the error patterns.
+    ///
+    /// The lock is held only to copy the counts (a histogram is copied on write, so a call recorded meanwhile pays
+    /// for one copy of its tool's); the percentiles are read after it is released.
+    func activity() -> HostActivity {
+        let now = clock()
+        struct Copy {
+            let tool: String
+            let plugin: String
+            let calls: Int
+            let recent: Int
+            let errors: Int
+            let retries: Int
+            let hits: Int
+            let misses: Int
+            let histogram: Histogram<UInt64>
+        }
+        let (copies, calls, lastTen, lastMinute, lastHour) = state.withLock { state in
+            (
+                state.tools.values.map { tool in
+                    Copy(
+                        tool: tool.name, plugin: tool.plugin, calls: tool.calls, recent: tool.recent.sum(at: now),
+                        errors: tool.calls - tool.successes, retries: tool.retries, hits: tool.hits,
+                        misses: tool.misses, histogram: tool.histogram)
+                },
+                state.calls, state.seconds.sum(at: now, last: 10, includingCurrent: false),
+                state.seconds.sum(at: now), state.minutes.sum(at: now)
+            )
+        }
+        let tools = copies.map { copy in
+            let empty = copy.histogram.totalCount == 0
+            return HostActivity.Tool(
+                tool: copy.tool, plugin: copy.plugin, calls: copy.calls, callsLastMinute: copy.recent,
+                errors: copy.errors, retries: copy.retries, cacheHits: copy.hits, cacheMisses: copy.misses,
+                p50: empty ? 0 : Double(copy.histogram.valueAtPercentile(50)),
+                p99: empty ? 0 : Double(copy.histogram.valueAtPercentile(99)),
+                max: empty ? 0 : Double(copy.histogram.max))
+        }
+        return HostActivity(
+            uptime: .nanoseconds(Int64(now > started ? now - started : 0)), calls: calls,
+            callsLastTenSeconds: lastTen, callsLastMinute: lastMinute, callsLastHour: lastHour, tools: tools,
+            errors: errorPatterns.snapshot(at: now))
     }
 }

@@ -83,16 +83,10 @@ public struct ToolHostDaemon: Sendable {
         var server = RESTServer.Configuration()
         (server.host, server.port) = http.address
         server.maxBodyBytes = http.maxBodyBytes
+        server.compressMinBytes = http.compressMinBytes
         server.maxConnections = http.maxConnections
         server.idleTimeout = http.idleTimeout
-        if let tokenFile = http.tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw StartError(description: "cannot read the token file '\(tokenFile)'")
-            }
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !token.isEmpty else { throw StartError(description: "the token file '\(tokenFile)' is empty") }
-            server.token = token
-        }
+        if let tokenFile = http.tokenFile { server.token = try readToken(file: tokenFile) }
         if !server.listensOnLoopback && server.token == nil && !insecureNoAuth {
             throw StartError(
                 description: "listening on \(server.host) (not loopback) needs a token file (--token-file), "
@@ -101,21 +95,61 @@ public struct ToolHostDaemon: Sendable {
         return server
     }
 
+    /// Reads a bearer token: the file's text without surrounding white space.
+    /// - Throws: `StartError` when the file cannot be read or holds no token.
+    public static func readToken(file: String) throws(StartError) -> String {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw StartError(description: "cannot read the token file '\(file)'")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw StartError(description: "the token file '\(file)' is empty") }
+        return token
+    }
+
+    /// The metrics listener's address and token: anything but loopback needs the token of `tokenFile`.
+    /// - Throws: `StartError` when the token file cannot be read, or a non-loopback address has no token.
+    public static func metricsListenerConfiguration(_ settings: Settings) throws(StartError)
+        -> MetricsListener.Configuration?
+    {
+        guard let listen = settings.observability.metricsListen,
+            let (host, port) = Settings.HTTP.parseListen(listen)
+        else { return nil }
+        var configuration = MetricsListener.Configuration(host: host, port: port)
+        if let tokenFile = settings.http.tokenFile { configuration.token = try readToken(file: tokenFile) }
+        if !configuration.listensOnLoopback && configuration.token == nil {
+            throw StartError(
+                description: "metricsListen \(listen) is not a loopback address: set tokenFile (TOOLHOST_TOKEN_FILE or "
+                    + "the config file) so scrapers must send its token, or listen on 127.0.0.1")
+        }
+        return configuration
+    }
+
     /// Runs until shutdown.
     /// - Returns: the process's exit status.
     /// - Throws: `StartError` before anything runs when the front end's settings cannot be used.
     public func run() async throws(StartError) -> Int32 {
         var server: RESTServer.Configuration?
+        let metricsListener = try Self.metricsListenerConfiguration(settings)
         if case .http(let insecureNoAuth) = front {
             server = try Self.httpConfiguration(settings.http, insecureNoAuth: insecureNoAuth)
             try DescriptorLimit.makeRoom(forConnections: settings.http.maxConnections)
         }
-        let host = ToolHost(configuration: settings.host, logger: Logger(label: "toolhost"))
+        var configuration = settings.host
+        // The daemons keep results in the L2 file unless told not to.
+        if configuration.cache.l2.enabled == nil { configuration.cache.l2.enabled = true }
+        let host = ToolHost(configuration: configuration, logger: Logger(label: "toolhost"))
         defer { host.shutdown() }
         let grace = settings.http.gracePeriod
         let drainDeadline = DrainDeadline()
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let memory = MemorySampler(interval: settings.observability.memorySampleInterval)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: MemorySamplerService(host: host, sampler: memory), successTerminationBehavior: .ignore)
+        ]
+        let exporter = metrics.map { MetricsExporter(registry: $0, host: host, memory: memory) }
+        if let metricsListener, let exporter {
+            services.append(.init(service: metricsService(metricsListener, exporter: exporter)))
+        }
         if watch {
             services.append(
                 .init(
@@ -125,10 +159,15 @@ public struct ToolHostDaemon: Sendable {
         switch front {
         case .http:
             guard var server else { return 1 }
-            if let metrics { server.metrics = MetricsExporter(registry: metrics, host: host) }
+            server.results = settings.results
+            server.mcp.resultContent = settings.mcpResultContent
+            server.metrics = exporter
+            server.memory = memory
             services.append(.init(service: httpService(host: host, server: server, drainDeadline: drainDeadline)))
         case .mcpStdio(let input, let output):
-            let mcp = MCPStdioServer(host: host, input: input, output: output, logger: Logger(label: "toolhost.mcp"))
+            let mcp = MCPStdioServer(
+                host: host, input: input, output: output, results: ResultStore(configuration: settings.results),
+                resultContent: settings.mcpResultContent, logger: Logger(label: "toolhost.mcp"))
             // The client closing its input ends the session: the whole daemon shuts down gracefully.
             services.append(.init(service: mcp, successTerminationBehavior: .gracefullyShutdownGroup))
         }
@@ -149,6 +188,7 @@ public struct ToolHostDaemon: Sendable {
         } catch {
             failure = error
         }
+        await host.closeCache()
         let cut = host.callsCutByDrain
         if cut > 0 {
             logger.error(
@@ -162,6 +202,22 @@ public struct ToolHostDaemon: Sendable {
         }
         logger.notice("shutdown complete")
         return 0
+    }
+
+    /// The metrics listener, logging its address (useful with port 0) once it listens.
+    private func metricsService(
+        _ configuration: MetricsListener.Configuration, exporter: MetricsExporter
+    ) -> some Service {
+        var startup = logger
+        startup.logLevel = min(startup.logLevel, .notice)
+        let address = configuration.host
+        let auth = configuration.token == nil ? "no auth" : "bearer token"
+        return MetricsListener(exporter: exporter, configuration: configuration, logger: logger).makeService {
+            [startup] port in
+            startup.notice(
+                "metrics listening on http://\(address):\(port)/metrics (\(auth))",
+                metadata: ["address": "\(address):\(port)", "auth": "\(auth)"])
+        }
     }
 
     /// The HTTP application, logging the startup line (the bound address, useful with port 0) once it listens.

@@ -55,6 +55,11 @@ struct BrowserGuardMiddleware: RouterMiddleware {
         return next == UInt8(ascii: ";") || next == 0x20
     }
 
+    /// Whether an address to listen on (a name or an IP address, without brackets) is loopback.
+    static func isLoopbackHost(_ host: String) -> Bool {
+        isLoopbackOrigin("http://" + (host.contains(":") ? "[\(host)]" : host))
+    }
+
     /// Whether an `Origin` (or `http://` and a `Host` value) names a loopback host: `localhost` (or a `*.localhost`
     /// name), `127.0.0.0/8`, `[::1]`. `null` (an opaque origin) is not.
     static func isLoopbackOrigin(_ origin: String) -> Bool {

@@ -14,7 +14,8 @@ import ToolHostJSON
 /// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
 /// period), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
 /// a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is). `GET /metrics` (when configured)
-/// is Prometheus text; only `/healthz` is open without the token. Every endpoint is guarded against browser pages
+/// is Prometheus text; only `/healthz` is open without the token. JSON answers are compressed and request bodies
+/// decoded by `CompressionMiddleware`. Every endpoint is guarded against browser pages
 /// first (`BrowserGuardMiddleware`: `Origin`, `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
     /// How the server listens and who may call it.
@@ -25,8 +26,10 @@ public struct RESTServer: Sendable {
         public var port: Int = 8080
         /// Bearer token every request but `/healthz` must carry; nil: no authentication.
         public var token: String?
-        /// The largest request body accepted, in bytes.
+        /// The largest request body accepted, in bytes (decoded, for a body sent with `Content-Encoding`).
         public var maxBodyBytes: Int = 1 << 20
+        /// The smallest JSON answer sent compressed (gzip or deflate) to a client whose `Accept-Encoding` allows it.
+        public var compressMinBytes: Int = 1024
         /// The most connections open at once: one over it is answered 503 (`too_many_connections`) and closed at
         /// once. Keep it under the process's descriptor limit with room for the plugins' work.
         public var maxConnections: Int = 512
@@ -35,8 +38,12 @@ public struct RESTServer: Sendable {
         public var idleTimeout: Duration = .seconds(30)
         /// Serves `GET /metrics` (behind the token like everything but `/healthz`); nil: no such route.
         public var metrics: MetricsExporter?
+        /// The daemon's memory samples, shown by `GET /v1/insights` (nil: its `memory` is null).
+        public var memory: MemorySampler?
         /// MCP Streamable HTTP at `/mcp` (its origin rule and body limit follow `token` and `maxBodyBytes`).
         public var mcp = MCPHTTPTransport.Configuration()
+        /// The store of whole results answered shaped to a budget (`GET /v1/results/{id}`, MCP `resources/read`).
+        public var results = ResultStore.Configuration()
 
         /// A configuration with the defaults.
         public init() {}
@@ -44,7 +51,7 @@ public struct RESTServer: Sendable {
         /// Whether `host` is a loopback address or name (`localhost`, `127.0.0.0/8`, `::1`): only then may the
         /// server run without a token.
         public var listensOnLoopback: Bool {
-            BrowserGuardMiddleware.isLoopbackOrigin("http://" + (host.contains(":") ? "[\(host)]" : host))
+            BrowserGuardMiddleware.isLoopbackHost(host)
         }
     }
 
@@ -52,6 +59,7 @@ public struct RESTServer: Sendable {
     private let configuration: Configuration
     private let drainDeadline: DrainDeadline?
     private let logger: Logger
+    private let results: ResultStore
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
@@ -66,6 +74,7 @@ public struct RESTServer: Sendable {
         self.configuration = configuration
         self.drainDeadline = drainDeadline
         self.logger = logger
+        self.results = ResultStore(configuration: configuration.results)
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting and lets requests in flight finish.
@@ -89,12 +98,18 @@ public struct RESTServer: Sendable {
         if let token = configuration.token {
             router.add(middleware: BearerTokenMiddleware(token: token))
         }
+        router.add(
+            middleware: CompressionMiddleware(
+                threshold: configuration.compressMinBytes, maxBodyBytes: configuration.maxBodyBytes,
+                mcpPath: configuration.mcp.path))
         var routes = addRoutes(to: router)
         var mcp = configuration.mcp
         mcp.maxBodyBytes = configuration.maxBodyBytes
         routes.append(
-            MCPHTTPTransport(host: host, configuration: mcp, drainDeadline: drainDeadline, logger: logger)
-                .addRoutes(to: router))
+            MCPHTTPTransport(
+                host: host, configuration: mcp, drainDeadline: drainDeadline, results: results, logger: logger
+            )
+            .addRoutes(to: router))
         // After every route: it sees only the requests no route took (405 or 404).
         router.add(
             middleware: MethodNotAllowedMiddleware(
@@ -127,6 +142,7 @@ public struct RESTServer: Sendable {
         let host = self.host
         let limit = configuration.maxBodyBytes
         let drainDeadline = self.drainDeadline
+        let results = self.results
         var routes: [(path: RouterPath, methods: [HTTPRequest.Method])] = []
         func route(
             _ method: HTTPRequest.Method, _ path: RouterPath,
@@ -141,12 +157,7 @@ public struct RESTServer: Sendable {
         }
         route(.get, "/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         if let metrics = configuration.metrics {
-            route(.get, "/metrics") { _, _ in
-                var headers = HTTPFields()
-                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-                return Response(
-                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
-            }
+            route(.get, "/metrics") { _, _ in metrics.response() }
         }
         route(.get, "/readyz") { _, _ in
             // A draining host finishes what it runs and takes nothing new: a load balancer should look elsewhere.
@@ -165,10 +176,23 @@ public struct RESTServer: Sendable {
                     "problems": .array(host.problems().map(\.wireJSON)),
                 ])
         }
+        route(.get, "/v1/cache") { _, _ in
+            Self.json(.ok, CacheTierStatus.wireJSON(host.cacheTiers()))
+        }
+        let memory = configuration.memory
+        route(.get, "/v1/insights") { request, _ in
+            let limit: Int
+            do throws(ToolError) {
+                limit = try Insights.limit(text: request.uri.queryParameters.get("limit").map { String($0) })
+            } catch {
+                return Self.failure(error)
+            }
+            return Self.json(.ok, Insights(host: host, memory: memory, limit: limit).wireJSON)
+        }
         route(.delete, "/v1/cache") { request, _ in
-            let removed = host.invalidateCache(
+            let removed = await host.invalidateCache(
                 plugin: request.uri.queryParameters.get("plugin"), tool: request.uri.queryParameters.get("tool"))
-            return Self.json(.ok, ["removed": .int(Int64(removed))])
+            return Self.json(.ok, removed.wireJSON)
         }
         route(.post, "/v1/tools/{name}/call") { request, context in
             // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.
@@ -201,8 +225,12 @@ public struct RESTServer: Sendable {
                 var headers = HTTPFields()
                 headers[.contentType] = "application/json"
                 headers[Self.cachedHeader] = result.cached ? "true" : "false"
+                let budgeted = result.budgeted(
+                    asked: call.maxResultBytes, store: results, owner: Self.resultOwner, retrieval: Self.retrieval)
+                if budgeted.isShaped { headers[Self.truncatedHeader] = "true" }
+                if let id = budgeted.resultID { headers[Self.resultIDHeader] = id }
                 return Response(
-                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.output)))
+                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: budgeted.output)))
             case .failure(let error) where error.code == .cancelled && host.isDraining:
                 // The grace period passed with the call still running: the caller is told why, and may retry
                 // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
@@ -243,16 +271,36 @@ public struct RESTServer: Sendable {
                     }
                 }
             }
-            let results = zip(calls, outcomes).map { call, outcome in ToolResult.wireJSON(outcome, tool: call.tool) }
-            return Self.json(.ok, ["results": .array(results)])
+            let answers = zip(calls, outcomes).map { call, outcome in
+                guard case .success(var result) = outcome else { return ToolResult.wireJSON(outcome, tool: call.tool) }
+                result.output =
+                    result.budgeted(
+                        asked: call.maxResultBytes, store: results, owner: Self.resultOwner, retrieval: Self.retrieval
+                    ).output
+                return ToolResult.wireJSON(.success(result), tool: call.tool)
+            }
+            return Self.json(.ok, ["results": .array(answers)])
+        }
+        route(.get, "/v1/results/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let bytes = results.read(id, owner: Self.resultOwner) else {
+                return Self.failure(
+                    .notFound, code: "not_found",
+                    "no result \(id.prefix(64)): results answered shaped to a budget are kept "
+                        + "\(results.lifetime.components.seconds) s (and while the store has room)")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         return routes
     }
 
     // MARK: helpers
 
-    /// The call a `POST /v1/tools/{name}/call` asks for: `timeoutMs` and `priority` from the query, else from the
-    /// `X-Toolhost-Timeout-Ms` and `X-Toolhost-Priority` headers, checked like every front end's.
+    /// The call a `POST /v1/tools/{name}/call` asks for: `timeoutMs`, `maxResultBytes` and `priority` from the query,
+    /// else from the `X-Toolhost-Timeout-Ms`, `X-Toolhost-Max-Result-Bytes` and `X-Toolhost-Priority` headers,
+    /// checked like every front end's.
     /// - Throws: `invalid_arguments` naming the parameter and its range.
     static func call(_ name: String, arguments: JSONValue, request: Request) throws(ToolError) -> ToolCall {
         let query = request.uri.queryParameters
@@ -261,6 +309,11 @@ public struct RESTServer: Sendable {
             call.timeout = try ToolCall.timeout(text: text, field: "query parameter timeoutMs")
         } else if let text = request.headers[timeoutHeader] {
             call.timeout = try ToolCall.timeout(text: text, field: "header \(timeoutHeader)")
+        }
+        if let text = query.get("maxResultBytes") {
+            call.maxResultBytes = try ToolCall.resultBudget(text: text, field: "query parameter maxResultBytes")
+        } else if let text = request.headers[maxResultBytesHeader] {
+            call.maxResultBytes = try ToolCall.resultBudget(text: text, field: "header \(maxResultBytesHeader)")
         }
         if let text = query.get("priority") {
             call.priority = try ToolCall.priority(text: text, field: "query parameter priority")
@@ -277,6 +330,18 @@ public struct RESTServer: Sendable {
     static let timeoutHeader = HTTPFields.Element.Name("X-Toolhost-Timeout-Ms")!
     static let priorityHeader = HTTPFields.Element.Name("X-Toolhost-Priority")!
     static let cachedHeader = HTTPFields.Element.Name("X-Toolhost-Cached")!
+    static let maxResultBytesHeader = HTTPFields.Element.Name("X-Toolhost-Max-Result-Bytes")!
+    static let truncatedHeader = HTTPFields.Element.Name("X-Toolhost-Truncated")!
+    static let resultIDHeader = HTTPFields.Element.Name("X-Toolhost-Result-Id")!
+
+    /// Who owns a result kept over REST. There is one REST identity until named tokens come (issue 12): whoever
+    /// may call (holds the token, when one is set) may read a kept result, and only by its unguessable id.
+    static let resultOwner = "rest"
+
+    /// The note's field that says where a kept result is read.
+    static func retrieval(_ id: String) -> [(String, JSONValue)] {
+        [("retrieve", .string("GET /v1/results/" + id))]
+    }
 
     /// The HTTP status of each error code (documented on the type).
     static func status(of code: ToolError.Code) -> HTTPResponse.Status {

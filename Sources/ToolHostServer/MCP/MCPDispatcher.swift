@@ -37,6 +37,8 @@ public final class MCPDispatcher: Sendable {
         public static let internalError = ErrorCode(rawValue: -32603)
         /// The request's session is unknown or has ended (Streamable HTTP, with status 404).
         public static let sessionNotFound = ErrorCode(rawValue: -32001)
+        /// `resources/read` of a resource that does not exist (or not for this session).
+        public static let resourceNotFound = ErrorCode(rawValue: -32002)
         /// The client cancelled the request (the code LSP uses); sent only where a transport must answer.
         public static let requestCancelled = ErrorCode(rawValue: -32800)
     }
@@ -65,15 +67,30 @@ public final class MCPDispatcher: Sendable {
 
     private let host: ToolHost
     private let phase: Mutex<Phase>
+    private let results: ResultStore
+    private let owner: String
+    private let resultContent: MCPResultContent
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
     ///   - version: for a transport that negotiated the version itself (an HTTP session made by `initialize`): the
     ///     dispatcher starts initialized with it.
-    public init(host: ToolHost, initializedWith version: String? = nil) {
+    ///   - results: where whole results shaped to a budget are kept, for `resources/read`.
+    ///   - owner: the session's name in the store: only this session reads what it kept.
+    ///   - resultContent: whether a tool result carries its text, its structured content, or both.
+    public init(
+        host: ToolHost, initializedWith version: String? = nil, results: ResultStore = ResultStore(),
+        owner: String = "mcp", resultContent: MCPResultContent = .both
+    ) {
+        self.resultContent = resultContent
         self.host = host
         self.phase = Mutex(version.map { .initialized(version: $0) } ?? .awaitingInitialize)
+        self.results = results
+        self.owner = owner
     }
+
+    /// The scheme and path of a kept result's resource URI: `toolhost://results/<id>`.
+    static let resultURIPrefix = "toolhost://results/"
 
     /// The session's phase.
     public var currentPhase: Phase { phase.withLock { $0 } }
@@ -126,7 +143,7 @@ public final class MCPDispatcher: Sendable {
             return .reply(initialize(id: id, params))
         case "ping":
             return .reply(Self.resultResponse(id: id, [:]))
-        case "tools/list", "tools/call":
+        case "tools/list", "tools/call", "resources/list", "resources/read", "resources/templates/list":
             guard isInitialized else {
                 return .reply(
                     Self.errorResponse(
@@ -135,6 +152,7 @@ public final class MCPDispatcher: Sendable {
             if method == "tools/list" {
                 return .reply(Self.resultResponse(id: id, ["tools": .array(host.tools().map(\.mcpJSON))]))
             }
+            if method.hasPrefix("resources/") { return .reply(resources(method, id: id, params)) }
             guard let name = params["name"]?.stringValue else {
                 return .reply(
                     Self.errorResponse(id: id, code: .invalidParams, message: "tools/call needs params.name (a string)")
@@ -146,7 +164,16 @@ public final class MCPDispatcher: Sendable {
                     Self.errorResponse(
                         id: id, code: .invalidParams, message: "tools/call: params.arguments must be an object"))
             }
-            return .call(id: id, ToolCall(tool: name, arguments: arguments))
+            var call = ToolCall(tool: name, arguments: arguments)
+            if let raw = params["_meta"]?["maxResultBytes"] {
+                do throws(ToolError) {
+                    call.maxResultBytes = try ToolCall.resultBudget(
+                        raw.intValue, field: "params._meta.maxResultBytes", given: raw.serializedString)
+                } catch {
+                    return .reply(Self.errorResponse(id: id, code: .invalidParams, message: error.message))
+                }
+            }
+            return .call(id: id, call)
         default:
             return .reply(Self.errorResponse(id: id, code: .methodNotFound, message: "Method not found: \(method)"))
         }
@@ -156,11 +183,30 @@ public final class MCPDispatcher: Sendable {
     /// - Returns: the JSON-RPC response.
     public func run(_ call: ToolCall, id: JSONValue) async -> JSONValue {
         switch await host.call(call) {
-        case .success(let result):
-            var body: JSONObject = ["content": [["type": "text", "text": .string(result.text)]], "isError": false]
+        case .success(var result):
+            let budgeted = result.budgeted(asked: call.maxResultBytes, store: results, owner: owner) { id in
+                [("resource", .string(Self.resultURIPrefix + id))]
+            }
+            let wholeBytes = result.output.count
+            result.output = budgeted.output
             // `json` parses the output: once, not once to test and once to use.
             let json = result.json
-            if case .object = json { body.set("structuredContent", json) }
+            // Structured content is an object: for any other result the text is the only copy.
+            let structured = json.objectValue != nil
+            let withText = resultContent != .structured || !structured
+            let withStructured = resultContent != .text && structured
+            var content: [JSONValue] = withText ? [["type": "text", "text": .string(result.text)]] : []
+            if let resultID = budgeted.resultID, (protocolVersion ?? "") >= "2025-06-18" {
+                content.append(
+                    [
+                        "type": "resource_link", "uri": .string(Self.resultURIPrefix + resultID),
+                        "name": .string("result-\(resultID)"), "mimeType": "application/json",
+                        "description": .string(
+                            "the whole result of \(call.tool) (\(wholeBytes) bytes), answered shaped to its budget"),
+                    ])
+            }
+            var body: JSONObject = ["content": .array(content), "isError": false]
+            if withStructured { body.set("structuredContent", json) }
             return Self.resultResponse(id: id, .object(body))
         case .failure(let error) where error.code == .notFound:
             return Self.errorResponse(id: id, code: .invalidParams, message: "Unknown tool: \(error.message)")
@@ -177,6 +223,44 @@ public final class MCPDispatcher: Sendable {
     }
 
     // MARK: methods
+
+    /// `resources/list` (the results this session can read), `resources/read` (one of them, whole) and
+    /// `resources/templates/list` (none).
+    private func resources(_ method: String, id: JSONValue, _ params: JSONValue) -> JSONValue {
+        switch method {
+        case "resources/list":
+            let listed: [JSONValue] = results.ids(owner: owner).map { resultID in
+                [
+                    "uri": .string(Self.resultURIPrefix + resultID), "name": .string("result-\(resultID)"),
+                    "mimeType": "application/json",
+                ]
+            }
+            return Self.resultResponse(id: id, ["resources": .array(listed)])
+        case "resources/templates/list":
+            return Self.resultResponse(id: id, ["resourceTemplates": []])
+        default:
+            guard let uri = params["uri"]?.stringValue else {
+                return Self.errorResponse(
+                    id: id, code: .invalidParams, message: "resources/read needs params.uri (a string)")
+            }
+            guard uri.hasPrefix(Self.resultURIPrefix),
+                let bytes = results.read(String(uri.dropFirst(Self.resultURIPrefix.count)), owner: owner)
+            else {
+                return Self.errorResponse(
+                    id: id, code: .resourceNotFound,
+                    message:
+                        "Resource not found: \(uri.prefix(120)) (results are kept \(results.lifetime.components.seconds) s, "
+                        + "for the session that made the call)")
+            }
+            let contents: JSONValue = [
+                [
+                    "uri": .string(uri), "mimeType": "application/json",
+                    "text": .string(String(decoding: bytes, as: UTF8.self)),
+                ]
+            ]
+            return Self.resultResponse(id: id, ["contents": contents])
+        }
+    }
 
     private func initialize(id: JSONValue, _ params: JSONValue) -> JSONValue {
         let version = Self.negotiatedVersion(params)
@@ -196,7 +280,7 @@ public final class MCPDispatcher: Sendable {
     static func initializeResult(version: String) -> JSONValue {
         [
             "protocolVersion": .string(version),
-            "capabilities": ["tools": ["listChanged": true]],
+            "capabilities": ["tools": ["listChanged": true], "resources": [:]],
             "serverInfo": serverInfo,
         ]
     }

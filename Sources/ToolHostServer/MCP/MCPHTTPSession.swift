@@ -15,6 +15,8 @@ final class MCPHTTPSession: Sendable {
     let dispatcher: MCPDispatcher
     /// When a drain's grace passes: calls still running are cut and answered (``MCPDispatcher/run(_:id:)``).
     private let drainDeadline: DrainDeadline?
+    /// The clock idleness is measured by (``MCPHTTPTransport/Configuration/now``).
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     private struct State {
         var lastActive: ContinuousClock.Instant
@@ -28,12 +30,16 @@ final class MCPHTTPSession: Sendable {
     }
     private let state: Mutex<State>
 
-    init(id: String, protocolVersion: String, dispatcher: MCPDispatcher, drainDeadline: DrainDeadline? = nil) {
+    init(
+        id: String, protocolVersion: String, dispatcher: MCPDispatcher, drainDeadline: DrainDeadline? = nil,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.drainDeadline = drainDeadline
+        self.now = now
         self.id = id
         self.protocolVersion = protocolVersion
         self.dispatcher = dispatcher
-        self.state = Mutex(State(lastActive: .now))
+        self.state = Mutex(State(lastActive: now()))
     }
 
     /// A new session id: 16 bytes from `SystemRandomNumberGenerator` (getrandom(2) on Linux), in hex.
@@ -63,7 +69,8 @@ final class MCPHTTPSession: Sendable {
 
     /// Marks the session used now.
     func touch() {
-        state.withLock { $0.lastActive = .now }
+        let now = now()
+        state.withLock { $0.lastActive = now }
     }
 
     /// When it was last used, and whether anything is still going on in it (a call or an open stream).
@@ -91,9 +98,10 @@ final class MCPHTTPSession: Sendable {
         }
         if !open { task.cancel() }
         let response = await task.value
+        let now = now()
         state.withLock { state in
             if state.calls[key] == task { state.calls[key] = nil }
-            state.lastActive = .now
+            state.lastActive = now
         }
         // Not `isCancelled ? nil : response`: JSONValue is nil-literal-expressible, so that would be `.null`.
         if task.isCancelled { return Optional<JSONValue>.none }
@@ -112,11 +120,12 @@ final class MCPHTTPSession: Sendable {
     /// - Returns: its id and the SSE bytes to write, or nil when the session has ended.
     func openStream() -> (id: UInt64, events: AsyncStream<ByteBuffer>)? {
         let (events, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(256))
+        let now = now()
         let id = state.withLock { state -> UInt64? in
             if state.closed { return nil }
             state.nextStream += 1
             state.streams.append((state.nextStream, continuation))
-            state.lastActive = .now
+            state.lastActive = now
             return state.nextStream
         }
         guard let id else {
@@ -128,9 +137,10 @@ final class MCPHTTPSession: Sendable {
 
     /// Forgets a stream whose response ended (the client went away, or the server is stopping).
     func closeStream(_ id: UInt64) {
+        let now = now()
         let continuation = state.withLock { state -> AsyncStream<ByteBuffer>.Continuation? in
             guard let index = state.streams.firstIndex(where: { $0.id == id }) else { return nil }
-            state.lastActive = .now
+            state.lastActive = now
             return state.streams.remove(at: index).continuation
         }
         continuation?.finish()

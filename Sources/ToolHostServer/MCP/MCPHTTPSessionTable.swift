@@ -11,16 +11,21 @@ final class MCPHTTPSessionTable: Sendable {
     private let sessions = Mutex<[String: MCPHTTPSession]>([:])
     private let maxSessions: Int
     private let idleTimeout: Duration
+    /// The clock idleness is measured by (the sessions' own, ``MCPHTTPTransport/Configuration/now``).
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    init(maxSessions: Int, idleTimeout: Duration) {
+    init(
+        maxSessions: Int, idleTimeout: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.maxSessions = max(1, maxSessions)
         self.idleTimeout = idleTimeout
+        self.now = now
     }
 
     /// Adds a session, making room first if the table is full.
     /// - Returns: false when the table is full of busy sessions (the new one is not added).
     func insert(_ session: MCPHTTPSession) -> Bool {
-        let now = ContinuousClock.now
+        let now = now()
         let (added, removed) = sessions.withLock { sessions -> (Bool, [MCPHTTPSession]) in
             var removed: [MCPHTTPSession] = []
             if sessions.count >= maxSessions {
@@ -46,7 +51,7 @@ final class MCPHTTPSessionTable: Sendable {
 
     /// The live session with this id (an expired one is removed and not returned).
     func session(_ id: String) -> MCPHTTPSession? {
-        let now = ContinuousClock.now
+        let now = now()
         let (found, expired) = sessions.withLock { sessions -> (MCPHTTPSession?, MCPHTTPSession?) in
             guard let session = sessions[id] else { return (nil, nil) }
             if isExpired(session, now: now) {

@@ -36,6 +36,10 @@ public struct MCPHTTPTransport: Sendable {
         public var heartbeatInterval: Duration = .seconds(15)
         /// The largest request body accepted, in bytes.
         public var maxBodyBytes: Int = 1 << 20
+        /// What tool results carry: text, structured content, or both.
+        public var resultContent = MCPResultContent.both
+        /// The clock sessions' idleness is measured by: the monotonic clock, or one a test moves on.
+        package var now: @Sendable () -> ContinuousClock.Instant = { .now }
 
         /// A configuration with the defaults.
         public init() {}
@@ -46,20 +50,24 @@ public struct MCPHTTPTransport: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let drainDeadline: DrainDeadline?
+    private let results: ResultStore
 
     /// - Parameters:
     ///   - host: the pipeline every call goes through.
     ///   - configuration: limits.
-    ///   - logger: where session events are logged.
     ///   - drainDeadline: when it passes, calls still running are cut and answered with an error saying the host is
     ///     shutting down, while their requests can still be answered.
+    ///   - results: where whole results shaped to a budget are kept; each session reads only its own.
+    ///   - logger: where session events are logged.
     public init(
-        host: ToolHost, configuration: Configuration, drainDeadline: DrainDeadline? = nil, logger: Logger
+        host: ToolHost, configuration: Configuration, drainDeadline: DrainDeadline? = nil,
+        results: ResultStore = ResultStore(), logger: Logger
     ) {
         self.drainDeadline = drainDeadline
+        self.results = results
         self.host = host
         self.sessions = MCPHTTPSessionTable(
-            maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout)
+            maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout, now: configuration.now)
         self.configuration = configuration
         self.logger = logger
     }
@@ -179,7 +187,10 @@ public struct MCPHTTPTransport: Sendable {
     }
 
     private func initialize(_ message: JSONValue, form: ResponseForm) -> Response {
-        let dispatcher = MCPDispatcher(host: host)
+        let sessionID = MCPHTTPSession.makeID()
+        let dispatcher = MCPDispatcher(
+            host: host, results: results, owner: "mcp-session:" + sessionID,
+            resultContent: configuration.resultContent)
         guard case .reply(let reply) = dispatcher.handle(message) else {
             return Self.refusal(.badRequest, .invalidRequest, "initialize must be a request (with an id)")
         }
@@ -188,7 +199,8 @@ public struct MCPHTTPTransport: Sendable {
             return Self.json(.ok, reply, session: nil)
         }
         let session = MCPHTTPSession(
-            id: MCPHTTPSession.makeID(), protocolVersion: version, dispatcher: dispatcher, drainDeadline: drainDeadline)
+            id: sessionID, protocolVersion: version, dispatcher: dispatcher, drainDeadline: drainDeadline,
+            now: configuration.now)
         let notification = MCPDispatcher.toolsListChanged
         session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
         guard sessions.insert(session) else {

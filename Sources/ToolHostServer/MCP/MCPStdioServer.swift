@@ -52,13 +52,16 @@ public final class MCPStdioServer: Service, Sendable {
     ///   - input: the descriptor requests arrive on.
     ///   - output: the descriptor responses are written to; keep it private to the protocol.
     ///   - limits: the longest line and the most output held for a client that does not read.
+    ///   - results: where whole results shaped to a budget are kept, for `resources/read`.
+    ///   - resultContent: whether tool results carry text, structured content, or both.
     ///   - logger: where protocol problems are logged.
     public init(
-        host: ToolHost, input: Int32, output: Int32, limits: Limits = Limits(),
-        logger: Logger = Logger(label: "toolhost.mcp")
+        host: ToolHost, input: Int32, output: Int32, limits: Limits = Limits(), results: ResultStore = ResultStore(),
+        resultContent: MCPResultContent = .both, logger: Logger = Logger(label: "toolhost.mcp")
     ) {
         self.host = host
-        self.dispatcher = MCPDispatcher(host: host)
+        self.dispatcher = MCPDispatcher(
+            host: host, results: results, owner: "mcp-stdio", resultContent: resultContent)
         self.input = input
         self.limits = limits
         self.writer = MCPOutputWriter(descriptor: output, logger: logger)

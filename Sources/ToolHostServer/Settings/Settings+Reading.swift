@@ -128,16 +128,18 @@ extension Settings {
     private static func expected(_ kind: Kind) -> String {
         switch kind {
         case .text, .optionalText, .stateDirectory: "a non-empty string"
-        case .listen: "HOST:PORT (port 0...65535)"
+        case .listen, .optionalListen: "HOST:PORT (port 0...65535)"
         case .integer(_, let range):
             range.upperBound == .max
                 ? "an integer ≥ \(range.lowerBound)" : "an integer in \(range.lowerBound)...\(range.upperBound)"
         case .duration(_, let unit, let range):
             "an integer number of \(unit.rawValue) in \(range.lowerBound)...\(range.upperBound)"
-        case .seconds(_, let range): "a number of seconds in \(Int(range.lowerBound))...\(Int(range.upperBound))"
-        case .boolean: "true or false"
+        case .seconds(_, let range):
+            "a number of seconds in \(range.lowerBound.rounded() == range.lowerBound ? "\(Int(range.lowerBound))" : "\(range.lowerBound)")...\(Int(range.upperBound))"
+        case .boolean, .optionalBoolean: "true or false"
         case .isolation: "inprocess or process"
         case .signatures: "off, warn or require"
+        case .mcpResultContent: "both, text or structured"
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .libraries: "a library soname such as libfoo.so.1"
         }
@@ -153,10 +155,11 @@ extension Settings {
                 "must be \(expected), not \(value.serializedString) (\(value.typeName))")
         }
         switch setting.kind {
-        case .text, .optionalText, .listen, .stateDirectory, .isolation, .signatures, .logLevel:
+        case .text, .optionalText, .listen, .optionalListen, .stateDirectory, .isolation, .signatures, .logLevel,
+            .mcpResultContent:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
-        case .boolean:
+        case .boolean, .optionalBoolean:
             guard case .bool(let flag) = value else { throw wrong() }
             try set(setting, text: flag ? "true" : "false", source: source, key: setting.key)
         case .integer, .duration:
@@ -187,6 +190,9 @@ extension Settings {
         case .listen:
             guard HTTP.parseListen(text) != nil else { throw invalid }
             http.listen = text
+        case .optionalListen(let path):
+            guard HTTP.parseListen(text) != nil else { throw invalid }
+            self[keyPath: path] = text
         case .stateDirectory:
             guard !text.isEmpty else { throw invalid }
             host.libraryStore = text + "/libs"
@@ -194,6 +200,9 @@ extension Settings {
             guard let number = Int(text), range.contains(number) else { throw invalid }
             self[keyPath: path] = number
         case .boolean(let path):
+            guard let flag = Bool(text.lowercased()) else { throw invalid }
+            self[keyPath: path] = flag
+        case .optionalBoolean(let path):
             guard let flag = Bool(text.lowercased()) else { throw invalid }
             self[keyPath: path] = flag
         case .duration(let path, let unit, let range):
@@ -208,6 +217,9 @@ extension Settings {
         case .signatures:
             guard let mode = SignatureMode(rawValue: text.lowercased()) else { throw invalid }
             host.signatures.mode = mode
+        case .mcpResultContent:
+            guard let form = MCPResultContent(rawValue: text.lowercased()) else { throw invalid }
+            mcpResultContent = form
         case .logLevel:
             guard let level = Logger.Level(rawValue: text.lowercased()) else { throw invalid }
             logLevel = level

@@ -7,11 +7,15 @@ extension Settings {
         case optionalText(WritableKeyPath<Settings, String?> & Sendable)
         /// `HOST:PORT`.
         case listen
+        /// `HOST:PORT`, unset by default.
+        case optionalListen(WritableKeyPath<Settings, String?> & Sendable)
         /// A directory whose `libs` folder holds the private copies of libraries.
         case stateDirectory
         case integer(WritableKeyPath<Settings, Int> & Sendable, ClosedRange<Int>)
         /// `true` or `false`.
         case boolean(WritableKeyPath<Settings, Bool> & Sendable)
+        /// `true` or `false`; unset leaves the command's own default.
+        case optionalBoolean(WritableKeyPath<Settings, Bool?> & Sendable)
         /// A whole number of `unit`s, stored as a `Duration`.
         case duration(WritableKeyPath<Settings, Duration> & Sendable, Unit, ClosedRange<Int64>)
         /// A number of seconds, fractions allowed, stored as a `Duration`.
@@ -19,6 +23,8 @@ extension Settings {
         case isolation
         /// `off`, `warn` or `require`.
         case signatures
+        /// `both`, `text` or `structured`.
+        case mcpResultContent
         case logLevel
         /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
         case libraries
@@ -89,6 +95,28 @@ extension Settings {
         Setting(
             key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
             kind: .integer(\.host.cache.maxBytes, 0...Int.max)),
+        Setting(
+            key: "cache.l2Enabled", environment: "TOOLHOST_CACHE_L2", flag: "--cache-l2",
+            kind: .optionalBoolean(\.host.cache.l2.enabled)),
+        Setting(
+            key: "cache.l2Path", environment: "TOOLHOST_CACHE_L2_PATH", flag: "--cache-l2-path",
+            kind: .optionalText(\.host.cache.l2.path)),
+        Setting(
+            key: "cache.l2MaxBytes", environment: "TOOLHOST_CACHE_L2_MAX_BYTES", flag: "--cache-l2-max-bytes",
+            kind: .integer(\.host.cache.l2.maxBytes, 0...Int.max)),
+        Setting(
+            key: "cache.l2BudgetMicroseconds", environment: "TOOLHOST_CACHE_L2_BUDGET_US", flag: "--cache-l2-budget-us",
+            kind: .duration(\.host.cache.l2.budget, .microseconds, 1...10_000_000)),
+        Setting(
+            key: "resultStoreMaxBytes", environment: "TOOLHOST_RESULT_STORE_MAX_BYTES",
+            flag: "--result-store-max-bytes",
+            kind: .integer(\.results.maxBytes, 0...Int.max)),
+        Setting(
+            key: "resultStoreSeconds", environment: "TOOLHOST_RESULT_STORE_SECONDS", flag: "--result-store-seconds",
+            kind: .seconds(\.results.lifetime, 1...86400)),
+        Setting(
+            key: "mcpResultContent", environment: "TOOLHOST_MCP_RESULT_CONTENT", flag: "--mcp-result-content",
+            kind: .mcpResultContent),
         Setting(key: "listen", environment: "TOOLHOST_LISTEN", flag: "--listen", kind: .listen),
         Setting(
             key: "tokenFile", environment: "TOOLHOST_TOKEN_FILE", flag: "--token-file",
@@ -96,6 +124,9 @@ extension Settings {
         Setting(
             key: "maxBodyBytes", environment: "TOOLHOST_MAX_BODY_BYTES", flag: "--max-body-bytes",
             kind: .integer(\.http.maxBodyBytes, 1...Int.max)),
+        Setting(
+            key: "compressMinBytes", environment: "TOOLHOST_COMPRESS_MIN_BYTES", flag: "--compress-min-bytes",
+            kind: .integer(\.http.compressMinBytes, 0...Int.max)),
         Setting(
             key: "graceSeconds", environment: "TOOLHOST_GRACE_SECONDS", flag: "--grace-seconds",
             kind: .seconds(\.http.gracePeriod, 0...3600)),
@@ -105,6 +136,12 @@ extension Settings {
         Setting(
             key: "idleTimeoutSeconds", environment: "TOOLHOST_IDLE_TIMEOUT_SECONDS", flag: "--idle-timeout-seconds",
             kind: .seconds(\.http.idleTimeout, 1...3600)),
+        Setting(
+            key: "memorySampleSeconds", environment: "TOOLHOST_MEMORY_SAMPLE_SECONDS", flag: "--memory-sample-seconds",
+            kind: .seconds(\.observability.memorySampleInterval, 0.1...3600)),
+        Setting(
+            key: "metricsListen", environment: "TOOLHOST_METRICS_LISTEN", flag: "--metrics-listen",
+            kind: .optionalListen(\.observability.metricsListen)),
     ]
 
     /// The keys of `pluginOverrides.<plugin>`.

@@ -13,6 +13,12 @@ public struct Settings: Sendable {
     public var host: ToolHost.Configuration
     /// The HTTP daemon's settings (used by `serve`; read and checked by every command, so a bad one is caught early).
     public var http = HTTP()
+    /// The store of whole results answered shaped to a caller's budget (the daemons: REST and MCP).
+    public var results = ResultStore.Configuration()
+    /// What MCP tool results carry: the result as text, as structured content, or both (the default).
+    public var mcpResultContent = MCPResultContent.both
+    /// What the daemons observe of themselves (`serve`, `mcp`).
+    public var observability = Observability()
     /// The level of the log on stderr.
     public var logLevel: Logger.Level
     /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty: the
@@ -25,8 +31,10 @@ public struct Settings: Sendable {
         public var listen = "127.0.0.1:8080"
         /// A file holding the bearer token every request but `/healthz` must carry.
         public var tokenFile: String?
-        /// The largest request body accepted, in bytes.
+        /// The largest request body accepted, in bytes (decoded, for a body sent with `Content-Encoding`).
         public var maxBodyBytes = 1 << 20
+        /// The smallest JSON answer sent compressed to a client whose `Accept-Encoding` allows it, in bytes.
+        public var compressMinBytes = 1024
         /// On SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled.
         public var gracePeriod: Duration = .seconds(10)
         /// The most HTTP connections open at once; one over it is answered 503 and closed at once.
@@ -53,6 +61,18 @@ public struct Settings: Sendable {
             guard !host.isEmpty else { return nil }
             return (host, port)
         }
+    }
+
+    /// What the daemons observe of themselves.
+    public struct Observability: Sendable, Equatable {
+        /// How often the daemon's resident memory and its workers' are sampled for `GET /v1/insights` (the last
+        /// ``MemorySampler/capacity`` samples are kept).
+        public var memorySampleInterval: Duration = .seconds(5)
+        /// `HOST:PORT` of a listener that serves `GET /metrics` alone (for `toolhost mcp`, whose stdio cannot be
+        /// scraped); nil: none. Anything but loopback needs `tokenFile`, whose token it then requires.
+        public var metricsListen: String?
+
+        public init() {}
     }
 
     /// The defaults.

@@ -3,14 +3,15 @@ import ToolHostJSON
 
 /// Calls as every front end reads them: one rule set for `toolhost call` and `toolhost batch`, the REST API and MCP.
 ///
-/// A call object is `{"tool": "<plugin>.<tool>", "arguments": {…}?, "priority": n?, "timeoutMs": n?}`; `timeoutMs`
-/// is an integer in ``ToolCall/timeoutMillisecondsRange`` (1 ms to 24 h) and `priority` one in
-/// ``ToolCall/priorityRange``, the ranges a manifest allows. Anything else is refused with `invalid_arguments`
+/// A call object is `{"tool": "<plugin>.<tool>", "arguments": {…}?, "priority": n?, "timeoutMs": n?,
+/// "maxResultBytes": n?}`; `timeoutMs` is an integer in ``ToolCall/timeoutMillisecondsRange`` (1 ms to 24 h),
+/// `priority` one in ``ToolCall/priorityRange`` and `maxResultBytes` one in ``ToolCall/resultBudgetRange``, the
+/// ranges a manifest allows. Anything else is refused with `invalid_arguments`
 /// naming the field and its range: a front end answers 400 (HTTP), an error line (`toolhost batch`) or exit 64
 /// (a flag of `toolhost call`).
 extension ToolCall {
     /// The fields of a call object.
-    public static let wireFields = ["tool", "arguments", "priority", "timeoutMs"]
+    public static let wireFields = ["tool", "arguments", "priority", "timeoutMs", "maxResultBytes"]
 
     /// Reads a call object (a `toolhost batch` line, an item of `POST /v1/batch`).
     /// - Parameter value: the parsed object.
@@ -38,6 +39,9 @@ extension ToolCall {
             },
             timeout: try object["timeoutMs"].map { raw throws(ToolError) in
                 try Self.timeout(milliseconds: raw.intValue, field: "timeoutMs", given: raw.serializedString)
+            },
+            maxResultBytes: try object["maxResultBytes"].map { raw throws(ToolError) in
+                try Self.resultBudget(raw.intValue, field: "maxResultBytes", given: raw.serializedString)
             })
     }
 

@@ -5,8 +5,13 @@
  *   cc -shared -fPIC -fvisibility=hidden -I plugin-sdk/include probe.c -o libprobe.so [-D...]
  *
  * Variants (-D): PLUGIN_NAME="x", PLUGIN_VERSION="1.0.0", ABI_MAJOR=n, ABI_MINOR=n, NO_ENTRY,
- * INIT_FAILS, INIT_CRASHES (a SIGSEGV in init), INIT_SLEEP_MS=n (a slow first load), REGISTER_TWICE, EXTRA_TOOL,
+ * INIT_FAILS, INIT_CRASHES (a SIGSEGV in init), INIT_SLEEP_MS=n (a slow first load), INIT_GATE="path" (init
+ * waits until the file exists: a load that lasts exactly as long as the test wants), REGISTER_TWICE, EXTRA_TOOL,
  * NULL_DESCRIPTOR.
+ *
+ * Gates: `order`, `hang` and `sleep` take an optional "gate" path argument and hold their call until that file
+ * exists (`sleep` also stops when cancelled). A test that needs a call to stay running while it arranges others
+ * opens the gate when it is ready, instead of betting that a fixed sleep outlasts its arranging on a loaded machine.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <toolhost/toolhost.h>
 
@@ -40,6 +46,17 @@ static void sleep_ms(long ms) {
     if (ms <= 0) return;
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* Waits until the file at path exists (1 ms polls, at most 10 minutes); stops early when call is given and
+ * cancelled. Returns whether the gate opened. */
+static int wait_for_gate(const char *path, const toolhost_call *call) {
+    for (long waited = 0; waited < 600000; waited++) {
+        if (access(path, F_OK) == 0) return 1;
+        if (call && call->host->is_cancelled(call)) return 0;
+        sleep_ms(1);
+    }
+    return 0;
 }
 
 /* Reads the integer member `key` of a flat arguments object (0 when absent). */
@@ -77,8 +94,11 @@ static atomic_int sleeps_started, sleeps_cancelled, sleeps_finished;
 static int32_t sleep_tool(const toolhost_call *call, const char *args, size_t len) {
     long ms = int_arg(args, len, "ms"), slept = 0;
     int cancelled = 0;
+    char gate[512];
+    str_arg(args, len, "gate", gate, sizeof gate);
     atomic_fetch_add(&sleeps_started, 1);
-    while (slept < ms) {
+    if (gate[0] && !wait_for_gate(gate, call)) cancelled = 1;
+    while (!cancelled && slept < ms) {
         if (call->host->is_cancelled(call)) { cancelled = 1; break; }
         sleep_ms(1);
         slept++;
@@ -100,6 +120,9 @@ static int32_t sleep_read(const toolhost_call *call, const char *args, size_t le
 
 /* Sleeps ms and ignores cancellation: a hung plugin. */
 static int32_t hang(const toolhost_call *call, const char *args, size_t len) {
+    char gate[512];
+    str_arg(args, len, "gate", gate, sizeof gate);
+    if (gate[0]) wait_for_gate(gate, NULL);
     sleep_ms(int_arg(args, len, "ms"));
     return reply(call, "{\"done\":true}");
 }
@@ -236,6 +259,9 @@ static int32_t order(const toolhost_call *call, const char *args, size_t len) {
         strcat(order_text, tag);
     }
     pthread_mutex_unlock(&order_lock);
+    char gate[512];
+    str_arg(args, len, "gate", gate, sizeof gate);
+    if (gate[0]) wait_for_gate(gate, NULL);
     sleep_ms(int_arg(args, len, "ms"));
     return reply(call, "{}");
 }
@@ -348,6 +374,9 @@ static int32_t probe_init(const toolhost_host_api *host, const toolhost_registra
 #endif
 #ifdef INIT_SLEEP_MS
     sleep_ms(INIT_SLEEP_MS);
+#endif
+#ifdef INIT_GATE
+    wait_for_gate(INIT_GATE, NULL);
 #endif
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         toolhost_tool_desc desc = {sizeof(toolhost_tool_desc), tools[i].flags, tools[i].name, "probe tool",

@@ -1,6 +1,6 @@
 /// The compact binary framing between the host and a worker process (no JSON-RPC): a little-endian
 /// `u32` payload length, then the payload, whose first byte is the frame kind.
-enum WorkerFrame: Equatable {
+package enum WorkerFrame: Equatable {
     /// Host → worker, once, first: the text of the manifest the host validated, which the worker parses and
     /// loads (with the private library copy named on its command line) instead of reading the plugin folder.
     case load(manifest: [UInt8])
@@ -14,7 +14,7 @@ enum WorkerFrame: Equatable {
     /// Worker → host: how a call ended (`status` is the handler's; -1 marks a host-side error text).
     case result(status: Int32, output: [UInt8], message: String?)
 
-    static func == (lhs: WorkerFrame, rhs: WorkerFrame) -> Bool {
+    package static func == (lhs: WorkerFrame, rhs: WorkerFrame) -> Bool {
         lhs.encoded() == rhs.encoded()
     }
 
@@ -24,7 +24,7 @@ enum WorkerFrame: Equatable {
     // MARK: encoding
 
     /// The whole frame, length prefix included.
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var frame: [UInt8] = []
         encode(into: &frame)
         return frame
@@ -73,7 +73,7 @@ enum WorkerFrame: Equatable {
     }
 
     /// Decodes one payload (without its length prefix).
-    init?(payload: ArraySlice<UInt8>) {
+    package init?(payload: ArraySlice<UInt8>) {
         var reader = ByteReader(payload)
         guard let kind = reader.u8() else { return nil }
         switch kind {

@@ -11,6 +11,8 @@ final class WorkerPool: Sendable {
     private let closed = Atomic<Bool>(false)
     /// Calls running in this pool's workers now.
     private let busy = Atomic<Int>(0)
+    /// Pids of the workers running a call now.
+    private let running = Mutex<[pid_t]>([])
 
     init(launch: WorkerProcess.Launch, pluginName: String, first: WorkerProcess) {
         self.launch = launch
@@ -20,6 +22,8 @@ final class WorkerPool: Sendable {
 
     /// Pids of the idle workers.
     var idlePids: [pid_t] { idle.withLock { $0.map(\.pid) } }
+    /// Pids of every worker, idle or running a call.
+    var pids: [pid_t] { idlePids + running.withLock { $0 } }
     /// The descriptors the host holds for its idle workers (for the fault suite's leak checks).
     var idleDescriptors: [Int32] { idle.withLock { $0.flatMap(\.descriptors) } }
 
@@ -40,6 +44,13 @@ final class WorkerPool: Sendable {
         let concurrent = busy.wrappingAdd(1, ordering: .relaxed).newValue
         defer { busy.wrappingSubtract(1, ordering: .relaxed) }
         let spin = concurrent == 1 && idle.withLock { $0.isEmpty }
+        let pid = worker.pid
+        running.withLock { $0.append(pid) }
+        defer {
+            running.withLock { pids in
+                if let index = pids.firstIndex(of: pid) { pids.remove(at: index) }
+            }
+        }
         switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline, spin: spin) {
         case .result(let status, let output, let message):
             keep(worker)

@@ -10,12 +10,12 @@ import Glibc
 /// network (`limits.network: false`, or the operator) was started in a new, empty network namespace by the spawn
 /// shim, before exec; it only reports how that went. What the kernel refuses is reported to the host, never
 /// silently skipped. In-process plugins get none of this.
-enum WorkerSandbox {
+package enum WorkerSandbox {
     /// The environment entry in which the spawn shim leaves the outcome of the network cut-off (see the shim).
     static let networkVariable = "TOOLHOST_NETWORK"
 
     /// What a worker applied and what it could not, in words for the host's log.
-    struct Report: Sendable, Equatable {
+    package struct Report: Sendable, Equatable {
         var applied: [String] = []
         var notApplied: [String] = []
     }

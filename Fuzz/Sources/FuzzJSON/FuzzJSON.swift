@@ -1,0 +1,46 @@
+import FuzzSupport
+import ToolHostJSON
+
+/// The libFuzzer harness: one input is one JSON text.
+///
+/// Checks, beyond "does not crash or hang": the parser and the validating scanner agree on every input
+/// (accept, or reject with the same code at the same offset); an accepted value's canonical form parses back to
+/// an equal value whose canonical form is byte-identical; the compact and pretty writers' output parses back to
+/// an equal value.
+@main
+enum Harness {
+    static func main() { runFuzzer(testOneInput) }
+}
+
+/// The test, also under libFuzzer's own name (whichever `main` the linker keeps runs it).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzJSON(inputBytes(data, size)) }
+
+private func fuzzJSON(_ bytes: [UInt8]) -> CInt {
+    let parsed = Result { () throws(JSONParseError) in try JSONValue.parse(bytes) }
+    let scanned = Result { () throws(JSONParseError) in try JSONValue.validate(utf8: bytes) }
+    switch (parsed, scanned) {
+    case (.success(let value), .success):
+        let canonical = value.canonical()
+        guard let again = try? JSONValue.parse(canonical) else {
+            fatalError("the canonical form does not parse: \(String(decoding: canonical, as: UTF8.self))")
+        }
+        guard again == value else { fatalError("the canonical form parses to a different value") }
+        guard again.canonical() == canonical else { fatalError("the canonical form is not stable") }
+        guard (try? JSONValue.parse(value.serialized())) == value else {
+            fatalError("the compact form does not parse back to the value")
+        }
+        guard (try? JSONValue.parse(value.prettyPrinted())) == value else {
+            fatalError("the pretty form does not parse back to the value")
+        }
+    case (.failure(let parseError), .failure(let scanError)):
+        guard parseError.code == scanError.code, parseError.offset == scanError.offset else {
+            fatalError("parse and validate disagree: \(parseError) vs \(scanError)")
+        }
+    case (.success, .failure(let error)):
+        fatalError("parse accepted what validate refused: \(error)")
+    case (.failure(let error), .success):
+        fatalError("validate accepted what parse refused: \(error)")
+    }
+    return 0
+}
