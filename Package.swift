@@ -130,6 +130,14 @@ let package = Package(
             dependencies: ["ToolHost", "ToolHostJSON", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ToolHostTesting"
         ),
+        // Tests only: the plugin SDK's C JSON helpers (plugin-sdk/include/toolhost/toolhost_json.h) compiled as strict
+        // C99 and imported into Swift, so property tests can drive them against the host's own JSON.
+        .target(
+            name: "CToolHostJSONTesting",
+            dependencies: ["CToolHost"],
+            path: "Tests/CToolHostJSONTesting",
+            cSettings: [.unsafeFlags(["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"])]
+        ),
         .testTarget(
             name: "ToolHostJSONTests",
             dependencies: ["ToolHostJSON"]
@@ -137,7 +145,8 @@ let package = Package(
         .testTarget(
             name: "ToolHostTests",
             dependencies: [
-                "ToolHost", "ToolHostJSON", "ToolHostTesting", .product(name: "Logging", package: "swift-log"),
+                "ToolHost", "ToolHostJSON", "ToolHostTesting", "CToolHostJSONTesting",
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -87,19 +87,26 @@ static long expansion(const char **p, const char *end, int depth, int *backref) 
 }
 
 static int32_t match(const toolhost_call *call, const char *args, size_t len) {
-    toolhost_json_buf pattern = {0}, text = {0};
-    if (!toolhost_json_string_member(args, len, "pattern", &pattern)
-        || !toolhost_json_string_member(args, len, "text", &text)) {
-        free(pattern.data); free(text.data);
+    /* The schema caps the pattern at 256 characters (at most 1024 bytes of UTF-8); the text is unescaped into
+     * memory of its own, as long as its JSON text (the unescaped string is always shorter). */
+    char source[1025];
+    size_t pattern_len, text_len;
+    const char *raw;
+    size_t raw_len;
+    char *text = NULL;
+    if (toolhost_json_get_string(args, len, "pattern", source, sizeof source, &pattern_len) != TOOLHOST_JSON_OK
+        || toolhost_json_get_raw(args, len, "text", &raw, &raw_len) != TOOLHOST_JSON_OK
+        || !(text = malloc(raw_len))
+        || toolhost_json_unescape(raw, raw_len, text, raw_len, &text_len) != TOOLHOST_JSON_OK) {
+        free(text);
         return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"pattern\" and \"text\" must be strings");
     }
-    const char *source = pattern.data ? pattern.data : "";
     const char *cursor = source;
     int backref = 0;
     long size = 0;
-    while (cursor < source + pattern.len) {  /* an unmatched ')' ends expansion(); go on past it */
-        size += expansion(&cursor, source + pattern.len, 0, &backref);
-        if (cursor < source + pattern.len) cursor++;
+    while (cursor < source + pattern_len) {  /* an unmatched ')' ends expansion(); go on past it */
+        size += expansion(&cursor, source + pattern_len, 0, &backref);
+        if (cursor < source + pattern_len) cursor++;
     }
     if (backref || size > MAX_EXPANSION) {
         char message[200];
@@ -111,35 +118,38 @@ static int32_t match(const toolhost_call *call, const char *args, size_t len) {
                      "the pattern's counted repetitions expand to more than %d atoms; use fewer or smaller {m,n}",
                      MAX_EXPANSION);
         }
-        free(pattern.data); free(text.data);
+        free(text);
         return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, message);
     }
-    int flags = REG_EXTENDED | (toolhost_json_bool_member(args, len, "ignoreCase", 0) ? REG_ICASE : 0);
+    int ignore_case = 0;
+    if (toolhost_json_get_bool(args, len, "ignoreCase", &ignore_case) == TOOLHOST_JSON_WRONG_TYPE) {
+        free(text);
+        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"ignoreCase\" must be true or false");
+    }
+    int flags = REG_EXTENDED | (ignore_case ? REG_ICASE : 0);
     regex_t re;
     int rc = regcomp(&re, source, flags);
     if (rc != 0) {
         char why[256], message[320];
         regerror(rc, &re, why, sizeof why);
         snprintf(message, sizeof message, "invalid POSIX extended regular expression: %s", why);
-        free(pattern.data); free(text.data);
+        free(text);
         return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, message);
     }
     regmatch_t m;
-    int found = regexec(&re, text.data ? text.data : "", 1, &m, 0) == 0;
-    toolhost_json_buf out = {0};
+    int found = regexec(&re, text, 1, &m, 0) == 0, failed;
     if (found) {
-        char head[96];
-        snprintf(head, sizeof head, "{\"matches\":true,\"start\":%lld,\"end\":%lld,\"match\":",
-                 (long long)m.rm_so, (long long)m.rm_eo);
-        toolhost_json_put_str(&out, head);
-        toolhost_json_put_string(&out, text.data + m.rm_so, (size_t)(m.rm_eo - m.rm_so));
-        toolhost_json_put_str(&out, "}");
+        failed = toolhost_json_write_raw(call, "{\"matches\":true,\"start\":") || toolhost_json_write_int(call, m.rm_so)
+                 || toolhost_json_write_raw(call, ",\"end\":") || toolhost_json_write_int(call, m.rm_eo)
+                 || toolhost_json_write_raw(call, ",\"match\":")
+                 || toolhost_json_write_string(call, text + m.rm_so, (size_t)(m.rm_eo - m.rm_so))
+                 || toolhost_json_write_raw(call, "}");
     } else {
-        toolhost_json_put_str(&out, "{\"matches\":false}");
+        failed = toolhost_json_write_raw(call, "{\"matches\":false}");
     }
     regfree(&re);
-    free(pattern.data); free(text.data);
-    return toolhost_json_finish(call, &out);
+    free(text);
+    return failed ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
 }
 
 static int32_t regexkit_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {

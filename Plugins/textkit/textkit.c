@@ -7,8 +7,8 @@
  *   textkit.levenshtein the edit distance of two texts: a plain C function registered with its
  *                       signature, so the host converts the arguments (no JSON handler)
  *
- * Arguments arrive validated against the manifest's input schema, so the SDK's small JSON reader
- * (toolhost/toolhost_json.h) only has to find top-level members of an object.
+ * Arguments arrive validated against the manifest's input schema and in the host's canonical form; the SDK's
+ * JSON helpers (toolhost/toolhost_json.h) read them and write the results.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,33 +18,46 @@
 #include <toolhost/toolhost.h>
 #include <toolhost/toolhost_json.h>
 
+/* String member `key`, unescaped into memory of its own (free it), or NULL when it is absent or not a string.
+ * The unescaped string is always shorter than its JSON text, so the text's length is enough room. */
+static char *string_arg(const char *args, size_t len, const char *key, size_t *text_len) {
+    const char *raw;
+    size_t raw_len;
+    if (toolhost_json_get_raw(args, len, key, &raw, &raw_len) != TOOLHOST_JSON_OK) return NULL;
+    char *text = malloc(raw_len);
+    if (text && toolhost_json_unescape(raw, raw_len, text, raw_len, text_len) == TOOLHOST_JSON_OK) return text;
+    free(text);
+    return NULL;
+}
+
 /* ---- textkit.stats ---- */
 
 static int32_t stats(const toolhost_call *call, const char *args, size_t len) {
-    toolhost_json_buf text = {0};
-    if (!toolhost_json_string_member(args, len, "text", &text)) {
-        free(text.data);
-        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
-    }
-    size_t chars = 0, words = 0, lines = text.len ? 1 : 0, sentences = 0;
+    size_t n;
+    char *text = string_arg(args, len, "text", &n);
+    if (!text) return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
+    size_t chars = 0, words = 0, lines = n ? 1 : 0, sentences = 0;
     int in_word = 0;
-    for (size_t i = 0; i < text.len; i++) {
-        unsigned char c = (unsigned char)text.data[i];
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
         if ((c & 0xC0) != 0x80) chars++;
         if (c == '\n') lines++;
         if (c == '.' || c == '!' || c == '?') {
-            if (i + 1 == text.len || text.data[i + 1] == ' ' || text.data[i + 1] == '\n') sentences++;
+            if (i + 1 == n || text[i + 1] == ' ' || text[i + 1] == '\n') sentences++;
         }
         int space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
         if (!space && !in_word) words++;
         in_word = !space;
     }
-    if (text.len && text.data[text.len - 1] == '\n') lines--;
-    char out[256];
-    int n = snprintf(out, sizeof out, "{\"bytes\":%zu,\"characters\":%zu,\"words\":%zu,\"lines\":%zu,\"sentences\":%zu}",
-                     text.len, chars, words, lines, sentences);
-    free(text.data);
-    return call->host->write_result(call, out, (size_t)n) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+    if (n && text[n - 1] == '\n') lines--;
+    free(text);
+    int failed = toolhost_json_write_raw(call, "{\"bytes\":") || toolhost_json_write_int(call, (int64_t)n)
+                 || toolhost_json_write_raw(call, ",\"characters\":") || toolhost_json_write_int(call, (int64_t)chars)
+                 || toolhost_json_write_raw(call, ",\"words\":") || toolhost_json_write_int(call, (int64_t)words)
+                 || toolhost_json_write_raw(call, ",\"lines\":") || toolhost_json_write_int(call, (int64_t)lines)
+                 || toolhost_json_write_raw(call, ",\"sentences\":") || toolhost_json_write_int(call, (int64_t)sentences)
+                 || toolhost_json_write_raw(call, "}");
+    return failed ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
 }
 
 /* ---- textkit.sha256 (FIPS 180-4) ---- */
@@ -95,50 +108,51 @@ static void sha256(const unsigned char *data, size_t len, char hex[65]) {
 }
 
 static int32_t sha256_tool(const toolhost_call *call, const char *args, size_t len) {
-    toolhost_json_buf text = {0};
-    if (!toolhost_json_string_member(args, len, "text", &text)) {
-        free(text.data);
-        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
-    }
+    size_t n;
+    char *text = string_arg(args, len, "text", &n);
+    if (!text) return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
     char hex[65];
-    sha256((const unsigned char *)(text.data ? text.data : ""), text.len, hex);
-    free(text.data);
-    char out[96];
-    int n = snprintf(out, sizeof out, "{\"sha256\":\"%s\"}", hex);
-    return call->host->write_result(call, out, (size_t)n) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+    sha256((const unsigned char *)text, n, hex);
+    free(text);
+    int failed = toolhost_json_write_raw(call, "{\"sha256\":") || toolhost_json_write_string(call, hex, 64)
+                 || toolhost_json_write_raw(call, "}");
+    return failed ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
 }
 
 /* ---- textkit.slugify ---- */
 
 static int32_t slugify(const toolhost_call *call, const char *args, size_t len) {
-    toolhost_json_buf text = {0}, sep = {0}, slug = {0};
-    if (!toolhost_json_string_member(args, len, "text", &text)) {
-        free(text.data);
-        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
+    size_t n, sep_len = 1;
+    char *text = string_arg(args, len, "text", &n);
+    if (!text) return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"text\" must be a string");
+    char *sep = string_arg(args, len, "separator", &sep_len);
+    const char *separator = sep ? sep : "-";
+    if (!sep) sep_len = 1;
+    /* At most one separator per input byte, before the byte it precedes. */
+    char *slug = n > SIZE_MAX / (sep_len + 1) ? NULL : malloc(n * (sep_len + 1) + 1);
+    if (!slug) {
+        free(text); free(sep);
+        return toolhost_json_fail(call, TOOLHOST_ERR_FAILED, "out of memory");
     }
-    if (!toolhost_json_string_member(args, len, "separator", &sep)) {
-        free(sep.data);
-        sep = (toolhost_json_buf){0};
-        toolhost_json_put_str(&sep, "-");
-    }
+    size_t slug_len = 0;
     int pending = 0;
-    for (size_t i = 0; i < text.len; i++) {
-        unsigned char c = (unsigned char)text.data[i];
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) {
-            if (pending && slug.len) toolhost_json_put(&slug, sep.data, sep.len);
+            if (pending && slug_len) {
+                memcpy(slug + slug_len, separator, sep_len);
+                slug_len += sep_len;
+            }
             pending = 0;
-            char lower = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-            toolhost_json_put(&slug, &lower, 1);
+            slug[slug_len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         } else {
             pending = 1; /* punctuation, spaces and non-ASCII letters separate words */
         }
     }
-    toolhost_json_buf out = {0};
-    toolhost_json_put_str(&out, "{\"slug\":");
-    toolhost_json_put_string(&out, slug.data ? slug.data : "", slug.len);
-    toolhost_json_put_str(&out, "}");
-    free(text.data); free(sep.data); free(slug.data);
-    return toolhost_json_finish(call, &out);
+    int failed = toolhost_json_write_raw(call, "{\"slug\":") || toolhost_json_write_string(call, slug, slug_len)
+                 || toolhost_json_write_raw(call, "}");
+    free(text); free(sep); free(slug);
+    return failed ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
 }
 
 /* ---- textkit.levenshtein: a typed function, no JSON in sight ---- */

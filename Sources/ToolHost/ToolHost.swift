@@ -380,19 +380,41 @@ public final class ToolHost: Sendable {
         }
     }
 
+    /// Why there is no tool `name`, as far as the host knows: the plugin has other tools; the plugins directory is
+    /// missing or unreadable; the plugin's folder was refused (and why); or none of these.
     private func notFound(_ name: String) -> ToolError {
-        let known = registry.snapshot.tools.keys
+        let snapshot = registry.snapshot
+        let known = snapshot.tools.keys
         let plugin = name.split(separator: ".").first.map(String.init) ?? name
-        let sameplugin = known.filter { $0.hasPrefix(plugin + ".") }.sorted()
-        var message = "no tool named '\(name)'"
-        if !sameplugin.isEmpty {
-            message += "; plugin '\(plugin)' has: " + sameplugin.joined(separator: ", ")
-        } else if let problem = registry.snapshot.problems.first(where: { $0.directory.hasSuffix("/" + plugin) }) {
-            message += "; plugin directory \(problem.directory) was not listed: \(problem)"
-        } else {
-            message += " (\(known.count) tools are listed; `toolhost list` shows them)"
+        let samePlugin = known.filter { $0.hasPrefix(plugin + ".") }.sorted()
+        if !samePlugin.isEmpty {
+            return ToolError(
+                .notFound, "no tool '\(name)': plugin '\(plugin)' has " + samePlugin.joined(separator: ", "))
         }
-        return ToolError(.notFound, message)
+        if let directory = snapshot.problems.first(where: { $0.directory == registry.pluginsDirectory }),
+            let problem = directory.problems.first
+        {
+            return ToolError(
+                .notFound, "no tool '\(name)': \(problem.message) (\(directory.directory)); \(problem.hint)")
+        }
+        if let folder = snapshot.problems.first(where: {
+            $0.declaredName == plugin || $0.directory.hasSuffix("/" + plugin)
+        }) {
+            let why = folder.problems.map(\.description).joined(separator: "; ")
+            return ToolError(
+                .notFound,
+                "no tool '\(name)': plugin '\(plugin)' was not loaded: its folder \(folder.directory) was refused: \(why)"
+            )
+        }
+        var message =
+            "no tool '\(name)' (\(known.count) tools are listed in \(registry.pluginsDirectory); `toolhost list` shows them"
+        if !snapshot.problems.isEmpty {
+            let folders = snapshot.problems.map(\.directory)
+            message +=
+                "; \(folders.count) plugin folder\(folders.count == 1 ? " was" : "s were") refused: "
+                + folders.joined(separator: ", ") + " (`toolhost check FOLDER` says why)"
+        }
+        return ToolError(.notFound, message + ")")
     }
 
     /// Validates the arguments and runs the call: straight to the plugin when the tool is not cached, else

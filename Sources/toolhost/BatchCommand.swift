@@ -15,7 +15,8 @@ struct BatchCommand: AsyncParsableCommand {
             Each output line is {"line": n, "tool": ..., "ok": true, "result": ..., "cached": bool, \
             "durationMs": x} or {"line": n, "ok": false, "error": {"code": ..., "message": ...}}. A malformed \
             line gets an error line; the others still run. A summary goes to stderr, with a progress bar when \
-            stderr is a terminal. Exits 0 when every line succeeded, else 1.
+            stderr is a terminal. Plugin output on file descriptor 1 goes to stderr, never between the result \
+            lines. Exits 0 when every line succeeded, else 1.
             """)
 
     @OptionGroup var settings: SettingsOptions
@@ -69,6 +70,11 @@ struct BatchCommand: AsyncParsableCommand {
             call.agent = agentName
             return .call(call)
         }
+        // A plugin's printf goes to stderr, not between the result lines.
+        guard CommandOutput.divert() != nil else {
+            printError("toolhost: batch: cannot keep stdout apart from plugin output (errno \(errno))")
+            throw ExitCode(10)
+        }
         let (toolHost, _) = try settings.makeHost("batch")
         defer { toolHost.shutdown() }
         let started = ContinuousClock.now
@@ -112,7 +118,7 @@ struct BatchCommand: AsyncParsableCommand {
                     nextToStart += 1
                 }
                 while let (line, success, wasCached) = pending.removeValue(forKey: nextToPrint) {
-                    writeLine(line.serialized())
+                    CommandOutput.writeLine(line.serialized())
                     if success { ok += 1 } else { failed += 1 }
                     if wasCached { cached += 1 }
                     nextToPrint += 1

@@ -8,7 +8,10 @@ struct CallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
         abstract: "Call a tool and print its result JSON on stdout.",
-        discussion: "On failure prints one line on stderr and exits with the error's code (see `toolhost --help`).")
+        discussion: """
+            On failure prints one line on stderr and exits with the error's code (see `toolhost --help`). Plugin \
+            output on file descriptor 1 goes to stderr, never into the result.
+            """)
 
     @OptionGroup var settings: SettingsOptions
 
@@ -67,6 +70,11 @@ struct CallCommand: AsyncParsableCommand {
             printError("toolhost: \(error.message)")
             throw ExitCode(64)
         }
+        // A plugin's printf goes to stderr, not into the result a script parses.
+        guard CommandOutput.divert() != nil else {
+            printError("toolhost: call: cannot keep stdout apart from plugin output (errno \(errno))")
+            throw ExitCode(10)
+        }
         let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
         let outcome = await toolHost.call(
@@ -76,10 +84,10 @@ struct CallCommand: AsyncParsableCommand {
         do {
             var result = try outcome.get()
             result.output = result.budgeted(asked: budget, store: nil, owner: "").output
-            if pretty || isatty(1) != 0 {
-                print(result.json.prettyPrinted())
+            if pretty || CommandOutput.isTerminal {
+                CommandOutput.writeLine(Array(result.json.prettyPrinted().utf8))
             } else {
-                writeLine(result.output)
+                CommandOutput.writeLine(result.output)
             }
         } catch {
             printError("toolhost: \(error.code): \(error.message)")

@@ -28,7 +28,7 @@ struct ListCommand: ParsableCommand {
             }
         }
         if json {
-            writeLine(JSONValue.array(tools.map(\.wireJSON)).serialized())
+            CommandOutput.writeLine(JSONValue.array(tools.map(\.wireJSON)).serialized())
             return
         }
         if tools.isEmpty {

@@ -20,13 +20,12 @@ struct McpCommand: AsyncParsableCommand {
     func run() async throws {
         // A quiet log by default: stderr belongs to the agent that spawned us.
         let read = try settings.read("mcp", logLevel: .warning, more: daemon.flags)
-        // Keep the protocol on private duplicates of stdin and stdout, then point fd 1 at stderr and fd 0 at
-        // /dev/null, so plugin code can neither write into the stream nor read from it.
+        // Keep the protocol on private duplicates of stdin and stdout, then point fd 1 at stderr (as `call` and
+        // `batch` do) and fd 0 at /dev/null, so plugin code can neither write into the stream nor read from it.
         let input = dup(0)
-        let output = dup(1)
         let devNull = open("/dev/null", O_RDONLY)
-        guard input >= 0, output >= 0, devNull >= 0, fcntl(input, F_SETFD, FD_CLOEXEC) == 0,
-            fcntl(output, F_SETFD, FD_CLOEXEC) == 0, dup2(2, 1) >= 0, dup2(devNull, 0) >= 0
+        guard input >= 0, devNull >= 0, fcntl(input, F_SETFD, FD_CLOEXEC) == 0, let output = CommandOutput.divert(),
+            dup2(devNull, 0) >= 0
         else {
             printError("toolhost: mcp: cannot set up the protocol descriptors (errno \(errno))")
             throw ExitCode(10)

@@ -52,10 +52,3 @@ extension ToolError.Code {
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
-
-/// Writes bytes and a newline to stdout.
-func writeLine(_ bytes: [UInt8]) {
-    var line = bytes
-    line.append(0x0A)
-    FileHandle.standardOutput.write(Data(line))
-}

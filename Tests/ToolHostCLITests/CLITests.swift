@@ -444,36 +444,42 @@ import ToolHostTesting
         #expect(result.stderr.contains("6 lines, 3 ok, 3 errors, 1 cached"))
     }
 
-    @Test func theReadmePluginBuildsAndRuns() async throws {
-        // The README's ten-line plugin, extracted from the README itself and built with its cc line.
-        let readme = try String(contentsOfFile: Fixtures.root + "/README.md", encoding: .utf8)
-        func block(after marker: String) throws -> String {
-            let start = try #require(readme.range(of: marker))
-            let rest = readme[start.upperBound...]
-            let open = try #require(rest.range(of: "\n"))
-            let close = try #require(rest.range(of: "\n```", range: open.upperBound..<rest.endIndex))
-            return String(rest[open.upperBound..<close.lowerBound])
-        }
-        let source = try block(after: "```c")
-        let manifest = try block(after: "```json")
-        let ccLine = try block(after: "```sh\n# build").trimmingCharacters(in: .whitespacesAndNewlines)
-        let plugins = Fixtures.temporaryDirectory("toolhost-plugins")
-        let directory = plugins + "/hello"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try source.write(toFile: directory + "/hello.c", atomically: true, encoding: .utf8)
-        try manifest.write(toFile: directory + "/manifest.json", atomically: true, encoding: .utf8)
-        let build = try await Fixtures.run(
+    /// A plugin's printf would land in the middle of what a script parses: `call` and `batch` print their results
+    /// on a stdout of their own and send file descriptor 1 to stderr.
+    @Test func callAndBatchKeepPluginOutputOffStdout() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-cli-print")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let call = try await toolhost(["call", "--plugins", plugins, "probe.print"])
+        #expect(call.status == 0, "\(call.stderr)")
+        #expect(call.stdout == #"{"printed":true}"# + "\n")
+        #expect(call.stderr.contains("probe says hello on stdout"))
+
+        let line = #"{"tool": "probe.print", "arguments": {}}"#
+        let batch = try await toolhost(["batch", "--plugins", plugins, "-"], input: line + "\n" + line + "\n")
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let results = batch.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
+        #expect(results.count == 2 && results.allSatisfy { $0?["result"] == ["printed": true] }, "\(batch.stdout)")
+        #expect(batch.stderr.contains("probe says hello on stdout"))
+    }
+
+    /// In-process, plugin code runs on the host's threads with an 8 MiB stack (what the header promises), whatever
+    /// the process's default (`ulimit -s`) is. (A worker process's plugin thread has the process default: the
+    /// header says so.)
+    @Test(arguments: ["inprocess"])
+    func pluginCallsGetAnEightMiBStackWhateverTheProcessDefault(isolation: String) async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-cli-stack")
+        try Fixtures.install(
+            in: plugins, folder: "probe", manifest: Fixtures.probeManifest(), libraryFrom: try await Fixtures.compile())
+        let result = try await Fixtures.run(
             "/bin/sh",
             [
-                "-c",
-                "cd \(directory) && \(ccLine.replacingOccurrences(of: "plugin-sdk/include", with: Fixtures.includeDirectory))",
-            ])
-        #expect(build.status == 0, "\(ccLine): \(build.stderr)")
-        let list = try await toolhost(["list", "--plugins", plugins])
-        #expect(list.stdout.contains("hello.greet"))
-        let call = try await toolhost(["call", "--plugins", plugins, "hello.greet", #"{"name": "Ada"}"#])
-        #expect(call.status == 0, "\(call.stderr)")
-        #expect(try JSONValue.parse(call.stdout) == ["greeting": "hello", "arguments": ["name": "Ada"]])
+                "-c", "ulimit -s 4096 && exec \"$0\" call --plugins \"$1\" --isolation \"$2\" probe.stack",
+                Self.binary, plugins, isolation,
+            ],
+            environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONValue.parse(result.stdout)["stackBytes"]?.intValue == 8 << 20)
     }
 
     /// `toolhost call --cache-l2 true` reuses a result stored by an earlier run (`batch` here), and

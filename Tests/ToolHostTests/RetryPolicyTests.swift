@@ -51,9 +51,15 @@ import ToolHostTesting
             RetryPolicy.error(status: status, message: nil, tool: "p.t", attempts: 3, retryable: true)
         }
         #expect(error(Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue)).code == .invalidArguments)
+        // No message from the plugin: the error says so, and what the plugin should do.
+        let fix =
+            "without a message: the plugin should call write_error with the reason before returning an error status)"
         #expect(
-            error(Int32(TOOLHOST_ERR_TRANSIENT.rawValue)).message == "tool 'p.t' failed transiently after 3 attempts")
-        #expect(error(Int32(TOOLHOST_ERR_FAILED.rawValue)).message == "tool 'p.t' failed")
-        #expect(error(77).message == "tool 'p.t' returned the unknown status 77")
+            error(Int32(TOOLHOST_ERR_TRANSIENT.rawValue)).message
+                == "tool 'p.t' failed transiently after 3 attempts (it returned TOOLHOST_ERR_TRANSIENT \(fix)")
+        #expect(
+            error(Int32(TOOLHOST_ERR_FAILED.rawValue)).message
+                == "tool 'p.t' failed (it returned TOOLHOST_ERR_FAILED \(fix)")
+        #expect(error(77).message == "tool 'p.t' returned the unknown status 77 (it came \(fix)")
     }
 }

@@ -1,11 +1,13 @@
-#include <stdio.h>
-#include <toolhost/toolhost.h>
+#include <toolhost/toolhost_json.h>
 
 static int32_t greet(const toolhost_call *call, const char *args, size_t len) {
-    char out[512]; /* the arguments arrive as a JSON object, already checked against inputSchema */
-    int n = snprintf(out, sizeof out, "{\"greeting\":\"hello\",\"arguments\":%.*s}", (int)len, args);
-    if (n < 0 || n >= (int)sizeof out) return TOOLHOST_ERR_INVALID_ARGUMENTS;
-    return call->host->write_result(call, out, (size_t)n) == 0 ? TOOLHOST_OK : TOOLHOST_ERR_FAILED;
+    char name[256]; /* the arguments: canonical JSON, already checked against the manifest's inputSchema */
+    size_t n;
+    if (toolhost_json_get_string(args, len, "name", name, sizeof name, &n) != TOOLHOST_JSON_OK)
+        return toolhost_json_fail(call, TOOLHOST_ERR_INVALID_ARGUMENTS, "\"name\": at most 255 bytes, please");
+    int failed = toolhost_json_write_raw(call, "{\"greeting\":\"hello, ") || toolhost_json_write_escaped(call, name, n)
+                 || toolhost_json_write_raw(call, "\"}");
+    return failed ? TOOLHOST_ERR_FAILED : TOOLHOST_OK;
 }
 static int32_t init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {
     (void)host; (void)state;

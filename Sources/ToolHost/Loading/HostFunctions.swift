@@ -6,6 +6,9 @@ import Synchronization
 enum HostFunctions {
     /// Loggers of the plugins, found by the address of their host table (a table identifies its plugin).
     private static let loggers = Mutex<[UInt: Logger]>([:])
+    /// The tools already warned about a refused write (host table and tool name): one warning per tool, so a
+    /// plugin that writes from its own threads in a loop cannot flood the log. Bounded by the tools ever loaded.
+    private static let warnedTools = Mutex<Set<String>>([])
 
     /// A new host table for one plugin; never freed, since the plugin may keep the pointer.
     static func makeTable(logger: Logger) -> UnsafeMutablePointer<toolhost_host_api> {
@@ -39,7 +42,10 @@ enum HostFunctions {
     private static let writeResult:
         @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 = {
             call, json, length in
-            guard let slot = CallSlot.current(call) else { return -1 }
+            guard let slot = CallSlot.current(call) else {
+                refused(call, function: "write_result")
+                return -1
+            }
             guard length > 0, let json else { return 0 }
             return slot.appendOutput(UnsafeRawBufferPointer(start: json, count: length)) ? 0 : -1
         }
@@ -47,10 +53,31 @@ enum HostFunctions {
     private static let writeError: @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 =
         {
             call, message, length in
-            guard let slot = CallSlot.current(call) else { return -1 }
+            guard let slot = CallSlot.current(call) else {
+                refused(call, function: "write_error")
+                return -1
+            }
             slot.setError(string(message, min(length, 64 * 1024)))
             return 0
         }
+
+    /// Logs, once per tool, that a writer was called off its call's thread or after its call returned: the -1 it
+    /// got back is easy to ignore, and the bytes are lost.
+    private static func refused(_ call: UnsafePointer<toolhost_call>?, function: String) {
+        // The call struct belongs to a slot that is never freed, so its fields can be read; the plugin's table
+        // and the tool's name live as long as the plugin (never unloaded).
+        guard let call, let host = call.pointee.host, let toolName = call.pointee.tool_name else { return }
+        let tool = String(cString: toolName)
+        guard warnedTools.withLock({ $0.insert("\(UInt(bitPattern: host)) \(tool)").inserted }),
+            let logger = loggers.withLock({ $0[UInt(bitPattern: host)] })
+        else { return }
+        let message =
+            "\(function) was called off the thread running the call, or after the handler returned; it returned -1 and "
+            + "the bytes were dropped. Call it only on the handler's thread before the handler returns (the result "
+            + "is collected then); a worker thread of the plugin must hand its output back to the handler. Logged "
+            + "once per tool."
+        logger.warning("\(message)", metadata: ["tool.name": "\(tool)"])
+    }
 
     private static let isCancelled: @convention(c) (UnsafePointer<toolhost_call>?) -> Int32 = { call in
         // A call that is not running on this thread is, for the plugin, over.

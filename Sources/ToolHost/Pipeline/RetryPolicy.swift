@@ -39,7 +39,19 @@ struct RetryPolicy {
     ///   - message: what the plugin wrote with `write_error`, if anything.
     ///   - attempts: how many attempts were made.
     static func error(status: Int32, message: String?, tool: String, attempts: Int, retryable: Bool) -> ToolError {
-        let said = message.map { ": \($0)" } ?? ""
+        // A plugin that returned an error status without write_error: say so, and how to fix it, instead of an
+        // error with no reason in it.
+        let name =
+            switch status {
+            case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue): "TOOLHOST_ERR_INVALID_ARGUMENTS"
+            case Int32(TOOLHOST_ERR_TRANSIENT.rawValue): "TOOLHOST_ERR_TRANSIENT"
+            case Int32(TOOLHOST_ERR_FAILED.rawValue): "TOOLHOST_ERR_FAILED"
+            default: "it"
+            }
+        let said =
+            message.flatMap { $0.isEmpty ? nil : ": \($0)" }
+            ?? " (\(name == "it" ? "it came" : "it returned \(name)") without a message: the plugin should call write_error with the reason before "
+            + "returning an error status)"
         switch status {
         case Int32(TOOLHOST_ERR_INVALID_ARGUMENTS.rawValue):
             return ToolError(.invalidArguments, "tool '\(tool)' rejected its arguments\(said)")

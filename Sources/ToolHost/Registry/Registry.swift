@@ -28,6 +28,9 @@ public struct PluginProblem: Sendable, Hashable, CustomStringConvertible {
     public var directory: String
     /// Everything wrong, each with a fix.
     public var problems: [ManifestError.Problem]
+    /// The plugin name the folder's manifest declares, when it could be read that far (so a call of one of its
+    /// tools can say why the plugin is missing even when the folder is named otherwise).
+    public var declaredName: String? = nil
     public var description: String {
         "\(directory): " + problems.map(\.description).joined(separator: "; ")
     }
@@ -130,7 +133,8 @@ final class Registry: Sendable {
             do {
                 record = try makeRecord(directory: directory, reusing: old)
             } catch {
-                let problem = PluginProblem(directory: directory, problems: error.problems)
+                let problem = PluginProblem(
+                    directory: directory, problems: error.problems, declaredName: Self.declaredName(in: directory))
                 next.problems.append(problem)
                 guard let old else { continue }
                 next.rejected[directory] = ToolError(
@@ -180,6 +184,13 @@ final class Registry: Sendable {
         }
         current.withLock { $0 = Current(snapshot: next) }
         return next
+    }
+
+    /// The "name" of the manifest in `directory`, if it is JSON with a string there (the manifest may be invalid
+    /// otherwise).
+    private static func declaredName(in directory: String) -> String? {
+        guard let bytes = try? PluginManifest.readBytes(directory + "/" + PluginManifest.fileName) else { return nil }
+        return (try? JSONValue.parse(bytes))?["name"]?.stringValue
     }
 
     private func makeRecord(directory: String, reusing previous: PluginRecord?) throws(ManifestError) -> PluginRecord {

@@ -182,6 +182,27 @@ static int32_t reject(const toolhost_call *call, const char *args, size_t len) {
     return TOOLHOST_ERR_INVALID_ARGUMENTS;
 }
 
+/* Returns the status in "status" (an error) without writing a message. */
+static int32_t mute(const toolhost_call *call, const char *args, size_t len) {
+    (void)call;
+    return (int32_t)int_arg(args, len, "status");
+}
+
+/* The stack size of the thread running the call. */
+static int32_t stack(const toolhost_call *call, const char *args, size_t len) {
+    (void)args; (void)len;
+    pthread_attr_t attributes;
+    void *address;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+        pthread_attr_getstack(&attributes, &address, &size);
+        pthread_attr_destroy(&attributes);
+    }
+    char out[64];
+    snprintf(out, sizeof out, "{\"stackBytes\":%zu}", size);
+    return reply(call, out);
+}
+
 static int32_t bad_json(const toolhost_call *call, const char *args, size_t len) {
     (void)args; (void)len;
     return reply(call, "{not json");
@@ -326,6 +347,8 @@ __attribute__((unused)) static const tool tools[] = {
     {"fail", fail, TOOLHOST_TOOL_THREAD_SAFE},
     {"reject", reject, TOOLHOST_TOOL_THREAD_SAFE},
     {"bad_json", bad_json, TOOLHOST_TOOL_THREAD_SAFE},
+    {"mute", mute, TOOLHOST_TOOL_THREAD_SAFE},
+    {"stack", stack, TOOLHOST_TOOL_THREAD_SAFE},
     {"silent", silent, TOOLHOST_TOOL_THREAD_SAFE},
     {"big", big, TOOLHOST_TOOL_THREAD_SAFE},
     {"count", count, TOOLHOST_TOOL_THREAD_SAFE},

@@ -15,8 +15,8 @@
  *      host's, is refused; an older minor is accepted);
  *   4. calls `init` once, during which the plugin registers its tools;
  *   5. calls tool handlers, possibly from several threads at once;
- *   6. may call `deinit` once when the plugin is unloaded (it may also never
- *      unload it: a plugin must not rely on deinit running at process exit).
+ *   6. never unloads the library; `deinit` runs only when the host refuses
+ *      the plugin after a successful init (a plugin must not rely on it).
  *
  * Memory: the plugin never frees host memory and the host never frees plugin
  * memory. Results and errors are copied out through the host's writer
@@ -30,11 +30,59 @@
  * registration are NUL-terminated.
  *
  * Thread annotations:
- *   [main-thread]  called on the thread that loads the plugin, never
- *                  concurrently with any other call into the plugin;
+ *   [load-thread]  called on the host thread that loads the plugin: a thread
+ *                  of the host's call pool, the plugins-directory watcher's
+ *                  thread, or a worker process's thread; never a "main"
+ *                  thread the plugin could rely on, and never concurrently
+ *                  with any other call into the same loaded image;
  *   [call-thread]  may only be called on the thread running the handler of
- *                  that call, before the handler returns;
+ *                  that call, before the handler returns (from elsewhere
+ *                  write_result and write_error return -1 and the host logs
+ *                  a warning once per tool; is_cancelled returns 1);
  *   [thread-safe]  may be called from any thread at any time.
+ *
+ * Rules for every language (C, C++, Rust, Zig, Swift, ...):
+ *   - No unwinding across the ABI. A C++ exception, a Rust panic or a Swift
+ *     error must not leave a function the host calls (entry, init, deinit,
+ *     handlers, typed functions): catch everything at the boundary and return
+ *     an error status (write_error first). Unwinding into the host's frames is
+ *     undefined behaviour; in practice it aborts the process (the host's own,
+ *     for an in-process plugin).
+ *   - Pointers the host passes are never NULL, except where a field says
+ *     "may be NULL" (call->plugin_state, call->tool_state). This covers call,
+ *     args_json (at least "{}"), call->host, call->tool_name, every function
+ *     in toolhost_host_api, and init's host, registrar and plugin_state.
+ *     registrar->register_function exists only when registrar->struct_size
+ *     covers it (a host of ABI 1.1 or newer).
+ *   - Pointers the plugin passes: a descriptor's name, init, handler, and a
+ *     function's function and signature must not be NULL (the plugin is
+ *     refused, saying which); deinit, description, tool_state and
+ *     free_function may be. write_result and write_error accept NULL with
+ *     length 0.
+ *   - Reserved fields (`reserved`) must be 0 in every struct the plugin
+ *     fills in; the host sets them to 0 in its own. A later minor version may
+ *     give them a meaning.
+ *   - struct_size first: set it to sizeof the struct as your header knows it;
+ *     read the host's struct_size before using a field newer than 1.0.
+ *   - Stacks: in-process, the host runs init and every handler on threads of
+ *     its own with 8 MiB stacks, whatever `ulimit -s` says; in a worker
+ *     process (isolation "process") on a thread with the process's default
+ *     stack size (`ulimit -s`, usually 8 MiB).
+ *   - Limits: arguments and results nest at most 512 arrays/objects deep; a
+ *     result is at most the tool's maxOutputBytes (host default 16 MiB), past
+ *     which write_result returns -1; the daemon's front ends take at most
+ *     1 MiB of arguments per request by default (HTTP body, MCP stdio line);
+ *     error and log messages are cut at 64 KiB.
+ *   - UTF-8 across pieces: write_result pieces are concatenated before the
+ *     host checks anything, so a multi-byte UTF-8 sequence (or any JSON token)
+ *     may be split between two pieces. The whole result must be one valid
+ *     UTF-8 JSON value.
+ *   - Layout: the structs below use only fixed-width integers, pointers and
+ *     function pointers, naturally aligned. On 64-bit targets (LP64, LLP64)
+ *     their sizes are asserted below: toolhost_call 48, toolhost_host_api 56,
+ *     toolhost_tool_desc 40, toolhost_function_desc 48, toolhost_registrar 32,
+ *     toolhost_plugin_desc 48 bytes; check your own declarations against
+ *     these.
  */
 #pragma once
 
@@ -221,11 +269,11 @@ struct toolhost_registrar {
     uint32_t reserved;
     /* Opaque to the plugin. */
     void *host_data;
-    /* Registers one tool. [main-thread, during init only]
+    /* Registers one tool. [load-thread, during init only]
      * Returns 0, or -1 if the descriptor is invalid or the name is already
      * registered (the host then refuses the plugin with that reason). */
     int32_t (*register_tool)(const toolhost_registrar *registrar, const toolhost_tool_desc *tool);
-    /* Registers a typed native function as a tool (ABI 1.1). [main-thread,
+    /* Registers a typed native function as a tool (ABI 1.1). [load-thread,
      * during init only] Returns 0, or -1 if the descriptor or its signature is
      * invalid or the name is already registered. */
     int32_t (*register_function)(const toolhost_registrar *registrar, const toolhost_function_desc *function);
@@ -245,15 +293,17 @@ typedef struct toolhost_plugin_desc {
     const char *name;
     const char *version;
 
-    /* Called once before any handler. [main-thread]
+    /* Called once before any handler. [load-thread]
      * Register tools through `registrar`; store any state in *plugin_state
      * (passed back as call->plugin_state and to deinit). `host` stays valid
      * for the life of the plugin. Return TOOLHOST_OK, or TOOLHOST_ERR_FAILED
      * after logging why (the plugin is then refused and deinit not called). */
     int32_t (*init)(const toolhost_host_api *host, const toolhost_registrar *registrar, void **plugin_state);
 
-    /* Called at most once, after the last handler returned. May be NULL.
-     * [main-thread] */
+    /* Called at most once, and only when the host refuses the plugin after a
+     * successful init (its registration does not match the manifest): the
+     * host never unloads a library, so deinit does not run at unload or at
+     * process exit. May be NULL. [load-thread] */
     void (*deinit)(void *plugin_state);
 } toolhost_plugin_desc;
 
@@ -270,6 +320,19 @@ typedef const toolhost_plugin_desc *(*toolhost_plugin_entry_fn)(uint32_t host_ab
  * `extern "C"` of its own (a forgotten one used to build silently with a mangled name the host cannot find).
  */
 TOOLHOST_EXPORT const toolhost_plugin_desc *toolhost_plugin_entry(uint32_t host_abi_major, uint32_t host_abi_minor);
+
+/*
+ * The layout on 64-bit targets, checked wherever this header is compiled (C99 and C++: an array of negative size
+ * is an error). A mismatch means a compiler packs or aligns these structs differently from the host.
+ */
+#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+typedef char toolhost_size_check_call[sizeof(toolhost_call) == 48 ? 1 : -1];
+typedef char toolhost_size_check_host_api[sizeof(toolhost_host_api) == 56 ? 1 : -1];
+typedef char toolhost_size_check_tool_desc[sizeof(toolhost_tool_desc) == 40 ? 1 : -1];
+typedef char toolhost_size_check_function_desc[sizeof(toolhost_function_desc) == 48 ? 1 : -1];
+typedef char toolhost_size_check_registrar[sizeof(toolhost_registrar) == 32 ? 1 : -1];
+typedef char toolhost_size_check_plugin_desc[sizeof(toolhost_plugin_desc) == 48 ? 1 : -1];
+#endif
 
 #ifdef __cplusplus
 }
