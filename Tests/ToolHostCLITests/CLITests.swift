@@ -415,6 +415,26 @@ import ToolHostTesting
         #expect(overflow.stderr.contains("/crc"))
     }
 
+    /// `--agent` names the caller in the host's log lines (the default is the login name); a name that is not one
+    /// is refused before anything runs.
+    @Test func callNamesItsAgentInTheLog() async throws {
+        let plugins = try await Self.bundled()
+        let named = try await toolhost(
+            ["call", "--plugins", plugins, "--log-level", "debug", "--agent", "ci-bot", "textkit.slugify", "{}"])
+        #expect(named.status == 3)
+        #expect(named.stderr.contains("agent=ci-bot"), "stderr: \(named.stderr)")
+        let login = String(cString: getpwuid(geteuid())!.pointee.pw_name)
+        let unnamed = try await toolhost([
+            "call", "--plugins", plugins, "--log-level", "debug", "textkit.slugify", "{}",
+        ])
+        #expect(unnamed.stderr.contains("agent=\(login)"), "stderr: \(unnamed.stderr)")
+        let refused = try await toolhost([
+            "call", "--plugins", plugins, "--agent", "two words", "textkit.slugify", "{}",
+        ])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--agent 'two words' is not an agent name"), "stderr: \(refused.stderr)")
+    }
+
     @Test func batchKeepsInputOrderAndReportsBadLines() async throws {
         let input =
             [

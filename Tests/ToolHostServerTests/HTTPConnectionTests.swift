@@ -24,7 +24,7 @@ import Testing
             let slow = try SSEConnection(
                 port: server.port, method: "POST", path: "/v1/tools/probe.sleep/call",
                 headers: ["Content-Type": "application/json", "Connection": "close"], body: Array(#"{"ms":2000}"#.utf8))
-            try await slow.wait(for: "the slow call's answer", within: 20) { $0.status != nil }
+            try await slow.wait(for: "the slow call's answer", within: 60) { $0.status != nil }
             #expect(slow.status == 200)
         } catch {
             await server.stop()

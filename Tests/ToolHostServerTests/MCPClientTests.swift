@@ -75,7 +75,7 @@ import ToolHostJSON
         // Cancellation: the plugin sees it (sleep_read counts cancelled sleeps).
         let slow: RequestContext<CallTool.Result> = try await client.callTool(
             name: "probe.sleep", arguments: ["ms": 20000])
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         func sleepState() async throws -> JSONValue {
             try structured(try await client.callTool(name: "probe.sleep_read", arguments: [:]).content)
         }

@@ -260,7 +260,7 @@ import ToolHostTesting
                     session: session)
                 return reply.json?["result"]?["structuredContent"]
             }
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(60)
             while try await sleepState()?["started"] != 1, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(5))
             }
@@ -616,7 +616,7 @@ import ToolHostTesting
         }
         let input = FileHandle(fileDescriptor: toServer[1], closeOnDealloc: true)
         func waitFor(_ what: String, _ condition: @escaping (JSONValue) -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(60)
             while !lines.withLock({ $0.contains(where: condition) }) {
                 guard ContinuousClock.now < deadline else { throw ServerFixtureError("no \(what)") }
                 try await Task.sleep(for: .milliseconds(5))

@@ -331,7 +331,7 @@ import ToolHostJSON
         process.arguments = ["serve", "--plugins", try ServerFixtures.probePlugins(), "--listen", "0.0.0.0:0"]
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)

@@ -7,7 +7,7 @@ extension Fixtures {
     /// - Returns: whether the condition held.
     @discardableResult
     package static func waitUntil(
-        _ what: String, within limit: Duration = .seconds(20), _ condition: () -> Bool
+        _ what: String, within limit: Duration = .seconds(60), _ condition: () -> Bool
     ) async throws -> Bool {
         let clock = ContinuousClock()
         let end = clock.now + limit
@@ -24,7 +24,7 @@ extension Fixtures {
     /// `waitUntil` for a condition that must itself call the host (a call, a read of a plugin's counters).
     @discardableResult
     package static func waitUntil(
-        _ what: String, within limit: Duration = .seconds(20), _ condition: () async throws -> Bool
+        _ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool
     ) async throws -> Bool {
         let clock = ContinuousClock()
         let end = clock.now + limit

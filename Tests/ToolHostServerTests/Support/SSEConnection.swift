@@ -114,7 +114,7 @@ final class SSEConnection: Sendable {
 
     /// Waits (bounded poll) until `condition` holds.
     func wait(
-        for what: String, within seconds: Double = 20, _ condition: (SSEConnection) -> Bool
+        for what: String, within seconds: Double = 60, _ condition: (SSEConnection) -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while !condition(self) {

@@ -194,7 +194,7 @@ final class MCPChild: Sendable {
     }
 
     /// Waits (bounded poll) for the response with this id.
-    func response(to id: JSONValue, within seconds: Double = 20) async throws -> JSONValue {
+    func response(to id: JSONValue, within seconds: Double = 60) async throws -> JSONValue {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if let found = lines.withLock({ $0.first { $0["id"] == id } }) { return found }
