@@ -1,0 +1,48 @@
+"""Drives toolhost with the official MCP Python SDK's client, as an agent would.
+
+usage: mcp_client.py http URL [TOKEN]     (Streamable HTTP)
+       mcp_client.py stdio TOOLHOST PLUGINS  (spawns `toolhost mcp`)
+
+Initializes as client "python-agent", lists the tools, calls probe.echo and probe.fail, and prints one JSON
+object with what it saw. Any failure is an exception (non-zero exit, traceback on stderr).
+"""
+
+import asyncio
+import json
+import sys
+
+from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+
+async def exercise(read, write):
+    info = types.Implementation(name="python-agent", version="2.3")
+    async with ClientSession(read, write, client_info=info) as session:
+        initialized = await session.initialize()
+        listed = await session.list_tools()
+        echoed = await session.call_tool("probe.echo", {"from": "python"})
+        failed = await session.call_tool("probe.fail", {})
+        return {
+            "server": initialized.server_info.name,
+            "protocol": initialized.protocol_version,
+            "tools": sorted(tool.name for tool in listed.tools),
+            "echo": echoed.structured_content,
+            "echoIsError": echoed.is_error,
+            "failIsError": failed.is_error,
+        }
+
+
+async def main(argv):
+    if argv[1] == "http":
+        headers = {"Authorization": "Bearer " + argv[3]} if len(argv) > 3 else None
+        async with create_mcp_http_client(headers=headers) as client:
+            async with streamable_http_client(argv[2], http_client=client) as streams:
+                return await exercise(streams[0], streams[1])
+    server = StdioServerParameters(command=argv[2], args=["mcp", "--plugins", argv[3]])
+    async with stdio_client(server) as (read, write):
+        return await exercise(read, write)
+
+
+print(json.dumps(asyncio.run(main(sys.argv))))
