@@ -31,6 +31,11 @@ extension ToolHost {
             /// The most agent names tracked (in statistics and metric labels); calls of any further agent are
             /// counted under ``AgentStatistics/overflowName``, so a flood of names cannot grow memory or labels.
             public var maxTracked: Int = 64
+            /// Calls of one agent at once, all its tools together (its quota in ``quotas`` first); 0: no per-agent
+            /// limit. Calls over it wait in the queue while other agents' calls run.
+            public var maxConcurrentCalls: Int = 0
+            /// Per-agent quotas, by agent name, over ``maxConcurrentCalls``.
+            public var quotas: [String: Int] = [:]
             public init() {}
         }
 

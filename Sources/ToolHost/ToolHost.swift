@@ -62,7 +62,10 @@ public final class ToolHost: Sendable {
                 maxQueuedCalls: configuration.limits.maxQueuedCalls,
                 defaultPluginConcurrency: configuration.limits.defaultPluginConcurrency,
                 defaultToolConcurrency: configuration.limits.defaultToolConcurrency,
-                policies: configuration.pluginPolicies),
+                policies: configuration.pluginPolicies,
+                agentMaxConcurrentCalls: configuration.agents.maxConcurrentCalls > 0
+                    ? configuration.agents.maxConcurrentCalls : nil,
+                agentQuotas: configuration.agents.quotas),
             maxOutputBytes: configuration.maxOutputBytes, awakeWait: configuration.limits.awakeWait)
         registry.rescan()
         warnAboutUnknownTools(in: registry.snapshot.plugins)
@@ -330,7 +333,7 @@ public final class ToolHost: Sendable {
         let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
             var result = try await run(
-                entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+                entry, arguments: arguments, priority: priority, agent: agent, timeout: timeout, started: started)
             result.defaultMaxResultBytes = entry.manifest.maxResultBytes
             statistics.record(
                 figures, outcome: .success(cached: result.cached), duration: result.duration,
@@ -424,23 +427,25 @@ public final class ToolHost: Sendable {
     /// continuation the plugin thread resumes, not four.
     @inline(__always)
     private func run(
-        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: UInt64
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, agent: String?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
         try entry.validate(arguments)
         let canonical = arguments.canonical()
         // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
         guard configuration.cache.enabled && entry.manifest.deterministic else {
             return try await attempts(
-                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+                entry, canonical: canonical, priority: priority, agent: agent, timeout: timeout, started: started)
         }
         return try await runCached(
-            entry, arguments: arguments, canonical: canonical, priority: priority, timeout: timeout, started: started)
+            entry, arguments: arguments, canonical: canonical, priority: priority, agent: agent, timeout: timeout,
+            started: started)
     }
 
     /// A deterministic tool's call with the cache on: a hit, a shared execution, or an execution whose result is
     /// stored.
     private func runCached(
-        _ entry: ToolEntry, arguments: JSONValue, canonical: [UInt8], priority: Int?, timeout: Duration?,
+        _ entry: ToolEntry, arguments: JSONValue, canonical: [UInt8], priority: Int?, agent: String?,
+        timeout: Duration?,
         started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let ttl = configuration.cache.ttl(
@@ -448,7 +453,7 @@ public final class ToolHost: Sendable {
         )
         guard ttl > .zero && configuration.cache.admits(arguments, of: entry.manifest) else {
             return try await execute(
-                entry, canonical: canonical, priority: priority, timeout: timeout, started: started)
+                entry, canonical: canonical, priority: priority, agent: agent, timeout: timeout, started: started)
         }
         // The key names the library's content: a generation replaced under the same version (or an impostor folder
         // claiming the name) never answers from another generation's results. So the plugin is loaded first.
@@ -471,7 +476,8 @@ public final class ToolHost: Sendable {
             key, leaderDeadline: deadline(for: entry, timeout: timeout, started: started).nanoseconds)
         if !leader {
             return try await follow(
-                flight, entry: entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+                flight, entry: entry, arguments: arguments, priority: priority, agent: agent, timeout: timeout,
+                started: started)
         }
         // The leader asks L2 (within its budget: a slow file is a miss); a hit fills L1 and answers the followers.
         if let persistentCache, let stored = await persistentCache.lookup(key) {
@@ -487,7 +493,8 @@ public final class ToolHost: Sendable {
         let result: Result<ToolResult, ToolError>
         do {
             let value = try await execute(
-                entry, canonical: canonical, priority: priority, timeout: timeout, started: started, loaded: loaded)
+                entry, canonical: canonical, priority: priority, agent: agent, timeout: timeout, started: started,
+                loaded: loaded)
             cache.put(
                 key, output: value.output, duration: value.duration, ttl: ttl, plugin: pluginName, tool: entry.fullName
             )
@@ -504,7 +511,8 @@ public final class ToolHost: Sendable {
 
     /// Waits for the identical call that is running, within this call's own deadline.
     private func follow(
-        _ flight: SingleFlight.Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?,
+        _ flight: SingleFlight.Flight, entry: ToolEntry, arguments: JSONValue, priority: Int?, agent: String?,
+        timeout: Duration?,
         started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let deadline = deadline(for: entry, timeout: timeout, started: started)
@@ -515,7 +523,8 @@ public final class ToolHost: Sendable {
         case .failure(let error)
         where SingleFlight.followerRunsOn(after: error, flight: flight, deadline: deadline, now: monotonicNanoseconds()):
             // The leader was cancelled by its own caller, or its deadline was the shorter one: run it ourselves.
-            return try await run(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+            return try await run(
+                entry, arguments: arguments, priority: priority, agent: agent, timeout: timeout, started: started)
         case .failure(let error):
             throw error
         }
@@ -538,11 +547,12 @@ public final class ToolHost: Sendable {
 
     /// `attempts`, not inlined (the cached paths).
     private func execute(
-        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64,
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, agent: String?, timeout: Duration?, started: UInt64,
         loaded: Loaded? = nil
     ) async throws(ToolError) -> ToolResult {
         try await attempts(
-            entry, canonical: canonical, priority: priority, timeout: timeout, started: started, loaded: loaded)
+            entry, canonical: canonical, priority: priority, agent: agent, timeout: timeout, started: started,
+            loaded: loaded)
     }
 
     /// A plugin's loaded generation, and when this call had to load it, the time the load ended.
@@ -567,7 +577,7 @@ public final class ToolHost: Sendable {
     /// Loads the plugin if needed and runs the tool, retrying transient errors when the tool allows it.
     @inline(__always)
     private func attempts(
-        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, timeout: Duration?, started: UInt64,
+        _ entry: ToolEntry, canonical: [UInt8], priority: Int?, agent: String?, timeout: Duration?, started: UInt64,
         loaded: Loaded? = nil
     ) async throws(ToolError) -> ToolResult {
         // A loaded plugin without an async call (a frame per call); else load it (once, shared).
@@ -599,7 +609,8 @@ public final class ToolHost: Sendable {
             attempt += 1
             let outcome = await executor.run(
                 plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName, arguments: canonical,
-                deadline: deadline, priority: priority ?? entry.manifest.priority)
+                deadline: deadline, priority: priority ?? entry.manifest.priority,
+                agent: agent)
             switch outcome {
             case .success(let output):
                 if output.isEmpty {

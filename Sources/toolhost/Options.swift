@@ -97,6 +97,17 @@ struct SettingsOptions: ParsableArguments {
     )
     var agentsMaxTracked: String?
 
+    @Option(
+        name: .customLong("agent-max-concurrent-calls"),
+        help: "Calls of one agent at once; over it they wait while other agents' calls run (default 0: no limit).")
+    var agentMaxConcurrentCalls: String?
+
+    @Option(
+        name: .customLong("agent-quota"),
+        help: ArgumentHelp(
+            "One agent's own limit of calls at once, over the default (repeatable).", valueName: "name=n"))
+    var agentQuotas: [String] = []
+
     @Option(name: .long, help: "The most bytes of results the cache holds (default 67108864).")
     var cacheMaxBytes: String?
 
@@ -134,12 +145,12 @@ struct SettingsOptions: ParsableArguments {
             ("--max-concurrent-calls", maxConcurrentCalls), ("--max-queued-calls", maxQueuedCalls),
             ("--default-plugin-concurrency", defaultPluginConcurrency),
             ("--default-tool-concurrency", defaultToolConcurrency), ("--awake-wait-us", awakeWaitMicroseconds),
-            ("--agents-max-tracked", agentsMaxTracked),
+            ("--agents-max-tracked", agentsMaxTracked), ("--agent-max-concurrent-calls", agentMaxConcurrentCalls),
             ("--cache-max-bytes", cacheMaxBytes), ("--cache-l2", cacheL2), ("--cache-l2-path", cacheL2Path),
             ("--cache-l2-max-bytes", cacheL2MaxBytes), ("--cache-l2-budget-us", cacheL2BudgetMicroseconds),
         ]
         return single.compactMap { flag, value in value.map { (flag, $0) } }
-            + allowedSystemLibraries.map { ("--allow-system-library", $0) }
+            + allowedSystemLibraries.map { ("--allow-system-library", $0) } + agentQuotas.map { ("--agent-quota", $0) }
     }
 
     /// Reads the settings: the defaults, the config file, the environment, then the flags. A setting that cannot be

@@ -41,6 +41,30 @@ import ToolHostServer
         #expect(host.pluginPolicies["textkit"]?.timeoutMs == 250)
     }
 
+    /// The agents' settings: a default quota and per-agent quotas, from each source; bad ones name the key.
+    @Test func agentQuotasComeFromEverySource() throws {
+        #expect(Settings().host.agents.maxConcurrentCalls == 0, "no per-agent limit by default")
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(
+                #"{"agents": {"maxTracked": 8, "maxConcurrentCalls": 4, "quotas": {"planner": 16}}}"#.utf8),
+            source: "test")
+        #expect(settings.host.agents.maxTracked == 8)
+        #expect(settings.host.agents.maxConcurrentCalls == 4)
+        #expect(settings.host.agents.quotas == ["planner": 16])
+        try settings.apply(environment: ["TOOLHOST_AGENT_QUOTAS": "fleet=2, scout=1"])
+        try settings.apply(flags: [("--agent-quota", "planner=32"), ("--agent-max-concurrent-calls", "3")])
+        #expect(settings.host.agents.quotas == ["planner": 32, "fleet": 2, "scout": 1])
+        #expect(settings.host.agents.maxConcurrentCalls == 3)
+        for (flag, value) in [("--agent-quota", "planner"), ("--agent-quota", "planner=0"), ("--agent-quota", "a b=2")]
+        {
+            #expect(throws: SettingsError.self) { try settings.apply(flags: [(flag, value)]) }
+        }
+        #expect(throws: SettingsError.self) {
+            try settings.apply(fileContents: Array(#"{"agents": {"quotas": {"planner": "lots"}}}"#.utf8), source: "t")
+        }
+    }
+
     /// The HTTP connection settings: their defaults, each source over the one before, and their ranges.
     @Test func theConnectionSettingsComeFromEverySource() throws {
         #expect(Settings().http.maxConnections == 512)

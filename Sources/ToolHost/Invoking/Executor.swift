@@ -37,13 +37,13 @@ final class Executor: Sendable {
     @inline(__always)  // into the pipeline's frame: one async frame fewer per call
     func run(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, fullName: String, arguments: [UInt8],
-        deadline: CallDeadline, priority: Int
+        deadline: CallDeadline, priority: Int, agent: String? = nil
     ) async -> InvocationOutcome {
         let scheduler = self.scheduler
         let job = CallJob(
             plugin: plugin, tool: tool, manifest: manifest, arguments: arguments, deadline: deadline,
-            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, fullName: fullName,
-            scheduler: scheduler)
+            priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, agent: agent ?? "",
+            fullName: fullName, scheduler: scheduler)
         if Task.isCancelled { return .error(job.cancelledError) }
         let alone = scheduler.enter()
         switch scheduler.submit(job) {

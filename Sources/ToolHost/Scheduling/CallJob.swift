@@ -26,6 +26,11 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     let scheduler: Scheduler
     let priority: Int
     let sequence: UInt64
+    /// Who made the call ("" for no one): its quota and its share of the queue.
+    let agent: String
+    /// Guarded by the scheduler's lock: the job's place among its priority's queued jobs (fair queueing between
+    /// agents, ``Scheduler``).
+    var tag: UInt64 = 0
     /// `<plugin>.<tool>` and how the deadline was set, for the messages of a timeout or cancellation.
     let fullName: String
 
@@ -48,9 +53,11 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
 
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
-        deadline: CallDeadline, priority: Int, sequence: UInt64, fullName: String, scheduler: Scheduler
+        deadline: CallDeadline, priority: Int, sequence: UInt64, agent: String = "", fullName: String,
+        scheduler: Scheduler
     ) {
         self.fullName = fullName
+        self.agent = agent
         self.callDeadline = deadline
         self.deadline = deadline.nanoseconds
         self.plugin = plugin

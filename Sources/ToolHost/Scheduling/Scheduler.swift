@@ -1,7 +1,12 @@
 import Synchronization
 
-/// Admission control: a global limit on calls in flight, per-plugin and per-tool limits, and a bounded
-/// wait queue served by priority (higher first, first come first served within a priority).
+/// Admission control: a global limit on calls in flight, per-plugin, per-tool and per-agent limits, and a bounded
+/// wait queue served by priority (higher first), and within a priority fairly between agents.
+///
+/// Fair queueing: each queued job gets a tag, its agent's next one but never below the tag of the latest job
+/// started (start-time fair queueing). The queue is ordered by priority, then tag, then arrival, so an agent that
+/// queued thousands of calls takes turns with one that queues ten later, instead of going first with all of them;
+/// an agent alone is served first come first served as before. Calls with no agent share the agent "".
 ///
 /// Invariant: after every change, each queued job is blocked by some limit; so a new job that fits
 /// every limit may start at once without overtaking anyone who could have run.
@@ -19,11 +24,28 @@ final class Scheduler: @unchecked Sendable {
         var defaultToolConcurrency: Int
         /// The operator's caps, by plugin name (`maxConcurrency`, `toolMaxConcurrency`).
         var policies: [String: ToolHost.Configuration.PluginPolicy] = [:]
+        /// Calls of one agent at once (its own quota in `agentQuotas` first); nil: no per-agent limit.
+        var agentMaxConcurrentCalls: Int? = nil
+        var agentQuotas: [String: Int] = [:]
+
+        /// Whether any agent has a limit of its own (only then are calls counted per agent).
+        var limitsAgents: Bool { agentMaxConcurrentCalls != nil || !agentQuotas.isEmpty }
+
+        func quota(of agent: String) -> Int? {
+            agentQuotas[agent] ?? agentMaxConcurrentCalls
+        }
     }
 
     private struct State {
         var running = 0
         var queue: [CallJob] = []
+        /// The tag of the latest job started: where a newly queued agent's tags begin.
+        var virtualTime: UInt64 = 0
+        /// Each agent's next tag, while it is ahead of `virtualTime` (older entries are dropped: they mean the same
+        /// as none).
+        var nextTag: [String: UInt64] = [:]
+        /// Calls holding a global slot, per agent (kept only when some agent has a limit).
+        var runningByAgent: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -72,11 +94,18 @@ final class Scheduler: @unchecked Sendable {
 
     private func fits(_ job: CallJob, _ state: State) -> Bool {
         state.running < limits.maxConcurrentCalls && job.plugin.gate.running < pluginLimit(job)
-            && job.tool.gate.running < toolLimit(job)
+            && job.tool.gate.running < toolLimit(job) && fitsAgentQuota(job, state)
+    }
+
+    private func fitsAgentQuota(_ job: CallJob, _ state: State) -> Bool {
+        guard limits.limitsAgents, let quota = limits.quota(of: job.agent) else { return true }
+        return state.runningByAgent[job.agent, default: 0] < quota
     }
 
     private func start(_ job: CallJob, _ state: inout State) {
         state.running += 1
+        if limits.limitsAgents { state.runningByAgent[job.agent, default: 0] += 1 }
+        if job.tag > state.virtualTime { state.virtualTime = job.tag }
         job.plugin.gate.running += 1
         job.tool.gate.running += 1
         job.phase = .running
@@ -117,6 +146,7 @@ final class Scheduler: @unchecked Sendable {
                 return (true, false)
             }
             if state.queue.count >= limits.maxQueuedCalls { return (false, true) }
+            job.tag = Self.nextTag(for: job.agent, in: &state)
             insert(job, into: &state.queue)
             job.phase = .queued
             return (false, false)
@@ -144,7 +174,7 @@ final class Scheduler: @unchecked Sendable {
             job.tool.gate.running -= 1
             if job.holdsGlobalSlot {
                 job.holdsGlobalSlot = false
-                state.running -= 1
+                releaseGlobalSlot(of: job, &state)
             }
             job.phase = .done
             return admit(&state)
@@ -163,7 +193,7 @@ final class Scheduler: @unchecked Sendable {
                 return []
             case .running where job.holdsGlobalSlot:
                 job.holdsGlobalSlot = false
-                state.running -= 1
+                releaseGlobalSlot(of: job, &state)
                 return admit(&state)
             case .new:
                 job.phase = .abandoned
@@ -198,19 +228,44 @@ final class Scheduler: @unchecked Sendable {
         return started
     }
 
-    /// Keeps the queue sorted by priority (higher first), then arrival.
+    private func releaseGlobalSlot(of job: CallJob, _ state: inout State) {
+        state.running -= 1
+        guard limits.limitsAgents else { return }
+        let left = state.runningByAgent[job.agent, default: 1] - 1
+        state.runningByAgent[job.agent] = left > 0 ? left : nil
+    }
+
+    /// The tag of an agent's newly queued job: its next one, but never behind the latest started job's (an agent
+    /// that was idle joins the turn now, without credit for the time it queued nothing).
+    private static func nextTag(for agent: String, in state: inout State) -> UInt64 {
+        let tag = max(state.nextTag[agent] ?? 0, state.virtualTime)
+        state.nextTag[agent] = tag + 1
+        if state.nextTag.count > 256 {
+            // Entries at or behind the virtual time mean the same as none: bounded by the agents with calls queued.
+            let now = state.virtualTime
+            state.nextTag = state.nextTag.filter { $0.value > now }
+        }
+        return tag
+    }
+
+    /// Keeps the queue sorted by priority (higher first), then tag (fair turns between agents), then arrival.
     private func insert(_ job: CallJob, into queue: inout [CallJob]) {
         var low = 0
         var high = queue.count
         while low < high {
             let middle = (low + high) / 2
-            let other = queue[middle]
-            if other.priority > job.priority || (other.priority == job.priority && other.sequence < job.sequence) {
+            if Self.precedes(queue[middle], job) {
                 low = middle + 1
             } else {
                 high = middle
             }
         }
         queue.insert(job, at: low)
+    }
+
+    private static func precedes(_ lhs: CallJob, _ rhs: CallJob) -> Bool {
+        if lhs.priority != rhs.priority { return lhs.priority > rhs.priority }
+        if lhs.tag != rhs.tag { return lhs.tag < rhs.tag }
+        return lhs.sequence < rhs.sequence
     }
 }

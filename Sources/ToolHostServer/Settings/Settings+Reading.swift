@@ -97,9 +97,9 @@ extension Settings {
         for setting in Self.table {
             guard let value = environment[setting.environment], !value.isEmpty else { continue }
             let source = "environment variable \(setting.environment)"
-            if case .libraries = setting.kind {
-                for soname in value.split(separator: ",") {
-                    try set(setting, text: soname.trimmingCharacters(in: .whitespaces), source: source, key: nil)
+            if setting.isList {
+                for item in value.split(separator: ",") {
+                    try set(setting, text: item.trimmingCharacters(in: .whitespaces), source: source, key: nil)
                 }
             } else {
                 try set(setting, text: value, source: source, key: nil)
@@ -145,6 +145,7 @@ extension Settings {
         case .mcpResultContent: "both, text or structured"
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .libraries: "a library soname such as libfoo.so.1"
+        case .agentQuotas: "AGENT=N, an agent name and its quota of calls at once (N ≥ 1)"
         }
     }
 
@@ -176,6 +177,20 @@ extension Settings {
             for item in items {
                 guard let soname = item.stringValue else { throw wrong() }
                 try set(setting, text: soname, source: source, key: setting.key)
+            }
+        case .agentQuotas:
+            guard let quotas = value.objectValue else {
+                throw SettingsError(
+                    source: source, key: setting.key,
+                    "must be an object of agent names and quotas ({\"planner\": 8}), not \(value.typeName)")
+            }
+            for (agent, quota) in quotas {
+                guard case .int = quota, let number = quota.intValue else {
+                    throw SettingsError(
+                        source: source, key: setting.key + "." + agent,
+                        "must be an integer ≥ 1, not \(quota.serializedString)")
+                }
+                try set(setting, text: "\(agent)=\(number)", source: source, key: setting.key + "." + agent)
             }
         }
     }
@@ -229,6 +244,12 @@ extension Settings {
         case .libraries:
             guard !text.isEmpty, !text.contains("/") else { throw invalid }
             host.allowedSystemLibraries.insert(text)
+        case .agentQuotas:
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ToolCall.isValidAgentName(parts[0]), let quota = Int(parts[1]), quota >= 1 else {
+                throw invalid
+            }
+            host.agents.quotas[parts[0]] = quota
         }
     }
 

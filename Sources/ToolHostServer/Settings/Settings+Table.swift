@@ -28,6 +28,9 @@ extension Settings {
         case logLevel
         /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
         case libraries
+        /// Per-agent quotas: an object of agent names in the file, `NAME=N` comma-separated in the variable, one
+        /// per flag.
+        case agentQuotas
 
         enum Unit: String, Sendable {
             case milliseconds, microseconds
@@ -48,6 +51,14 @@ extension Settings {
         let environment: String
         let flag: String
         let kind: Kind
+
+        /// Whether the variable holds several values, comma-separated (and the flag may be repeated).
+        var isList: Bool {
+            switch kind {
+            case .libraries, .agentQuotas: true
+            default: false
+            }
+        }
     }
 
     /// Every setting, in the order the README documents them.
@@ -95,6 +106,11 @@ extension Settings {
         Setting(
             key: "agents.maxTracked", environment: "TOOLHOST_AGENTS_MAX_TRACKED", flag: "--agents-max-tracked",
             kind: .integer(\.host.agents.maxTracked, 1...100_000)),
+        Setting(
+            key: "agents.maxConcurrentCalls", environment: "TOOLHOST_AGENT_MAX_CONCURRENT_CALLS",
+            flag: "--agent-max-concurrent-calls", kind: .integer(\.host.agents.maxConcurrentCalls, 0...Int.max)),
+        Setting(
+            key: "agents.quotas", environment: "TOOLHOST_AGENT_QUOTAS", flag: "--agent-quota", kind: .agentQuotas),
         Setting(
             key: "cache.maxBytes", environment: "TOOLHOST_CACHE_MAX_BYTES", flag: "--cache-max-bytes",
             kind: .integer(\.host.cache.maxBytes, 0...Int.max)),
