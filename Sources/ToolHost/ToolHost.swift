@@ -461,7 +461,8 @@ public final class ToolHost: Sendable {
         let pluginName = entry.record.manifest.name
         let key = CacheKey(
             plugin: pluginName, version: entry.record.manifest.version, library: loaded.plugin.sha256,
-            tool: entry.manifest.name, canonicalArguments: canonical)
+            tool: entry.manifest.name, canonicalArguments: canonical,
+            agent: entry.manifest.cache.scope == .agent ? agent ?? "" : nil)
         let figures = entry.resolved.statistics(in: statistics, tool: entry.fullName, plugin: pluginName)
         if let hit = cache.get(key) {
             statistics.recordCache(figures, hit: true)

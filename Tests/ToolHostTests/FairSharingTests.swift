@@ -87,3 +87,38 @@ import ToolHostTesting
         for task in flooding + vip { #expect((try? await task.value.get()) != nil) }
     }
 }
+
+/// Cache scope (issue 12, item 6): a deterministic tool's results are shared between agents, unless its manifest
+/// says `cache.scope: "agent"`.
+@Suite struct CacheScopeTests {
+    func cached(_ host: ToolHost, agent: String?) async throws -> Bool {
+        try await host.call("probe.echo", arguments: ["same": true], agent: agent).cached
+    }
+
+    @Test func resultsAreSharedBetweenAgentsByDefault() async throws {
+        let (host, _) = try await Fixtures.probeHost(
+            manifest: Fixtures.probeManifest(toolPolicy: ["echo": ["deterministic": true]]))
+        defer { host.shutdown() }
+        #expect(try await !cached(host, agent: "a"))
+        #expect(try await cached(host, agent: "b"), "b reads what a's call stored")
+    }
+
+    @Test func anAgentScopedToolKeepsEachAgentsResults() async throws {
+        let (host, _) = try await Fixtures.probeHost(
+            manifest: Fixtures.probeManifest(toolPolicy: ["echo": ["deterministic": true, "cache": ["scope": "agent"]]])
+        )
+        defer { host.shutdown() }
+        #expect(try await !cached(host, agent: "a"))
+        #expect(try await !cached(host, agent: "b"), "b never reads a's result")
+        #expect(try await cached(host, agent: "a"))
+        #expect(try await cached(host, agent: "b"))
+        #expect(try await !cached(host, agent: nil), "calls that name no agent share a scope of their own")
+        #expect(try await cached(host, agent: nil))
+    }
+
+    @Test func anUnknownScopeIsRefusedWhenTheManifestIsRead() throws {
+        let manifest = Fixtures.probeManifest(
+            toolPolicy: ["echo": ["deterministic": true, "cache": ["scope": "caller"]]])
+        #expect(throws: ManifestError.self) { try PluginManifest.parse(manifest.serialized(), file: "manifest.json") }
+    }
+}

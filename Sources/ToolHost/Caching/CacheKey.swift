@@ -10,13 +10,24 @@ import Crypto
 struct CacheKey: Hashable, Sendable {
     let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
-    init(plugin: String, version: String, library: String, tool: String, canonicalArguments: [UInt8]) {
+    /// - Parameter agent: for a tool whose results are kept per agent (`cache.scope` `agent`), the agent ("" for
+    ///   calls that name none); nil for a shared result.
+    init(
+        plugin: String, version: String, library: String, tool: String, canonicalArguments: [UInt8],
+        agent: String? = nil
+    ) {
         var hasher = SHA256()
-        // Length-prefixed fields: ("ab", "c") and ("a", "bc") never collide.
+        // Length-prefixed fields: ("ab", "c") and ("a", "bc") never collide. An agent's scope is a fifth field, with
+        // its length's top bit set so it cannot read as the start of the arguments.
         for field in [plugin, version, library, tool] {
             var length = UInt32(field.utf8.count).littleEndian
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
             hasher.update(data: Array(field.utf8))
+        }
+        if let agent {
+            var length = (UInt32(agent.utf8.count) | 0x8000_0000).littleEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: Array(agent.utf8))
         }
         canonicalArguments.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         let digest = hasher.finalize()

@@ -210,6 +210,10 @@ extension ManifestSchema {
                         "minLength": 1
                       },
                       "uniqueItems": true
+                    },
+                    "scope": {
+                      "description": "Who shares a cached result: \"shared\" (default), every caller; \"agent\", only calls of the same agent (for tools whose answer depends on who asks).",
+                      "enum": ["shared", "agent"]
                     }
                   }
                 },

@@ -134,7 +134,9 @@ extension PluginManifest {
                 idempotent: tool["idempotent"]?.boolValue ?? false,
                 cache: .init(
                     ttlSeconds: cache?["ttlSeconds"]?.doubleValue,
-                    nonCacheableParams: cache?["nonCacheableParams"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                    nonCacheableParams: cache?["nonCacheableParams"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                    scope: cache?["scope"]?.stringValue.flatMap(ToolManifest.CachePolicy.Scope.init(rawValue:))
+                        ?? .shared),
                 timeoutMs: tool["timeoutMs"]?.intValue.map { Int($0) },
                 priority: tool["priority"]?.intValue.map { Int($0) } ?? 0,
                 maxConcurrency: tool["maxConcurrency"]?.intValue.map { Int($0) },

@@ -85,9 +85,20 @@ public struct ToolManifest: Sendable, Hashable {
         public var ttlSeconds: Double?
         /// Argument names that, at any depth, make a call bypass the cache (added to the host's defaults).
         public var nonCacheableParams: [String]
-        public init(ttlSeconds: Double? = nil, nonCacheableParams: [String] = []) {
+        /// Whether a cached result answers every caller, or only calls of the agent whose call stored it.
+        public var scope: Scope
+        public init(ttlSeconds: Double? = nil, nonCacheableParams: [String] = [], scope: Scope = .shared) {
             self.ttlSeconds = ttlSeconds
             self.nonCacheableParams = nonCacheableParams
+            self.scope = scope
+        }
+
+        /// Who shares a cached result (the manifest's `cache.scope`).
+        public enum Scope: String, Sendable, Hashable {
+            /// Every caller (the default).
+            case shared
+            /// Only calls of the same agent (``ToolCall/agent``): for tools whose answer depends on who asks.
+            case agent
         }
     }
 
