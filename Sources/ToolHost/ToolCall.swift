@@ -38,6 +38,19 @@ public struct ToolCall: Sendable {
         return bytes.allSatisfy { Self.isAlphanumeric($0) || "_.-:@/".utf8.contains($0) }
     }
 
+    /// An agent name made of any text (an MCP client's `clientInfo.name`): leading characters that cannot start a
+    /// name dropped, any other character a name may not hold replaced by `-`, trailing `-` dropped, cut to 64.
+    /// - Returns: nil when nothing is left.
+    public static func agentName(from text: String) -> String? {
+        var bytes: [UInt8] = []
+        for byte in text.utf8 where bytes.count < 64 {
+            if bytes.isEmpty && !isAlphanumeric(byte) { continue }
+            bytes.append(isAlphanumeric(byte) || "_.-:@/".utf8.contains(byte) ? byte : UInt8(ascii: "-"))
+        }
+        while bytes.last == UInt8(ascii: "-") { bytes.removeLast() }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
     }

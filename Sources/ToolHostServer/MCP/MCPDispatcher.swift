@@ -249,19 +249,7 @@ public final class MCPDispatcher: Sendable {
     /// The agent named by an `initialize`'s `clientInfo`: its `name` with anything an agent name may not hold
     /// replaced by `-` ("Claude Desktop" is `Claude-Desktop`), cut to 64 characters; nil when it has no name.
     static func agentName(clientInfo: JSONValue) -> String? {
-        guard let name = clientInfo["name"]?.stringValue else { return nil }
-        let punctuation = Array("_.-:@/".utf8)
-        func isAlphanumeric(_ byte: UInt8) -> Bool {
-            let lower = byte | 0x20
-            return (byte >= 0x30 && byte <= 0x39) || (lower >= 0x61 && lower <= 0x7A)
-        }
-        var bytes: [UInt8] = []
-        for byte in name.utf8 where bytes.count < 64 {
-            if bytes.isEmpty && !isAlphanumeric(byte) { continue }
-            bytes.append(isAlphanumeric(byte) || punctuation.contains(byte) ? byte : UInt8(ascii: "-"))
-        }
-        while bytes.last == UInt8(ascii: "-") { bytes.removeLast() }
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        clientInfo["name"]?.stringValue.flatMap(ToolCall.agentName(from:))
     }
 
     // MARK: methods
