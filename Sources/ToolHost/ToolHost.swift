@@ -16,6 +16,8 @@ public final class ToolHost: Sendable {
     let loader: PluginLoader
     let executor: Executor
     let statistics = StatisticsRecorder()
+    /// The live statistics and scores of capability providers.
+    let router: CapabilityRouter
     let changeObservers = ToolChangeObservers()
     let logger: Logger
     /// Holds back repeated lines of one failure (``logFailure(_:tool:plugin:)``).
@@ -48,6 +50,7 @@ public final class ToolHost: Sendable {
             self.persistentCache = nil
         }
         self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
+        self.router = CapabilityRouter(configuration.capabilities)
         self.loader = PluginLoader(
             store: LibraryStore(directory: configuration.libraryStore), logger: logger,
             allowedSystemLibraries: configuration.allowedSystemLibraries, isolation: configuration.isolation,
@@ -166,7 +169,10 @@ public final class ToolHost: Sendable {
                 name: record.manifest.name, version: record.manifest.version, directory: record.directory,
                 state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name },
                 isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined,
-                rejectedUpdate: snapshot.rejected[record.directory])
+                rejectedUpdate: snapshot.rejected[record.directory],
+                capabilityConflicts: snapshot.capabilityConflicts.filter {
+                    $0.tool.hasPrefix(record.manifest.name + ".")
+                })
         }
     }
 
@@ -290,6 +296,12 @@ public final class ToolHost: Sendable {
     /// - Returns: the result, or the `ToolError` that says what went wrong.
     public func call(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
         do {
+            if request.byCapability {
+                return .success(
+                    try await call(
+                        capability: request.tool, arguments: request.arguments, priority: request.priority,
+                        timeout: request.timeout, complexity: request.complexity))
+            }
             return .success(
                 try await call(
                     request.tool, arguments: request.arguments, priority: request.priority,
@@ -311,13 +323,18 @@ public final class ToolHost: Sendable {
     ) async throws(ToolError) -> ToolResult {
         let started = monotonicNanoseconds()
         if priority != nil || timeout != nil { try ToolCall.checkRanges(priority: priority, timeout: timeout) }
-        if draining.load(ordering: .relaxed) {
-            throw ToolError(
-                .pluginUnavailable, "the host is shutting down and takes no new calls; retry on another instance")
-        }
+        if draining.load(ordering: .relaxed) { throw Self.shuttingDown }
         guard let entry = registry.tool(named: name) else {
             throw notFound(name)
         }
+        return try await call(entry, arguments: arguments, priority: priority, timeout: timeout, started: started)
+    }
+
+    /// Runs one call of a tool the registry found, recording its statistics; `started` is when the call began.
+    func call(
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, started: UInt64
+    ) async throws(ToolError) -> ToolResult {
+        let name = entry.fullName
         let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
             var result = try await run(
@@ -337,6 +354,10 @@ public final class ToolHost: Sendable {
             throw error
         }
     }
+
+    /// What a call made during a drain is answered with.
+    static let shuttingDown = ToolError(
+        .pluginUnavailable, "the host is shutting down and takes no new calls; retry on another instance")
 
     /// Runs calls concurrently and returns their outcomes in input order.
     /// - Parameter concurrency: how many of them run at once (the host's limits still apply).
@@ -564,6 +585,7 @@ public final class ToolHost: Sendable {
                 deadline: deadline, priority: priority ?? entry.manifest.priority)
             switch outcome {
             case .success(let output):
+                plugin.breaker.recordAnswer()
                 if output.isEmpty {
                     throw ToolError(
                         .pluginError,
@@ -588,6 +610,7 @@ public final class ToolHost: Sendable {
                 }
                 throw error
             case .failure(let status, let message):
+                plugin.breaker.recordAnswer()
                 if status == Int32(TOOLHOST_ERR_TRANSIENT.rawValue),
                     let wait = retry.nextWait(
                         after: attempt, deadline: deadline.nanoseconds, now: monotonicNanoseconds())

@@ -87,7 +87,7 @@ struct BatchCommand: AsyncParsableCommand {
                                 result.budgeted(asked: call.maxResultBytes ?? budget, store: nil, owner: "").output
                             outcome = .success(result)
                         }
-                        let line = ToolResult.wireJSON(outcome, tool: call.tool, line: index + 1)
+                        let line = ToolResult.wireJSON(outcome, call: call, line: index + 1)
                         if case .success(let result) = outcome { return (index, line, true, result.cached) }
                         return (index, line, false, false)
                     }

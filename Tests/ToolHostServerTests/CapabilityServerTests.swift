@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import ToolHostJSON
+import ToolHostTesting
+
+/// Calls by capability through the real binary: `toolhost serve` (REST), `toolhost mcp` (stdio) and `toolhost call`,
+/// over two real plugins providing `answer`, one of which crashes its worker on `{"crash": 1}`.
+@Suite struct CapabilityServerTests {
+    private typealias Server = RESTTests.Server
+
+    @Test func restCallsACapabilityFailsOverAndNamesTheProvider() async throws {
+        let plugins = try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]])
+        let server = try await Server(plugins: plugins)
+        do {
+            let served = try await server.request(
+                "POST", "/v1/capabilities/answer/call", body: #"{"crash":1}"#,
+                headers: ["X-Toolhost-Complexity": "2"])
+            #expect(served.status == 200)
+            #expect(served.body == ["crash": 1])
+            #expect(served.headers["X-Toolhost-Provider"] as? String == "probe.echo")
+
+            let listed = try await server.request("GET", "/v1/capabilities")
+            let answer = try #require(listed.body?["capabilities"]?[0])
+            #expect(answer["name"] == "answer" && answer["mcpName"] == "capability-answer")
+            let providers = answer["providers"]?.arrayValue ?? []
+            #expect(Set(providers.compactMap { $0["tool"]?.stringValue }) == ["faults.answer", "probe.echo"])
+            let crashed = try #require(providers.first { $0["tool"] == "faults.answer" })
+            #expect(crashed["failovers"] == 1 && crashed["lastError"] == "plugin_crashed")
+            #expect(crashed["score"]?.doubleValue != nil && crashed["errorRate"]?.doubleValue ?? 0 > 0)
+
+            let missing = try await server.request("POST", "/v1/capabilities/answr/call", body: "{}")
+            #expect(missing.status == 404)
+            #expect(missing.body?["error"]?["message"]?.stringValue?.contains("did you mean 'answer'") == true)
+            let invalid = try await server.request("POST", "/v1/capabilities/answer/call", body: #"{"crash":"x"}"#)
+            #expect(invalid.status == 400)
+            let badComplexity = try await server.request(
+                "POST", "/v1/capabilities/answer/call?complexity=5000", body: "{}")
+            #expect(badComplexity.status == 400)
+            #expect(
+                badComplexity.body?["error"]?["message"]?.stringValue?.contains("query parameter complexity") == true)
+
+            let batch = try await server.request(
+                "POST", "/v1/batch",
+                body: #"[{"capability":"answer","arguments":{"text":"b"}},{"capability":"nope"},"#
+                    + #"{"tool":"probe.echo","capability":"answer"}]"#)
+            #expect(batch.status == 400, "a call naming both a tool and a capability is refused")
+            let good = try await server.request(
+                "POST", "/v1/batch", body: #"[{"capability":"answer","arguments":{"text":"b"}},{"capability":"nope"}]"#)
+            let results = good.body?["results"]
+            #expect(results?[0]?["capability"] == "answer")
+            #expect(["faults.answer", "probe.echo"].contains(results?[0]?["provider"]?.stringValue ?? ""))
+            #expect(results?[1]?["capability"] == "nope" && results?[1]?["error"]?["code"] == "not_found")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+    }
+
+    @Test func aDisagreeingProviderShowsInThePluginListAndCheck() async throws {
+        let plugins = try await CapabilityFixtures.plugins()
+        try await CapabilityFixtures.installProbe(
+            in: plugins, folder: "zprobe",
+            manifest: Fixtures.probeManifest(
+                name: "zprobe", toolPolicy: ["echo": ["provides": ["answer"], "inputSchema": ["type": "object"]]]))
+        let server = try await Server(plugins: plugins)
+        do {
+            let listed = try await server.request("GET", "/v1/plugins")
+            let zprobe = try #require(listed.body?["plugins"]?.arrayValue?.first { $0["name"] == "zprobe" })
+            let conflict = try #require(zprobe["capabilityConflicts"]?[0])
+            #expect(conflict["tool"] == "zprobe.echo" && conflict["provider"] == "faults.answer")
+            #expect(try await server.request("POST", "/v1/tools/zprobe.echo/call", body: "{}").status == 200)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+        let check = try await Fixtures.run(
+            Fixtures.binary, ["check", plugins + "/zprobe"],
+            environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
+        #expect(check.status == 1)
+        #expect(check.stdout.contains("tool 'zprobe.echo' is not a provider of capability 'answer'"))
+        #expect(check.stdout.contains("'faults.answer'"))
+    }
+
+    @Test func theCLICallsACapabilityAndSaysWhichProviderServed() async throws {
+        let plugins = try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]])
+        let environment = ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")]
+        let result = try await Fixtures.run(
+            Fixtures.binary, ["call", "--plugins", plugins, "--capability", "answer", #"{"crash":1}"#],
+            environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONValue.parse(Array(result.stdout.utf8)) == ["crash": 1])
+        #expect(result.stderr.contains("failed over: faults.answer: plugin_crashed"))
+        #expect(result.stderr.contains("provider: probe.echo"))
+        let misused = try await Fixtures.run(
+            Fixtures.binary, ["call", "--plugins", plugins, "--capability", "answer", "probe.echo", "{}"],
+            environment: environment)
+        #expect(misused.status == 64 && misused.stderr.contains("give only the arguments"))
+        let badComplexity = try await Fixtures.run(
+            Fixtures.binary, ["call", "--plugins", plugins, "--capability", "answer", "--complexity", "0"],
+            environment: environment)
+        #expect(badComplexity.status == 64 && badComplexity.stderr.contains("--complexity must be a number"))
+    }
+
+    @Test func mcpListsACapabilityAsAToolAndTellsTheClientWhenItsProvidersChange() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-capabilities")
+        try await CapabilityFixtures.installProbe(in: plugins)
+        let child = try MCPChild(plugins: plugins)
+        _ = try await child.call(
+            "initialize",
+            ["protocolVersion": "2025-06-18", "capabilities": [:], "clientInfo": ["name": "tests", "version": "1"]])
+        try child.send(["jsonrpc": "2.0", "method": "notifications/initialized"])
+        func capabilityTool() async throws -> JSONValue? {
+            let listed = try await child.call("tools/list")
+            return listed["result"]?["tools"]?.arrayValue?.first { $0["name"] == "capability-answer" }
+        }
+        let before = try #require(try await capabilityTool())
+        #expect(before["inputSchema"] == CapabilityFixtures.answerSchema)
+        #expect(before["description"]?.stringValue?.contains("(probe.echo)") == true)
+        let first = try await child.call("tools/call", ["name": "capability-answer", "arguments": ["text": "a"]])
+        #expect(first["result"]?["_meta"]?["toolhost/provider"] == "probe.echo")
+
+        // A second provider is copied in while serving: the client is told, and the capability lists it.
+        try await CapabilityFixtures.installFaults(in: plugins)
+        let listChanged: @Sendable (JSONValue) -> Bool = {
+            $0["method"]?.stringValue == "notifications/tools/list_changed"
+        }
+        try await Fixtures.waitUntil("the client is told the tools changed") {
+            child.allMessages.contains(where: listChanged)
+        }
+        let after = try #require(try await capabilityTool())
+        #expect(after["description"]?.stringValue?.contains("faults.answer") == true)
+        // The newcomer is unproven, so it is tried first: it crashes and the call fails over to the probe.
+        let crashed = try await child.call("tools/call", ["name": "capability-answer", "arguments": ["crash": 1]])
+        #expect(crashed["result"]?["isError"] == false)
+        #expect(crashed["result"]?["_meta"]?["toolhost/provider"] == "probe.echo")
+        #expect(crashed["result"]?["_meta"]?["toolhost/failedOver"] == ["faults.answer"])
+        let unknown = try await child.call("tools/call", ["name": "capability-answr", "arguments": [:]])
+        #expect(unknown["error"]?["message"]?.stringValue?.contains("did you mean 'answer'") == true)
+        #expect(await child.stop() == 0)
+    }
+}
