@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import ToolHost
 import ToolHostJSON
+import ToolHostServer
 import ToolHostTesting
 
 /// Calls by capability through the real binary: `toolhost serve` (REST), `toolhost mcp` (stdio) and `toolhost call`,
@@ -139,5 +141,34 @@ import ToolHostTesting
         let unknown = try await child.call("tools/call", ["name": "capability-answr", "arguments": [:]])
         #expect(unknown["error"]?["message"]?.stringValue?.contains("did you mean 'answer'") == true)
         #expect(await child.stop() == 0)
+    }
+
+    @Test func theOperatorsWeightWinsOverTheManifestsAndIsRangeChecked() async throws {
+        // Unproven and equal, the faults provider would go first (folder order) and crash; the operator's weight
+        // puts the probe first, which answers at once.
+        let plugins = try await CapabilityFixtures.plugins()
+        let config = Fixtures.temporaryDirectory("toolhost-config") + "/toolhost.json"
+        try Data(#"{"pluginOverrides": {"probe": {"tools": {"echo": {"weight": 10}}}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: config))
+        let result = try await Fixtures.run(
+            Fixtures.binary,
+            ["call", "--plugins", plugins, "--config", config, "--capability", "answer", #"{"crash":1}"#],
+            environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("provider: probe.echo") && !result.stderr.contains("failed over"))
+
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(#"{"pluginOverrides": {"p": {"tools": {"t": {"weight": 2.5}}}}}"#.utf8),
+            source: "test")
+        #expect(settings.host.capabilities.weights == ["p.t": 2.5])
+        #expect {
+            var settings = Settings()
+            try settings.apply(
+                fileContents: Array(#"{"pluginOverrides": {"p": {"tools": {"t": {"weight": 0}}}}}"#.utf8),
+                source: "test")
+        } throws: { error in
+            "\(error)".contains("pluginOverrides.p.tools.t.weight") && "\(error)".contains("0.01...100")
+        }
     }
 }
