@@ -154,12 +154,19 @@ import ToolHostTesting
         #expect(rangeError.code == .invalidArguments && rangeError.message.contains("0.01...1000.0"))
     }
 
-    @Test func anUnprovenProviderIsTried() async throws {
-        let host = host(try await CapabilityFixtures.plugins())
+    @Test func anUnprovenProviderIsTriedEvenWhenAProvenOneScoresHigher() async throws {
+        let host = host(try await CapabilityFixtures.plugins()) {
+            $0.capabilities.weights = ["faults.answer": 3]
+            $0.capabilities.referenceLatency = .seconds(3600)
+        }
         defer { host.shutdown() }
-        // Equal and unproven: the registry's order picks the first; then the other, still unproven, gets the next.
+        // Both unproven: the heavier goes first. Then it scores about 3 against the other's 1, but the other, still
+        // unproven, gets the next call: a provider is never starved for having no history.
         #expect(try await host.call(capability: "answer", arguments: [:]).tool == "faults.answer")
+        #expect(host.capabilities()[0].providers.first { $0.tool == "faults.answer" }?.score ?? 0 > 2.9)
         #expect(try await host.call(capability: "answer", arguments: [:]).tool == "probe.echo")
+        // Both proven now: the score decides.
+        #expect(try await host.call(capability: "answer", arguments: [:]).tool == "faults.answer")
     }
 
     @Test func failuresRankAProviderLastUntilTheyFade() async throws {
