@@ -125,7 +125,9 @@ public struct ToolCall: Sendable {
     }
 
     /// "timeoutMs must be an integer in 1...86400000 (milliseconds), not '0'".
-    static func rangeMessage(_ field: String, _ range: ClosedRange<Int64>, _ unit: String?, _ given: String) -> String {
+    public static func rangeMessage(_ field: String, _ range: ClosedRange<Int64>, _ unit: String?, _ given: String)
+        -> String
+    {
         let shown = given.count > 40 ? given.prefix(40) + "…" : given[...]
         return "\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)"
             + (unit.map { " (\($0))" } ?? "") + ", not '\(shown)'"

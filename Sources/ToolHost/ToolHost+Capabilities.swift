@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ToolHostJSON
 
 /// A capability as the registry lists it, with its providers ranked as a call of complexity 1 would find them.
@@ -102,6 +103,19 @@ extension ToolHost {
         if isDraining { throw Self.shuttingDown }
         let snapshot = registry.snapshot
         guard let capability = snapshot.capabilities[name] else { throw capabilityNotFound(name, in: snapshot) }
+        return try await callBest(
+            of: capability, arguments: arguments, priority: priority, timeout: timeout, complexity: complexity,
+            started: started, log: nil)
+    }
+
+    /// Runs a call of the best of `capability`'s providers, failing over to the next within the deadline (the
+    /// loop of ``call(capability:arguments:priority:timeout:complexity:)``, shared with task distribution).
+    /// - Parameter log: when given, every attempt is noted in it (provider, time, error).
+    func callBest(
+        of capability: CapabilityEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, complexity: Double?,
+        started: UInt64, log: AttemptLog?
+    ) async throws(ToolError) -> ToolResult {
+        let name = capability.name
         let deadline = started &+ UInt64(CallDeadline.nanoseconds(timeout ?? configuration.defaultTimeout))
         var failures: [ProviderFailure] = []
         var skipped: [String] = []
@@ -130,6 +144,12 @@ extension ToolHost {
             candidate.provider.inFlight.wrappingSubtract(1, ordering: .relaxed)
             probe?.probing.store(false, ordering: .releasing)
             let milliseconds = Double(monotonicNanoseconds() &- now) / 1e6
+            if let log {
+                switch outcome {
+                case .success: log.note(candidate.entry, milliseconds: milliseconds, error: nil)
+                case .failure(let error): log.note(candidate.entry, milliseconds: milliseconds, error: error)
+                }
+            }
             switch outcome {
             case .success(var result):
                 router.record(candidate.provider, milliseconds: milliseconds, error: nil, failedOver: false)
@@ -159,6 +179,20 @@ extension ToolHost {
     }
 
     // MARK: ranking
+
+    /// The attempts of calls by capability, noted for a report (``distribute(_:concurrency:)``).
+    final class AttemptLog: Sendable {
+        struct Attempt: Sendable {
+            let provider: ToolEntry
+            let milliseconds: Double
+            let error: ToolError?
+        }
+        private let attempts = Mutex<[Attempt]>([])
+        func note(_ provider: ToolEntry, milliseconds: Double, error: ToolError?) {
+            attempts.withLock { $0.append(Attempt(provider: provider, milliseconds: milliseconds, error: error)) }
+        }
+        var all: [Attempt] { attempts.withLock { $0 } }
+    }
 
     /// A provider ranked for one call.
     struct RankedProvider {
@@ -246,7 +280,7 @@ extension ToolHost {
 
     // MARK: errors
 
-    private func capabilityNotFound(_ name: String, in snapshot: Registry.Snapshot) -> ToolError {
+    func capabilityNotFound(_ name: String, in snapshot: Registry.Snapshot) -> ToolError {
         let known = snapshot.capabilities.keys.sorted()
         var message = "no capability named '\(name)'"
         let close = known.filter { Self.isClose($0, name) }

@@ -362,26 +362,33 @@ public final class ToolHost: Sendable {
     /// Runs calls concurrently and returns their outcomes in input order.
     /// - Parameter concurrency: how many of them run at once (the host's limits still apply).
     public func batch(_ calls: [ToolCall], concurrency: Int = 64) async -> [Result<ToolResult, ToolError>] {
-        // `concurrency` worker tasks take the next index from a shared counter: one task per worker, not one
-        // per call, and no round trip through the group for each completion.
+        await inParallel(calls.count, width: concurrency) { index in await self.call(calls[index]) }
+    }
+
+    /// Runs `body` for every index below `count`, at most `width` at once, and returns the answers in index order.
+    func inParallel<T: Sendable>(
+        _ count: Int, width: Int, _ body: @escaping @Sendable (Int) async -> T
+    ) async -> [T] {
+        // `width` worker tasks take the next index from a shared counter: one task per worker, not one per item, and
+        // no round trip through the group for each completion.
         let next = BatchCursor()
-        let width = min(max(1, concurrency), max(1, calls.count))
-        return await withTaskGroup(of: [(Int, Result<ToolResult, ToolError>)].self) { group in
-            for _ in 0..<width {
+        let workers = min(max(1, width), max(1, count))
+        return await withTaskGroup(of: [(Int, T)].self) { group in
+            for _ in 0..<workers {
                 group.addTask {
-                    var done: [(Int, Result<ToolResult, ToolError>)] = []
+                    var done: [(Int, T)] = []
                     while true {
                         let index = next.take()
-                        guard index < calls.count else { return done }
-                        done.append((index, await self.call(calls[index])))
+                        guard index < count else { return done }
+                        done.append((index, await body(index)))
                     }
                 }
             }
-            var results = [Result<ToolResult, ToolError>?](repeating: nil, count: calls.count)
+            var answers = [T?](repeating: nil, count: count)
             for await done in group {
-                for (index, result) in done { results[index] = result }
+                for (index, answer) in done { answers[index] = answer }
             }
-            return results.map { $0 ?? .failure(ToolError(.internal, "batch lost a result")) }
+            return answers.map { $0! }
         }
     }
 

@@ -23,7 +23,8 @@ struct ToolhostCommand: AsyncParsableCommand {
             write the file; 64 bad command line.
             """,
         subcommands: [
-            ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, KeygenCommand.self,
+            ListCommand.self, CallCommand.self, BatchCommand.self, DistributeCommand.self, CheckCommand.self,
+            KeygenCommand.self,
             SignCommand.self, CacheCommand.self, McpCommand.self, ServeCommand.self, InsightsCommand.self,
             TopCommand.self,
             WorkerCommand.self,

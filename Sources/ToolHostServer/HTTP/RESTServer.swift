@@ -294,6 +294,39 @@ public struct RESTServer: Sendable {
             }
             return Self.json(.ok, ["results": .array(answers)])
         }
+        route(.post, "/v1/tasks") { request, _ in
+            let body: JSONValue
+            switch await Self.readJSON(request, limit: limit) {
+            case .value(let value): body = value
+            case .refused(let response): return response
+            }
+            let tasks: [DistributedTask]
+            var concurrency = 16
+            do throws(ToolError) {
+                if let text = request.uri.queryParameters.get("concurrency") {
+                    guard let value = Int64(text), ToolHost.distributionConcurrencyRange.contains(value) else {
+                        throw ToolError(
+                            .invalidArguments,
+                            ToolCall.rangeMessage(
+                                "query parameter concurrency", ToolHost.distributionConcurrencyRange, nil, String(text))
+                        )
+                    }
+                    concurrency = Int(value)
+                }
+                tasks = try DistributedTask.list(wire: body)
+            } catch {
+                return Self.failure(error)
+            }
+            let distribution =
+                if let drainDeadline {
+                    await drainDeadline.cutting { [tasks, concurrency] in
+                        await host.distribute(tasks, concurrency: concurrency)
+                    }
+                } else {
+                    await host.distribute(tasks, concurrency: concurrency)
+                }
+            return Self.json(.ok, distribution.wireJSON)
+        }
         route(.get, "/v1/results/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
             guard let bytes = results.read(id, owner: Self.resultOwner) else {
