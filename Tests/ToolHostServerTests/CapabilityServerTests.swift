@@ -171,4 +171,43 @@ import ToolHostTesting
             "\(error)".contains("pluginOverrides.p.tools.t.weight") && "\(error)".contains("0.01...100")
         }
     }
+
+    @Test func restAndTheCLIDistributeTasksAndReportUtilisation() async throws {
+        let plugins = try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]])
+        let tasks =
+            #"[{"id": "a", "requires": ["answer"], "arguments": {"crash": 1}}, "#
+            + #"{"id": "b", "requires": ["answer", "nope"]}, {"id": "c", "requires": ["answer"], "complexity": 3}]"#
+        let server = try await Server(plugins: plugins)
+        do {
+            let answer = try await server.request("POST", "/v1/tasks?concurrency=1", body: tasks)
+            #expect(answer.status == 200)
+            let results = answer.body?["results"]?.arrayValue ?? []
+            #expect(results.compactMap { $0["id"]?.stringValue } == ["a", "b", "c"])
+            #expect(results.first?["provider"] == "probe.echo" && results.first?["ok"] == true)
+            #expect(results.first?["failedOver"]?[0]?["provider"] == "faults.answer")
+            #expect(results[1]["ok"] == false && results[1]["error"]?["code"] == "not_found")
+            #expect(results.allSatisfy { $0["durationMs"]?.doubleValue != nil })
+            let used = answer.body?["utilisation"]?.arrayValue ?? []
+            #expect(used.first { $0["provider"] == "faults.answer" }?["errors"]?.intValue ?? 0 >= 1)
+            #expect(used.allSatisfy { $0["p99Ms"]?.doubleValue != nil && $0["limit"]?.intValue != nil })
+            let bad = try await server.request(
+                "POST", "/v1/tasks", body: #"[{"id": "x", "requires": ["answer"], "complexity": 0}]"#)
+            #expect(bad.status == 400)
+            #expect(bad.body?["error"]?["message"]?.stringValue?.contains("task 0: complexity must be") == true)
+            let badCap = try await server.request("POST", "/v1/tasks?concurrency=0", body: "[]")
+            #expect(badCap.status == 400)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+
+        let cli = try await Fixtures.run(
+            Fixtures.binary, ["distribute", "--plugins", plugins, "--concurrency", "2", "-"], input: tasks,
+            environment: ["TOOLHOST_STATE_DIR": Fixtures.temporaryDirectory("toolhost-state")])
+        #expect(cli.status == 1, "task b fails: \(cli.stderr)")
+        let printed = try JSONValue.parse(Array(cli.stdout.utf8))
+        #expect(printed["results"]?[0]?["ok"] == true && printed["results"]?[2]?["ok"] == true)
+        #expect(cli.stderr.contains("1 of 3 tasks failed"))
+    }
 }
