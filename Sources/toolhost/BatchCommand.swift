@@ -39,16 +39,7 @@ struct BatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let data: Data
-        if input == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: input) else {
-                printError("toolhost: cannot read \(input)")
-                throw ExitCode(64)
-            }
-            data = contents
-        }
+        let data = try readInput(input)
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         let trimmedCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
         let budget: Int?

@@ -35,16 +35,7 @@ struct DistributeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let data: Data
-        if input == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: input) else {
-                printError("toolhost: cannot read \(input)")
-                throw ExitCode(64)
-            }
-            data = contents
-        }
+        let data = try readInput(input)
         let tasks: [DistributedTask]
         do {
             tasks = try DistributedTask.list(wire: try JSONValue.parse(Array(data)))

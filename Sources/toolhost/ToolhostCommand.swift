@@ -55,6 +55,17 @@ func printError(_ text: String) {
 }
 
 /// Writes bytes and a newline to stdout.
+/// The bytes of a command's input: the file `path`, or stdin for `-`.
+/// - Throws: exit 64 (with a line on stderr) when the file cannot be read.
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let contents = FileManager.default.contents(atPath: path) else {
+        printError("toolhost: cannot read \(path)")
+        throw ExitCode(64)
+    }
+    return contents
+}
+
 func writeLine(_ bytes: [UInt8]) {
     var line = bytes
     line.append(0x0A)

@@ -10,14 +10,7 @@ extension DistributedTask {
     /// Reads a task object.
     /// - Throws: `invalid_arguments` naming the field that is missing, unknown, of the wrong type or out of range.
     public init(wire value: JSONValue) throws(ToolError) {
-        guard case .object(let object) = value else {
-            throw ToolError(.invalidArguments, "a task must be a JSON object, not \(value.typeName)")
-        }
-        for key in object.keys where !Self.wireFields.contains(key) {
-            throw ToolError(
-                .invalidArguments,
-                "unknown field \"\(key)\" in a task (known: \(Self.wireFields.joined(separator: ", ")))")
-        }
+        let object = try ToolCall.wireObject(value, fields: Self.wireFields, what: "task")
         guard let id = object["id"]?.stringValue, !id.isEmpty else {
             throw ToolError(.invalidArguments, "a task needs \"id\": a non-empty string, echoed in its outcome")
         }

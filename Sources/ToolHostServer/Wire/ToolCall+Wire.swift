@@ -20,14 +20,7 @@ extension ToolCall {
     /// - Parameter value: the parsed object.
     /// - Throws: `invalid_arguments` naming the field that is missing, unknown, of the wrong type or out of range.
     public init(wire value: JSONValue) throws(ToolError) {
-        guard case .object(let object) = value else {
-            throw ToolError(.invalidArguments, "a call must be a JSON object, not \(value.typeName)")
-        }
-        for key in object.keys where !Self.wireFields.contains(key) {
-            throw ToolError(
-                .invalidArguments,
-                "unknown field \"\(key)\" in a call (known: \(Self.wireFields.joined(separator: ", ")))")
-        }
+        let object = try Self.wireObject(value, fields: Self.wireFields, what: "call")
         let capability = object["capability"]?.stringValue
         guard let tool = capability ?? object["tool"]?.stringValue else {
             throw ToolError(
@@ -68,6 +61,21 @@ extension ToolCall {
     /// - Throws: `invalid_arguments` naming the field and its range.
     public static func complexity(text: String, field: String) throws(ToolError) -> Double {
         try complexity(Double(text), field: field, given: text)
+    }
+
+    /// `value` as an object with no member but `fields`.
+    /// - Parameter what: the object's name in the messages ("call", "task").
+    /// - Throws: `invalid_arguments` naming what it is instead, or the unknown member and the known ones.
+    static func wireObject(_ value: JSONValue, fields: [String], what: String) throws(ToolError) -> JSONObject {
+        guard case .object(let object) = value else {
+            throw ToolError(.invalidArguments, "a \(what) must be a JSON object, not \(value.typeName)")
+        }
+        for key in object.keys where !fields.contains(key) {
+            throw ToolError(
+                .invalidArguments,
+                "unknown field \"\(key)\" in a \(what) (known: \(fields.joined(separator: ", ")))")
+        }
+        return object
     }
 
     /// Reads a timeout written as text (a query parameter, a header, a flag).
