@@ -249,6 +249,31 @@ import ToolHostTesting
         #expect(provider(host, "faults.answer")?.state == .available)
     }
 
+    @Test func aHalfOpenProviderTakesOneProbeAtATime() async throws {
+        // probe.sleep (first by weight) times out once and is quarantined; faults.ok serves meanwhile.
+        let plugins = try await CapabilityFixtures.plugins(
+            probe: ["sleep": ["provides": ["nap"], "weight": 10, "timeoutMs": 1000]],
+            faults: ["ok": ["provides": ["nap"]]])
+        let host = host(plugins) {
+            $0.isolation.quarantine = .init(threshold: 1, window: .seconds(60), coolDown: .milliseconds(200))
+        }
+        defer { host.shutdown() }
+        let first = try await host.call(capability: "nap", arguments: ["ms": 10_000])
+        #expect(first.tool == "faults.ok" && first.failedOver.map(\.error.code) == [.timeout])
+        try await Fixtures.waitUntil("the cool-down passed") {
+            provider(host, "probe.sleep", of: "nap")?.state == .probing
+        }
+        // The probe is held by a gate; meanwhile another call does not wait for it, nor pile onto the provider.
+        let gate = Gate()
+        let probe = Task { try await host.call(capability: "nap", arguments: ["gate": gate.argument]) }
+        try await Fixtures.waitUntil("the probe runs") { provider(host, "probe.sleep", of: "nap")?.inFlight == 1 }
+        let meanwhile = try await host.call(capability: "nap", arguments: [:])
+        #expect(meanwhile.tool == "faults.ok" && meanwhile.failedOver.isEmpty)
+        gate.open()
+        #expect(try await probe.value.tool == "probe.sleep")
+        #expect(provider(host, "probe.sleep", of: "nap")?.state == .available)
+    }
+
     @Test func aCallByCapabilityRunsThroughThePipelineCacheIncluded() async throws {
         // A deterministic provider's results are cached under the provider's own key.
         let plugins = Fixtures.temporaryDirectory("toolhost-capabilities")
