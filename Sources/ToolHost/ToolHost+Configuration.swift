@@ -94,6 +94,9 @@ extension ToolHost {
             }
             /// Quarantine after repeated crashes or timeouts: K failures within T, then a cool-down.
             public var quarantine = CircuitBreaker.Policy(threshold: 5, window: .seconds(60), coolDown: .seconds(30))
+            /// The clock the quarantine's window and cool-down are read on; nil for the monotonic clock (tests inject
+            /// their own).
+            public var quarantineClock: (@Sendable () -> ContinuousClock.Instant)?
             public init() {}
 
             /// The operator's override, else the manifest's choice.

@@ -1,9 +1,18 @@
 import Foundation
+import Synchronization
 import Testing
 import ToolHostJSON
 import ToolHostTesting
 
 @testable import ToolHost
+
+/// The quarantine's clock, moved by hand.
+private final class QuarantineClock: Sendable {
+    private let start = ContinuousClock.now
+    private let offset = Mutex<Duration>(.zero)
+    func now() -> ContinuousClock.Instant { start + offset.withLock { $0 } }
+    func advance(_ duration: Duration) { offset.withLock { $0 += duration } }
+}
 
 /// Calls by capability through the real host: two real plugins provide `answer`, `probe.echo` in process and
 /// `faults.answer` in a worker process that crashes on demand.
@@ -222,8 +231,10 @@ import ToolHostTesting
     }
 
     @Test func aQuarantinedProviderIsLeftOutThenProbedAndRejoinsWhenItAnswers() async throws {
+        let clock = QuarantineClock()
         let host = host(try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]])) {
-            $0.isolation.quarantine = .init(threshold: 2, window: .seconds(60), coolDown: .milliseconds(300))
+            $0.isolation.quarantine = .init(threshold: 2, window: .seconds(60), coolDown: .seconds(30))
+            $0.isolation.quarantineClock = { clock.now() }
             $0.capabilities.referenceLatency = .seconds(3600)
         }
         defer { host.shutdown() }
@@ -236,14 +247,14 @@ import ToolHostTesting
         #expect(skipped.tool == "probe.echo" && skipped.failedOver.isEmpty)
         // After the cool-down the next call is its probe; a crash quarantines it again at once (one failure, not
         // the threshold of two).
-        try await Fixtures.waitUntil("the cool-down passed") { provider(host, "faults.answer")?.state == .probing }
+        clock.advance(.seconds(31))
+        #expect(provider(host, "faults.answer")?.state == .probing)
         let failedProbe = try await host.call(capability: "answer", arguments: ["crash": 1])
         #expect(failedProbe.failedOver.map(\.provider) == ["faults.answer"])
         #expect(provider(host, "faults.answer")?.state == .quarantined)
         // The next probe answers: it rejoins.
-        try await Fixtures.waitUntil("the cool-down passed again") {
-            provider(host, "faults.answer")?.state == .probing
-        }
+        clock.advance(.seconds(31))
+        #expect(provider(host, "faults.answer")?.state == .probing)
         let probe = try await host.call(capability: "answer", arguments: [:])
         #expect(probe.tool == "faults.answer")
         #expect(provider(host, "faults.answer")?.state == .available)
@@ -254,15 +265,17 @@ import ToolHostTesting
         let plugins = try await CapabilityFixtures.plugins(
             probe: ["sleep": ["provides": ["nap"], "weight": 10, "timeoutMs": 1000]],
             faults: ["ok": ["provides": ["nap"]]])
+        let clock = QuarantineClock()
         let host = host(plugins) {
-            $0.isolation.quarantine = .init(threshold: 1, window: .seconds(60), coolDown: .milliseconds(200))
+            $0.isolation.quarantine = .init(threshold: 1, window: .seconds(60), coolDown: .seconds(30))
+            $0.isolation.quarantineClock = { clock.now() }
         }
         defer { host.shutdown() }
         let first = try await host.call(capability: "nap", arguments: ["ms": 10_000])
         #expect(first.tool == "faults.ok" && first.failedOver.map(\.error.code) == [.timeout])
-        try await Fixtures.waitUntil("the cool-down passed") {
-            provider(host, "probe.sleep", of: "nap")?.state == .probing
-        }
+        #expect(provider(host, "probe.sleep", of: "nap")?.state == .quarantined)
+        clock.advance(.seconds(31))
+        #expect(provider(host, "probe.sleep", of: "nap")?.state == .probing)
         // The probe is held by a gate; meanwhile another call does not wait for it, nor pile onto the provider.
         let gate = Gate()
         let probe = Task { try await host.call(capability: "nap", arguments: ["gate": gate.argument]) }

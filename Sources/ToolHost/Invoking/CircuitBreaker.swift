@@ -37,14 +37,20 @@ public final class CircuitBreaker: Sendable {
     /// Whether a call by capability holds the half-open breaker's one probe.
     let probing = Atomic<Bool>(false)
 
-    init(policy: Policy) { self.policy = policy }
+    /// The monotonic clock the breaker reads (tests inject their own).
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    init(policy: Policy, now: (@Sendable () -> ContinuousClock.Instant)? = nil) {
+        self.policy = policy
+        self.now = now ?? { .now }
+    }
 
     /// When the quarantine ends, if the plugin is quarantined now.
     var quarantinedUntil: ContinuousClock.Instant? {
         guard open.load(ordering: .acquiring) else { return nil }
         return state.withLock { state in
             guard let until = state.openUntil else { return nil }
-            if until <= .now {
+            if until <= now() {
                 state.openUntil = nil
                 state.failures = []
                 state.halfOpen = true
@@ -60,7 +66,7 @@ public final class CircuitBreaker: Sendable {
     /// - Returns: true when this failure opened the breaker.
     @discardableResult
     func recordFailure() -> Bool {
-        let now = ContinuousClock.now
+        let now = now()
         return state.withLock { state in
             state.failures.removeAll { now - $0 > policy.window }
             state.failures.append(now)
