@@ -82,6 +82,11 @@ final class Registry: Sendable {
 
     var snapshot: Snapshot { current.withLock { $0.snapshot } }
 
+    /// The capability `name` and its providers (without copying the snapshot out).
+    func capability(named name: String) -> CapabilityEntry? {
+        current.withLock { $0.snapshot.capabilities[name] }
+    }
+
     func tool(named name: String) -> ToolEntry? {
         current.withLock { current in
             if let last = current.lastEntry, current.lastName == name { return last }

@@ -48,8 +48,9 @@ extension ToolHost {
         let started = monotonicNanoseconds()
         try ToolCall.checkRanges(priority: priority, timeout: timeout, complexity: complexity)
         if isDraining { throw Self.shuttingDown }
-        let snapshot = registry.snapshot
-        guard let capability = snapshot.capabilities[name] else { throw capabilityNotFound(name, in: snapshot) }
+        guard let capability = registry.capability(named: name) else {
+            throw capabilityNotFound(name, in: registry.snapshot)
+        }
         return try await callBest(
             of: capability, arguments: arguments, priority: priority, timeout: timeout, complexity: complexity,
             started: started, log: nil)
@@ -176,6 +177,7 @@ extension ToolHost {
                     entry: entry, provider: provider, score: unproven ? score.weight : score.value, breaker: breaker,
                     halfOpen: breaker?.isHalfOpen ?? false, unproven: unproven))
         }
+        if ranked.count < 2 { return ranked }
         // Probes first, then unproven providers (one trial call each at a time), then by score; a stable sort:
         // equal scores keep the registry's order.
         return ranked.enumerated().sorted { a, b in
