@@ -7,7 +7,9 @@ import ToolHostTesting
 
 /// Calls by capability through the real binary: `toolhost serve` (REST), `toolhost mcp` (stdio) and `toolhost call`,
 /// over two real plugins providing `answer`, one of which crashes its worker on `{"crash": 1}`.
-@Suite struct CapabilityServerTests {
+/// Serialized: each test starts daemons, CLI runs and worker processes; one at a time they add one test's load to a
+/// machine running the rest of the suite (under `taskset -c 0`, the MCP stdio children start beside them).
+@Suite(.serialized) struct CapabilityServerTests {
     private typealias Server = RESTTests.Server
 
     @Test func restCallsACapabilityFailsOverAndNamesTheProvider() async throws {
