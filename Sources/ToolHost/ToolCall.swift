@@ -2,8 +2,13 @@ import ToolHostJSON
 
 /// A call of a tool: what a front end hands to `ToolHost`.
 public struct ToolCall: Sendable {
-    /// `<plugin>.<tool>`.
+    /// `<plugin>.<tool>`, or with ``byCapability`` the name of a capability.
     public var tool: String
+    /// Whether ``tool`` names a capability: the host picks the best of its providers and fails over to the next.
+    public var byCapability = false
+    /// For a call by capability: how demanding the task is, a factor on each provider's expected time in the
+    /// score (default 1); within ``complexityRange``.
+    public var complexity: Double?
     /// The arguments object.
     public var arguments: JSONValue
     /// Overrides the tool's priority (higher runs first when calls wait); within ``priorityRange``.
@@ -55,6 +60,38 @@ public struct ToolCall: Sendable {
         (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
     }
 
+    /// A call of the best provider of `capability`.
+    public init(
+        capability: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil,
+        complexity: Double? = nil, maxResultBytes: Int? = nil, agent: String? = nil
+    ) {
+        self.init(
+            tool: capability, arguments: arguments, priority: priority, timeout: timeout,
+            maxResultBytes: maxResultBytes, agent: agent)
+        self.byCapability = true
+        self.complexity = complexity
+    }
+
+    /// The task complexities a caller may give: a factor on each provider's expected time.
+    public static let complexityRange: ClosedRange<Double> = 0.01...1000
+
+    /// A caller's task complexity, checked against ``complexityRange``.
+    /// - Parameters:
+    ///   - value: the number given, if it was a number at all.
+    ///   - field: how the caller named it, for the message.
+    ///   - given: the value as the caller wrote it, for the message.
+    /// - Throws: `invalid_arguments` naming the field, the range and the value.
+    public static func complexity(_ value: Double?, field: String, given: String) throws(ToolError) -> Double {
+        guard let value, complexityRange.contains(value) else {
+            let shown = given.count > 40 ? given.prefix(40) + "…" : given[...]
+            throw ToolError(
+                .invalidArguments,
+                "\(field) must be a number in \(complexityRange.lowerBound)...\(complexityRange.upperBound), "
+                    + "not '\(shown)'")
+        }
+        return value
+    }
+
     /// The timeouts a caller may ask for, in milliseconds: 1 ms to 24 h, the range of a manifest's `timeoutMs`.
     public static let timeoutMillisecondsRange: ClosedRange<Int64> = 1...86_400_000
     /// The priorities a caller may ask for: the range of a manifest's `priority`.
@@ -103,7 +140,8 @@ public struct ToolCall: Sendable {
     /// Checks the numbers of a call built in code (front ends check them where they enter, with their own field
     /// names; this is the host's own guard).
     /// - Throws: `invalid_arguments` naming the field and its range.
-    static func checkRanges(priority: Int?, timeout: Duration?) throws(ToolError) {
+    static func checkRanges(priority: Int?, timeout: Duration?, complexity: Double? = nil) throws(ToolError) {
+        if let complexity { _ = try Self.complexity(complexity, field: "complexity", given: "\(complexity)") }
         if let timeout, timeout <= .zero || timeout > .milliseconds(Self.timeoutMillisecondsRange.upperBound) {
             throw ToolError(
                 .invalidArguments,
@@ -116,7 +154,9 @@ public struct ToolCall: Sendable {
     }
 
     /// "timeoutMs must be an integer in 1...86400000 (milliseconds), not '0'".
-    static func rangeMessage(_ field: String, _ range: ClosedRange<Int64>, _ unit: String?, _ given: String) -> String {
+    public static func rangeMessage(_ field: String, _ range: ClosedRange<Int64>, _ unit: String?, _ given: String)
+        -> String
+    {
         let shown = given.count > 40 ? given.prefix(40) + "…" : given[...]
         return "\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)"
             + (unit.map { " (\($0))" } ?? "") + ", not '\(shown)'"

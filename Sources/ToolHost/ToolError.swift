@@ -66,6 +66,9 @@ public struct ToolError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Where the error was raised in the host (for debugging, not for users).
     public var file: String
     public var line: Int
+    /// For `plugin_error`: the tool said the failure was transient (`TOOLHOST_ERR_TRANSIENT`); a call by capability
+    /// goes on to another provider.
+    public internal(set) var isTransient = false
 
     public init(
         _ code: Code, _ message: String, violations: [Violation] = [], file: String = #fileID, line: Int = #line

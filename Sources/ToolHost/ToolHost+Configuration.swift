@@ -107,6 +107,9 @@ extension ToolHost {
             }
             /// Quarantine after repeated crashes or timeouts: K failures within T, then a cool-down.
             public var quarantine = CircuitBreaker.Policy(threshold: 5, window: .seconds(60), coolDown: .seconds(30))
+            /// The clock the quarantine's window and cool-down are read on; nil for the monotonic clock (tests inject
+            /// their own).
+            public var quarantineClock: (@Sendable () -> ContinuousClock.Instant)?
             public init() {}
 
             /// The operator's override, else the manifest's choice.
@@ -179,6 +182,21 @@ extension ToolHost {
             }
         }
 
+        /// Calls by capability: how providers are scored (see the README's "Capabilities").
+        public struct Capabilities: Sendable {
+            /// How fast a provider's history fades: an outcome this old weighs half as much as one now.
+            public var halfLife: Duration = .seconds(60)
+            /// The expected time at which a provider's score halves, for a task of complexity 1.
+            public var referenceLatency: Duration = .milliseconds(100)
+            /// Operator weights by `<plugin>.<tool>` (0.01...100): a provider's score is multiplied by its weight;
+            /// wins over the manifest's `weight`.
+            public var weights: [String: Double] = [:]
+            /// Nanoseconds of a monotonic clock for the statistics' decay; nil for CLOCK_MONOTONIC (tests inject
+            /// their own).
+            public var clock: (@Sendable () -> UInt64)?
+            public init() {}
+        }
+
         /// The directory holding one folder per plugin.
         public var pluginsDirectory: String
         /// Where private copies of libraries are kept (see `LibraryStore`).
@@ -190,6 +208,7 @@ extension ToolHost {
         public var agents = Agents()
         public var isolation = Isolation()
         public var cache = Cache()
+        public var capabilities = Capabilities()
         /// Caps on the manifest policy of plugins, by plugin name.
         public var pluginPolicies: [String: PluginPolicy] = [:]
         /// The largest result a tool may write; a larger one is refused with `plugin_error`.

@@ -18,6 +18,8 @@ public final class ToolHost: Sendable {
     let statistics = StatisticsRecorder()
     /// Per-agent figures, bounded by `configuration.agents.maxTracked`.
     let agentStatistics: AgentStatistics
+    /// The live statistics and scores of capability providers.
+    let router: CapabilityRouter
     let changeObservers = ToolChangeObservers()
     let logger: Logger
     /// Holds back repeated lines of one failure (``logFailure(_:tool:plugin:agent:)``).
@@ -51,6 +53,7 @@ public final class ToolHost: Sendable {
             self.persistentCache = nil
         }
         self.registry = Registry(pluginsDirectory: configuration.pluginsDirectory)
+        self.router = CapabilityRouter(configuration.capabilities)
         self.loader = PluginLoader(
             store: LibraryStore(directory: configuration.libraryStore), logger: logger,
             allowedSystemLibraries: configuration.allowedSystemLibraries, isolation: configuration.isolation,
@@ -172,7 +175,10 @@ public final class ToolHost: Sendable {
                 name: record.manifest.name, version: record.manifest.version, directory: record.directory,
                 state: state, error: error, tools: record.manifest.tools.map { record.manifest.name + "." + $0.name },
                 isolation: configuration.isolation.mode(for: record.manifest), quarantined: quarantined,
-                rejectedUpdate: snapshot.rejected[record.directory])
+                rejectedUpdate: snapshot.rejected[record.directory],
+                capabilityConflicts: snapshot.capabilityConflicts.filter {
+                    $0.tool.hasPrefix(record.manifest.name + ".")
+                })
         }
     }
 
@@ -301,6 +307,12 @@ public final class ToolHost: Sendable {
     /// - Returns: the result, or the `ToolError` that says what went wrong.
     public func call(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
         do {
+            if request.byCapability {
+                return .success(
+                    try await call(
+                        capability: request.tool, arguments: request.arguments, priority: request.priority,
+                        timeout: request.timeout, complexity: request.complexity, agent: request.agent))
+            }
             return .success(
                 try await call(
                     request.tool, arguments: request.arguments, priority: request.priority,
@@ -323,13 +335,20 @@ public final class ToolHost: Sendable {
     ) async throws(ToolError) -> ToolResult {
         let started = monotonicNanoseconds()
         if priority != nil || timeout != nil { try ToolCall.checkRanges(priority: priority, timeout: timeout) }
-        if draining.load(ordering: .relaxed) {
-            throw ToolError(
-                .pluginUnavailable, "the host is shutting down and takes no new calls; retry on another instance")
-        }
+        if draining.load(ordering: .relaxed) { throw Self.shuttingDown }
         guard let entry = registry.tool(named: name) else {
             throw notFound(name)
         }
+        return try await call(
+            entry, arguments: arguments, priority: priority, timeout: timeout, agent: agent, started: started)
+    }
+
+    /// Runs one call of a tool the registry found, recording its statistics (the agent's too); `started` is when the
+    /// call began.
+    func call(
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, agent: String?, started: UInt64
+    ) async throws(ToolError) -> ToolResult {
+        let name = entry.fullName
         let figures = entry.resolved.statistics(in: statistics, tool: name, plugin: entry.record.manifest.name)
         do {
             var result = try await run(
@@ -357,29 +376,40 @@ public final class ToolHost: Sendable {
         }
     }
 
+    /// What a call made during a drain is answered with.
+    static let shuttingDown = ToolError(
+        .pluginUnavailable, "the host is shutting down and takes no new calls; retry on another instance")
+
     /// Runs calls concurrently and returns their outcomes in input order.
     /// - Parameter concurrency: how many of them run at once (the host's limits still apply).
     public func batch(_ calls: [ToolCall], concurrency: Int = 64) async -> [Result<ToolResult, ToolError>] {
-        // `concurrency` worker tasks take the next index from a shared counter: one task per worker, not one
-        // per call, and no round trip through the group for each completion.
+        await inParallel(calls.count, width: concurrency) { index in await self.call(calls[index]) }
+    }
+
+    /// Runs `body` for every index below `count`, at most `width` at once, and returns the answers in index order.
+    func inParallel<T: Sendable>(
+        _ count: Int, width: Int, _ body: @escaping @Sendable (Int) async -> T
+    ) async -> [T] {
+        // `width` worker tasks take the next index from a shared counter: one task per worker, not one per item, and
+        // no round trip through the group for each completion.
         let next = BatchCursor()
-        let width = min(max(1, concurrency), max(1, calls.count))
-        return await withTaskGroup(of: [(Int, Result<ToolResult, ToolError>)].self) { group in
-            for _ in 0..<width {
+        let workers = min(max(1, width), max(1, count))
+        return await withTaskGroup(of: [(Int, T)].self) { group in
+            for _ in 0..<workers {
                 group.addTask {
-                    var done: [(Int, Result<ToolResult, ToolError>)] = []
+                    var done: [(Int, T)] = []
                     while true {
                         let index = next.take()
-                        guard index < calls.count else { return done }
-                        done.append((index, await self.call(calls[index])))
+                        guard index < count else { return done }
+                        done.append((index, await body(index)))
                     }
                 }
             }
-            var results = [Result<ToolResult, ToolError>?](repeating: nil, count: calls.count)
+            var answers = [T?](repeating: nil, count: count)
             for await done in group {
-                for (index, result) in done { results[index] = result }
+                for (index, answer) in done { answers[index] = answer }
             }
-            return results.map { $0 ?? .failure(ToolError(.internal, "batch lost a result")) }
+            return answers.map { $0! }
         }
     }
 
@@ -614,6 +644,7 @@ public final class ToolHost: Sendable {
                 agent: agent)
             switch outcome {
             case .success(let output):
+                plugin.breaker.recordAnswer()
                 if output.isEmpty {
                     throw ToolError(
                         .pluginError,
@@ -638,6 +669,7 @@ public final class ToolHost: Sendable {
                 }
                 throw error
             case .failure(let status, let message):
+                plugin.breaker.recordAnswer()
                 if status == Int32(TOOLHOST_ERR_TRANSIENT.rawValue),
                     let wait = retry.nextWait(
                         after: attempt, deadline: deadline.nanoseconds, now: monotonicNanoseconds())

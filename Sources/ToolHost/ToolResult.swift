@@ -18,6 +18,10 @@ public struct ToolResult: Sendable {
     public var attempts: Int
     /// The tool's default result budget (its manifest's `maxResultBytes`), for a call that gives none.
     public var defaultMaxResultBytes: Int? = nil
+    /// For a call by capability: the capability; ``tool`` is the provider that served it.
+    public var capability: String? = nil
+    /// For a call by capability: the providers tried before ``tool``, each with the error it failed with.
+    public var failedOver: [ProviderFailure] = []
 
     /// The result parsed.
     public var json: JSONValue {
@@ -26,6 +30,13 @@ public struct ToolResult: Sendable {
 
     /// The result as text.
     public var text: String { String(decoding: output, as: UTF8.self) }
+}
+
+/// A provider of a capability that failed a call by capability, which went on to the next provider.
+public struct ProviderFailure: Sendable {
+    /// `<plugin>.<tool>`.
+    public var provider: String
+    public var error: ToolError
 }
 
 /// A tool as the registry lists it.
@@ -64,4 +75,6 @@ public struct PluginInfo: Sendable {
     /// Why a newer version in its directory is not serving (invalid manifest, or a library that failed to load)
     /// while this one goes on; nil when the directory holds what is serving.
     public var rejectedUpdate: ToolError?
+    /// Its tools refused as providers of a capability (their input schema disagrees with the first provider's).
+    public var capabilityConflicts: [CapabilityConflict] = []
 }

@@ -42,16 +42,7 @@ struct BatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let data: Data
-        if input == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: input) else {
-                printError("toolhost: cannot read \(input)")
-                throw ExitCode(64)
-            }
-            data = contents
-        }
+        let data = try readInput(input)
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         let trimmedCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
         let budget: Int?
@@ -101,7 +92,7 @@ struct BatchCommand: AsyncParsableCommand {
                                 result.budgeted(asked: call.maxResultBytes ?? budget, store: nil, owner: "").output
                             outcome = .success(result)
                         }
-                        let line = ToolResult.wireJSON(outcome, tool: call.tool, line: index + 1)
+                        let line = ToolResult.wireJSON(outcome, call: call, line: index + 1)
                         if case .success(let result) = outcome { return (index, line, true, result.cached) }
                         return (index, line, false, false)
                     }

@@ -7,19 +7,30 @@ import ToolHostServer
 struct CallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
-        abstract: "Call a tool and print its result JSON on stdout.",
+        abstract: "Call a tool, or the best provider of a capability, and print its result JSON on stdout.",
         discussion: """
-            On failure prints one line on stderr and exits with the error's code (see `toolhost --help`). Plugin \
-            output on file descriptor 1 goes to stderr, never into the result.
+            On failure prints one line on stderr and exits with the error's code (see `toolhost --help`). With \
+            --capability NAME the host picks the best available tool that provides NAME and fails over to the next \
+            when one crashes, is unavailable or overloaded, fails transiently or times out with time left; the \
+            provider that served the call is printed on stderr as `provider: <plugin>.<tool>`. Plugin output on \
+            file descriptor 1 goes to stderr, never into the result.
             """)
 
     @OptionGroup var settings: SettingsOptions
 
-    @Argument(help: "The tool, as <plugin>.<tool>.")
-    var tool: String
+    @Argument(help: "The tool, as <plugin>.<tool> (left out with --capability).")
+    var tool: String?
 
     @Argument(help: "The arguments as a JSON object, or - to read them from stdin (default: {}).")
-    var arguments: String = "{}"
+    var arguments: String?
+
+    @Option(name: .long, help: "Call the best provider of this capability instead of a named tool.")
+    var capability: String?
+
+    @Option(
+        name: .long,
+        help: "With --capability: how demanding the task is, 0.01...1000, a factor on each provider's expected time.")
+    var complexity: String?
 
     @Option(name: .long, help: "Cap the call's deadline, in milliseconds (1...86400000).")
     var timeoutMs: String?
@@ -39,7 +50,25 @@ struct CallCommand: AsyncParsableCommand {
 
     @OptionGroup var agent: AgentOption
 
+    func validate() throws {
+        if capability != nil {
+            guard arguments == nil else {
+                throw ValidationError(
+                    "with --capability give only the arguments: toolhost call --capability NAME '{\"text\": \"abc\"}'")
+            }
+        } else {
+            guard tool != nil else {
+                throw ValidationError("name the tool (<plugin>.<tool>), or a capability with --capability NAME")
+            }
+            guard complexity == nil else {
+                throw ValidationError("--complexity ranks the providers of a capability: use it with --capability")
+            }
+        }
+    }
+
     func run() async throws {
+        // With --capability the one positional argument is the arguments object.
+        let arguments = (capability != nil ? tool : self.arguments) ?? "{}"
         let text: [UInt8]
         if arguments == "-" {
             text = Array(FileHandle.standardInput.readDataToEndOfFile())
@@ -56,7 +85,11 @@ struct CallCommand: AsyncParsableCommand {
         let timeout: Duration?
         let priority: Int?
         let budget: Int?
+        let complexity: Double?
         do {
+            complexity = try self.complexity.map { text throws(ToolError) in
+                try ToolCall.complexity(text: text, field: "--complexity")
+            }
             budget = try maxResultBytes.map { text throws(ToolError) in
                 try ToolCall.resultBudget(text: text, field: "--max-result-bytes")
             }
@@ -77,12 +110,25 @@ struct CallCommand: AsyncParsableCommand {
         }
         let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
-        let outcome = await toolHost.call(
-            ToolCall(tool: tool, arguments: parsed, priority: priority, timeout: timeout, agent: agent.name))
+        let call =
+            if let capability {
+                ToolCall(
+                    capability: capability, arguments: parsed, priority: priority, timeout: timeout,
+                    complexity: complexity, agent: agent.name)
+            } else {
+                ToolCall(tool: tool ?? "", arguments: parsed, priority: priority, timeout: timeout, agent: agent.name)
+            }
+        let outcome = await toolHost.call(call)
         // The result reaches the L2 file (when enabled) before the process ends.
         await toolHost.closeCache()
         do {
             var result = try outcome.get()
+            if result.capability != nil {
+                for failure in result.failedOver {
+                    printError("failed over: \(failure.provider): \(failure.error.code): \(failure.error.message)")
+                }
+                printError("provider: \(result.tool)")
+            }
             result.output = result.budgeted(asked: budget, store: nil, owner: "").output
             if pretty || CommandOutput.isTerminal {
                 CommandOutput.writeLine(Array(result.json.prettyPrinted().utf8))

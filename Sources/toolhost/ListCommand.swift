@@ -63,6 +63,7 @@ struct ListCommand: ParsableCommand {
             parts.append("\(tool.retries.maxAttempts) attempts")
         }
         if !tool.capabilities.isEmpty { parts.append("needs " + tool.capabilities.joined(separator: ", ")) }
+        if !tool.provides.isEmpty { parts.append("provides " + tool.provides.joined(separator: ", ")) }
         return parts.isEmpty ? "(default policy)" : "(" + parts.joined(separator: "; ") + ")"
     }
 

@@ -23,7 +23,8 @@ struct ToolhostCommand: AsyncParsableCommand {
             write the file; 64 bad command line.
             """,
         subcommands: [
-            ListCommand.self, CallCommand.self, BatchCommand.self, CheckCommand.self, KeygenCommand.self,
+            ListCommand.self, CallCommand.self, BatchCommand.self, DistributeCommand.self, CheckCommand.self,
+            KeygenCommand.self,
             SignCommand.self, CacheCommand.self, McpCommand.self, ServeCommand.self, InsightsCommand.self,
             TopCommand.self,
             WorkerCommand.self,
@@ -51,4 +52,15 @@ extension ToolError.Code {
 /// Writes to stderr without buffering surprises.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// The bytes of a command's input: the file `path`, or stdin for `-`.
+/// - Throws: exit 64 (with a line on stderr) when the file cannot be read.
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let contents = FileManager.default.contents(atPath: path) else {
+        printError("toolhost: cannot read \(path)")
+        throw ExitCode(64)
+    }
+    return contents
 }

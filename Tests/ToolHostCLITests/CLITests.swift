@@ -49,7 +49,7 @@ import ToolHostTesting
         #expect(
             Set(slugify.keys) == [
                 "name", "plugin", "version", "description", "inputSchema", "deterministic", "idempotent", "priority",
-                "capabilities", "cacheTTLSeconds", "timeoutMs",
+                "capabilities", "provides", "cacheTTLSeconds", "timeoutMs",
             ])
         #expect(slugify["plugin"] == "textkit")
         #expect(slugify["version"] == "1.0.0")

@@ -91,7 +91,7 @@ import ToolHostTesting
                     + "'deterministic')",
                 "/tools/0/colour: unknown field 'colour' (fix: remove it; the fields allowed here are name, description, "
                     + "inputSchema, signature, symbol, freeReturn, threadSafe, deterministic, idempotent, cache, "
-                    + "timeoutMs, priority, maxConcurrency, retries, examples, capabilities, maxOutputBytes, "
+                    + "timeoutMs, priority, maxConcurrency, retries, examples, capabilities, provides, weight, maxOutputBytes, "
                     + "maxResultBytes)",
             ])
         // Every other violation names its pointer once too.

@@ -62,7 +62,38 @@ public enum PluginCheck {
             report.warnings = unsafe + report.warnings
         }
         checkSignature(manifest, directory: directory, signatures: signatures, into: &report)
+        report.problems += capabilityConflicts(manifest, directory: directory).map(\.description)
         return report
+    }
+
+    /// The capabilities this plugin provides with an input schema that differs from that of another plugin's
+    /// provider in the same plugins directory (the folder's parent): served together, one of the two would not be
+    /// added as a provider.
+    static func capabilityConflicts(_ manifest: PluginManifest, directory: String) -> [CapabilityConflict] {
+        let provided = manifest.tools.filter { !$0.provides.isEmpty }
+        guard !provided.isEmpty else { return [] }
+        let own = URL(fileURLWithPath: directory).standardizedFileURL
+        let parent = own.deletingLastPathComponent()
+        let siblings = (try? FileManager.default.contentsOfDirectory(atPath: parent.path).sorted()) ?? []
+        var conflicts: [CapabilityConflict] = []
+        for sibling in siblings where !sibling.hasPrefix(".") && sibling != own.lastPathComponent {
+            guard let other = try? PluginManifest.load(directory: parent.appendingPathComponent(sibling).path),
+                other.name != manifest.name
+            else { continue }
+            for tool in provided {
+                for capability in tool.provides {
+                    guard
+                        let theirs = other.tools.first(where: { $0.provides.contains(capability) }),
+                        let difference = CapabilityConflict.schemaDifference(theirs.inputSchema, tool.inputSchema)
+                    else { continue }
+                    conflicts.append(
+                        CapabilityConflict(
+                            capability: capability, tool: manifest.name + "." + tool.name,
+                            provider: other.name + "." + theirs.name, difference: difference))
+                }
+            }
+        }
+        return conflicts
     }
 
     /// Adds the signature's state to the report: a problem under `require`, a warning under `warn`, the key in the

@@ -102,7 +102,7 @@ struct PluginLoader: Sendable {
         }
         // A plugin's own library is authenticated in `commit`, over the bytes that are copied and opened.
         if manifest.library.isSystem { try authenticate(manifest: manifest, directory: directory, librarySHA256: nil) }
-        let breaker = CircuitBreaker(policy: isolation.quarantine)
+        let breaker = CircuitBreaker(policy: isolation.quarantine, now: isolation.quarantineClock)
         guard isolation.mode(for: manifest) == .process else {
             let plugin = try loadInProcess(manifest: manifest, directory: directory)
             return LoadedPlugin(

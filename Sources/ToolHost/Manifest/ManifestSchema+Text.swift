@@ -288,13 +288,28 @@ extension ManifestSchema {
                   }
                 },
                 "capabilities": {
-                  "description": "Free-form capability labels the tool needs (for example network, filesystem).",
+                  "description": "Free-form labels for what the tool needs (for example network, filesystem): shown to operators, never routed on. The capabilities a tool offers to callers are in provides.",
                   "type": "array",
                   "items": {
                     "type": "string",
                     "pattern": "^[a-z][a-z0-9_.-]{0,63}$"
                   },
                   "uniqueItems": true
+                },
+                "provides": {
+                  "description": "The capabilities the tool provides. A caller may name a capability instead of a tool (toolhost call --capability, POST /v1/capabilities/{name}/call, the MCP tool capability-<name>) and the host picks the best provider among every tool that provides it. Every provider of a capability must have the same input schema, compared as canonical JSON (key order and whitespace do not matter): a tool whose schema differs from the first provider's is not added as a provider.",
+                  "type": "array",
+                  "items": {
+                    "type": "string",
+                    "pattern": "^[a-z][a-z0-9_-]{0,63}$"
+                  },
+                  "uniqueItems": true
+                },
+                "weight": {
+                  "description": "The tool's weight as a capability provider: its routing score is multiplied by it (an operator's weight wins). Default 1.",
+                  "type": "number",
+                  "minimum": 0.01,
+                  "maximum": 100
                 },
                 "maxOutputBytes": {
                   "description": "The largest result the tool may return, in bytes; a larger one is refused with plugin_error instead of being buffered (the host's limit, 16 MiB by default, applies when smaller).",

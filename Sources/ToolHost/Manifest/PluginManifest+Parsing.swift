@@ -113,6 +113,8 @@ extension PluginManifest {
                 return .init(arguments: example["arguments"] ?? [:], expected: expected)
             }
             manifest.maxResultBytes = tool["maxResultBytes"]?.intValue.map { Int($0) }
+            manifest.provides = tool["provides"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            manifest.weight = tool["weight"]?.doubleValue
             return manifest
         }
         func decodeTool(_ tool: JSONValue) -> ToolManifest {
@@ -256,7 +258,24 @@ extension PluginManifest {
                     hint: "upgrade toolhost, or build the plugin against the host's older header"))
         }
         var seen: Set<String> = []
+        // The first tool of this manifest to provide each capability, and its index.
+        var providers: [String: Int] = [:]
         for (index, tool) in manifest.tools.enumerated() {
+            for capability in tool.provides {
+                guard let first = providers[capability] else {
+                    providers[capability] = index
+                    continue
+                }
+                let other = manifest.tools[first]
+                if let difference = CapabilityConflict.schemaDifference(other.inputSchema, tool.inputSchema) {
+                    problems.append(
+                        .init(
+                            path: "/tools/\(index)/provides",
+                            message: "tools '\(other.name)' and '\(tool.name)' both provide capability "
+                                + "'\(capability)' but their input schemas differ (\(difference))",
+                            hint: CapabilityConflict.hint))
+                }
+            }
             if !seen.insert(tool.name).inserted {
                 problems.append(
                     .init(

@@ -163,7 +163,15 @@ public struct ToolManifest: Sendable, Hashable {
     public var priority: Int
     public var maxConcurrency: Int?
     public var retries: RetryPolicy
+    /// Free-form labels for what the tool needs (`network`, `filesystem`): shown to operators, not routed on.
     public var capabilities: [String]
+    /// The capabilities the tool provides: a caller may name one instead of the tool, and the host picks the best
+    /// provider among the tools of every plugin that provide it (their input schemas agree, see
+    /// ``CapabilityConflict``). Names match ``capabilityNamePattern``.
+    public var provides: [String] = []
+    /// The provider's weight in capability routing (its score is multiplied by it); an operator's weight
+    /// (`Configuration.Capabilities.weights`) wins. Default 1.
+    public var weight: Double?
     /// Set for a typed native tool (its `inputSchema` is then generated from the signature).
     public var native: Native?
     /// The largest result the tool may return (the host's limit applies when smaller).

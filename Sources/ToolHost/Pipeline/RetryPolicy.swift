@@ -58,7 +58,9 @@ struct RetryPolicy {
         case Int32(TOOLHOST_ERR_TRANSIENT.rawValue):
             let tries = attempts > 1 ? " after \(attempts) attempts" : ""
             let why = retryable ? "" : " (not retried: the tool is neither deterministic nor idempotent)"
-            return ToolError(.pluginError, "tool '\(tool)' failed transiently\(tries)\(said)\(why)")
+            var error = ToolError(.pluginError, "tool '\(tool)' failed transiently\(tries)\(said)\(why)")
+            error.isTransient = true
+            return error
         case Int32(TOOLHOST_ERR_FAILED.rawValue):
             return ToolError(.pluginError, "tool '\(tool)' failed\(said)")
         default:

@@ -22,6 +22,18 @@ final class ToolEntry: Sendable {
     }
 }
 
+/// A capability and the tools that provide it, in the order the registry met them.
+final class CapabilityEntry: Sendable {
+    let name: String
+    /// Never empty; every provider's input schema equals the first's.
+    let providers: [ToolEntry]
+
+    init(name: String, providers: [ToolEntry]) {
+        self.name = name
+        self.providers = providers
+    }
+}
+
 /// A plugin directory that could not be listed, and why.
 public struct PluginProblem: Sendable, Hashable, CustomStringConvertible {
     /// The plugin directory.
@@ -48,6 +60,10 @@ final class Registry: Sendable {
         var rejected: [String: ToolError] = [:]
         /// Per plugin directory: the identity of the rejected version, so an unchanged one is not loaded again.
         var rejectedIdentity: [String: String] = [:]
+        /// Every capability some tool provides, with its providers.
+        var capabilities: [String: CapabilityEntry] = [:]
+        /// Tools refused as providers of a capability (their schema disagrees with the first provider's).
+        var capabilityConflicts: [CapabilityConflict] = []
     }
 
     /// The snapshot, and the entry the last lookup found: a caller that calls one tool again and again compares
@@ -68,6 +84,11 @@ final class Registry: Sendable {
     }
 
     var snapshot: Snapshot { current.withLock { $0.snapshot } }
+
+    /// The capability `name` and its providers (without copying the snapshot out).
+    func capability(named name: String) -> CapabilityEntry? {
+        current.withLock { $0.snapshot.capabilities[name] }
+    }
 
     func tool(named name: String) -> ToolEntry? {
         current.withLock { current in
@@ -182,6 +203,7 @@ final class Registry: Sendable {
                 next.tools[fullName] = ToolEntry(fullName: fullName, record: record, manifest: tool, schema: schema)
             }
         }
+        (next.capabilities, next.capabilityConflicts) = Self.capabilities(of: next)
         current.withLock { $0 = Current(snapshot: next) }
         return next
     }
@@ -191,6 +213,40 @@ final class Registry: Sendable {
     private static func declaredName(in directory: String) -> String? {
         guard let bytes = try? PluginManifest.readBytes(directory + "/" + PluginManifest.fileName) else { return nil }
         return (try? JSONValue.parse(bytes))?["name"]?.stringValue
+    }
+
+    /// The providers of each capability, in the order the registry met them (plugins serving already first, then
+    /// by folder name; tools in manifest order), and the tools refused because their input schema does not agree
+    /// with the first provider's.
+    private static func capabilities(of snapshot: Snapshot) -> ([String: CapabilityEntry], [CapabilityConflict]) {
+        var providers: [String: [ToolEntry]] = [:]
+        var order: [String] = []
+        var conflicts: [CapabilityConflict] = []
+        for record in snapshot.plugins {
+            for tool in record.manifest.tools where !tool.provides.isEmpty {
+                guard let entry = snapshot.tools[record.manifest.name + "." + tool.name] else { continue }
+                for capability in tool.provides {
+                    guard let first = providers[capability]?.first else {
+                        providers[capability] = [entry]
+                        order.append(capability)
+                        continue
+                    }
+                    if let difference = CapabilityConflict.schemaDifference(
+                        first.manifest.inputSchema, tool.inputSchema)
+                    {
+                        conflicts.append(
+                            CapabilityConflict(
+                                capability: capability, tool: entry.fullName, provider: first.fullName,
+                                difference: difference))
+                    } else {
+                        providers[capability]?.append(entry)
+                    }
+                }
+            }
+        }
+        var entries: [String: CapabilityEntry] = [:]
+        for name in order { entries[name] = CapabilityEntry(name: name, providers: providers[name] ?? []) }
+        return (entries, conflicts)
     }
 
     private func makeRecord(directory: String, reusing previous: PluginRecord?) throws(ManifestError) -> PluginRecord {

@@ -206,53 +206,71 @@ public struct RESTServer: Sendable {
                 plugin: request.uri.queryParameters.get("plugin"), tool: request.uri.queryParameters.get("tool"))
             return Self.json(.ok, removed.wireJSON)
         }
-        route(.post, "/v1/tools/{name}/call") { request, context in
-            // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.
-            guard let name = (context.parameters.get("name") ?? "").removingPercentEncoding else {
-                return Self.failure(
-                    .badRequest, code: "invalid_arguments", "the tool name in the path is not valid percent-encoding")
-            }
-            let arguments: JSONValue
-            switch await Self.readJSON(request, limit: limit) {
-            case .value(let value): arguments = value
-            case .refused(let response): return response
-            }
-            guard case .object = arguments else {
-                return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
-            }
-            let call: ToolCall
-            let caller: Caller
-            do throws(ToolError) {
-                caller = try Caller.of(request)
-                if let refusal = caller.refusal(for: name) { throw refusal }
-                call = try Self.call(name, arguments: arguments, request: request, agent: caller.agent)
-            } catch {
-                return Self.failure(error)
-            }
-            let outcome =
-                if let drainDeadline {
-                    await drainDeadline.cutting { await host.call(call) }
-                } else {
-                    await host.call(call)
+        route(.get, "/v1/capabilities") { _, _ in
+            Self.json(
+                .ok,
+                [
+                    "capabilities": .array(host.capabilities().map(\.wireJSON)),
+                    "conflicts": .array(host.capabilityConflicts().map(\.wireJSON)),
+                ])
+        }
+        for byCapability in [false, true] {
+            let path: RouterPath = byCapability ? "/v1/capabilities/{name}/call" : "/v1/tools/{name}/call"
+            route(.post, path) { request, context in
+                // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.
+                guard let name = (context.parameters.get("name") ?? "").removingPercentEncoding else {
+                    return Self.failure(
+                        .badRequest, code: "invalid_arguments",
+                        "the \(byCapability ? "capability" : "tool") name in the path is not valid percent-encoding")
                 }
-            switch outcome {
-            case .success(let result):
-                var headers = HTTPFields()
-                headers[.contentType] = "application/json"
-                headers[Self.cachedHeader] = result.cached ? "true" : "false"
-                let budgeted = result.budgeted(
-                    asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller),
-                    retrieval: Self.retrieval)
-                if budgeted.isShaped { headers[Self.truncatedHeader] = "true" }
-                if let id = budgeted.resultID { headers[Self.resultIDHeader] = id }
-                return Response(
-                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: budgeted.output)))
-            case .failure(let error) where error.code == .cancelled && host.isDraining:
-                // The grace period passed with the call still running: the caller is told why, and may retry
-                // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
-                return Self.failure(Self.cutByDrain)
-            case .failure(let error):
-                return Self.failure(error)
+                let arguments: JSONValue
+                switch await Self.readJSON(request, limit: limit) {
+                case .value(let value): arguments = value
+                case .refused(let response): return response
+                }
+                guard case .object = arguments else {
+                    return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
+                }
+                let call: ToolCall
+                let caller: Caller
+                do throws(ToolError) {
+                    caller = try Caller.of(request)
+                    // A token limited to some tools calls a capability only when its patterns name the capability's
+                    // tool (`capability-<name>`, as MCP lists it).
+                    if let refusal = caller.refusal(for: byCapability ? CapabilityInfo.mcpPrefix + name : name) {
+                        throw refusal
+                    }
+                    call = try Self.call(
+                        name, arguments: arguments, request: request, agent: caller.agent, byCapability: byCapability)
+                } catch {
+                    return Self.failure(error)
+                }
+                let outcome =
+                    if let drainDeadline {
+                        await drainDeadline.cutting { await host.call(call) }
+                    } else {
+                        await host.call(call)
+                    }
+                switch outcome {
+                case .success(let result):
+                    var headers = HTTPFields()
+                    headers[.contentType] = "application/json"
+                    headers[Self.cachedHeader] = result.cached ? "true" : "false"
+                    if result.capability != nil { headers[Self.providerHeader] = result.tool }
+                    let budgeted = result.budgeted(
+                        asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller),
+                        retrieval: Self.retrieval)
+                    if budgeted.isShaped { headers[Self.truncatedHeader] = "true" }
+                    if let id = budgeted.resultID { headers[Self.resultIDHeader] = id }
+                    return Response(
+                        status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: budgeted.output)))
+                case .failure(let error) where error.code == .cancelled && host.isDraining:
+                    // The grace period passed with the call still running: the caller is told why, and may retry
+                    // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
+                    return Self.failure(Self.cutByDrain)
+                case .failure(let error):
+                    return Self.failure(error)
+                }
             }
         }
         route(.post, "/v1/batch") { request, _ in
@@ -299,15 +317,56 @@ public struct RESTServer: Sendable {
                 }
             }
             let answers = zip(calls, outcomes).map { call, outcome in
-                guard case .success(var result) = outcome else { return ToolResult.wireJSON(outcome, tool: call.tool) }
+                guard case .success(var result) = outcome else { return ToolResult.wireJSON(outcome, call: call) }
                 result.output =
                     result.budgeted(
                         asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller),
                         retrieval: Self.retrieval
                     ).output
-                return ToolResult.wireJSON(.success(result), tool: call.tool)
+                return ToolResult.wireJSON(.success(result), call: call)
             }
             return Self.json(.ok, ["results": .array(answers)])
+        }
+        route(.post, "/v1/tasks") { request, _ in
+            let caller: Caller
+            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
+            let body: JSONValue
+            switch await Self.readJSON(request, limit: limit) {
+            case .value(let value): body = value
+            case .refused(let response): return response
+            }
+            let tasks: [DistributedTask]
+            var concurrency = 16
+            do throws(ToolError) {
+                if let text = request.uri.queryParameters.get("concurrency") {
+                    guard let value = Int64(text), ToolHost.distributionConcurrencyRange.contains(value) else {
+                        throw ToolError(
+                            .invalidArguments,
+                            ToolCall.rangeMessage(
+                                "query parameter concurrency", ToolHost.distributionConcurrencyRange, nil, String(text))
+                        )
+                    }
+                    concurrency = Int(value)
+                }
+                tasks = try DistributedTask.list(wire: body)
+                // A token limited to some tools distributes only to capabilities its patterns name.
+                for task in tasks {
+                    for capability in task.requires {
+                        if let refusal = caller.refusal(for: CapabilityInfo.mcpPrefix + capability) { throw refusal }
+                    }
+                }
+            } catch {
+                return Self.failure(error)
+            }
+            let distribution =
+                if let drainDeadline {
+                    await drainDeadline.cutting { [tasks, concurrency] in
+                        await host.distribute(tasks, concurrency: concurrency, agent: caller.agent ?? Caller.anonymous)
+                    }
+                } else {
+                    await host.distribute(tasks, concurrency: concurrency, agent: caller.agent ?? Caller.anonymous)
+                }
+            return Self.json(.ok, distribution.wireJSON)
         }
         route(.get, "/v1/results/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -330,13 +389,24 @@ public struct RESTServer: Sendable {
 
     /// The call a `POST /v1/tools/{name}/call` asks for: `timeoutMs`, `maxResultBytes` and `priority` from the query,
     /// else from the `X-Toolhost-Timeout-Ms`, `X-Toolhost-Max-Result-Bytes` and `X-Toolhost-Priority` headers,
-    /// checked like every front end's.
+    /// checked like every front end's; for `POST /v1/capabilities/{name}/call` also `complexity`
+    /// (`X-Toolhost-Complexity`).
     /// - Throws: `invalid_arguments` naming the parameter and its range.
     static func call(
-        _ name: String, arguments: JSONValue, request: Request, agent: String?
+        _ name: String, arguments: JSONValue, request: Request, agent: String?, byCapability: Bool = false
     ) throws(ToolError) -> ToolCall {
         let query = request.uri.queryParameters
-        var call = ToolCall(tool: name, arguments: arguments, agent: agent ?? Caller.anonymous)
+        var call =
+            byCapability
+            ? ToolCall(capability: name, arguments: arguments, agent: agent ?? Caller.anonymous)
+            : ToolCall(tool: name, arguments: arguments, agent: agent ?? Caller.anonymous)
+        if byCapability {
+            if let text = query.get("complexity") {
+                call.complexity = try ToolCall.complexity(text: text, field: "query parameter complexity")
+            } else if let text = request.headers[complexityHeader] {
+                call.complexity = try ToolCall.complexity(text: text, field: "header \(complexityHeader)")
+            }
+        }
         if let text = query.get("timeoutMs") {
             call.timeout = try ToolCall.timeout(text: text, field: "query parameter timeoutMs")
         } else if let text = request.headers[timeoutHeader] {
@@ -365,6 +435,9 @@ public struct RESTServer: Sendable {
     static let maxResultBytesHeader = HTTPFields.Element.Name("X-Toolhost-Max-Result-Bytes")!
     static let truncatedHeader = HTTPFields.Element.Name("X-Toolhost-Truncated")!
     static let resultIDHeader = HTTPFields.Element.Name("X-Toolhost-Result-Id")!
+    /// A call by capability: the tool that served it, `<plugin>.<tool>`.
+    static let providerHeader = HTTPFields.Element.Name("X-Toolhost-Provider")!
+    static let complexityHeader = HTTPFields.Element.Name("X-Toolhost-Complexity")!
 
     /// Who owns a result kept over REST: the named token's agent (only requests with that token read it back);
     /// without named tokens whoever may call may read a kept result, and only by its unguessable id.

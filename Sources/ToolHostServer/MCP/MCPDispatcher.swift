@@ -161,8 +161,10 @@ public final class MCPDispatcher: Sendable {
                         id: id, code: .invalidRequest, message: "Invalid Request: send initialize before \(method)"))
             }
             if method == "tools/list" {
-                let tools = host.tools().filter { caller.permits($0.name) }
-                return .reply(Self.resultResponse(id: id, ["tools": .array(tools.map(\.mcpJSON))]))
+                let tools =
+                    host.tools().filter { caller.permits($0.name) }.map(\.mcpJSON)
+                    + host.capabilities().filter { caller.permits(CapabilityInfo.mcpPrefix + $0.name) }.map(\.mcpJSON)
+                return .reply(Self.resultResponse(id: id, ["tools": .array(tools)]))
             }
             if method.hasPrefix("resources/") { return .reply(resources(method, id: id, params)) }
             guard let name = params["name"]?.stringValue else {
@@ -179,14 +181,24 @@ public final class MCPDispatcher: Sendable {
             if let refusal = caller.refusal(for: name) {
                 return .reply(Self.resultResponse(id: id, Self.errorResult(refusal)))
             }
-            var call = ToolCall(tool: name, arguments: arguments, agent: agentName)
-            if let raw = params["_meta"]?["maxResultBytes"] {
-                do throws(ToolError) {
+            // A capability's tool is `capability-<name>`: no tool's own name (`<plugin>.<tool>`) looks like that.
+            var call =
+                name.hasPrefix(CapabilityInfo.mcpPrefix)
+                ? ToolCall(
+                    capability: String(name.dropFirst(CapabilityInfo.mcpPrefix.count)), arguments: arguments,
+                    agent: agentName)
+                : ToolCall(tool: name, arguments: arguments, agent: agentName)
+            do throws(ToolError) {
+                if let raw = params["_meta"]?["maxResultBytes"] {
                     call.maxResultBytes = try ToolCall.resultBudget(
                         raw.intValue, field: "params._meta.maxResultBytes", given: raw.serializedString)
-                } catch {
-                    return .reply(Self.errorResponse(id: id, code: .invalidParams, message: error.message))
                 }
+                if call.byCapability, let raw = params["_meta"]?["complexity"] {
+                    call.complexity = try ToolCall.complexity(
+                        raw.doubleValue, field: "params._meta.complexity", given: raw.serializedString)
+                }
+            } catch {
+                return .reply(Self.errorResponse(id: id, code: .invalidParams, message: error.message))
             }
             return .call(id: id, call)
         default:
@@ -222,6 +234,15 @@ public final class MCPDispatcher: Sendable {
             }
             var body: JSONObject = ["content": .array(content), "isError": false]
             if withStructured { body.set("structuredContent", json) }
+            if let capability = result.capability {
+                // Which provider served a call by capability, and those that failed before it.
+                body.set(
+                    "_meta",
+                    [
+                        "toolhost/capability": .string(capability), "toolhost/provider": .string(result.tool),
+                        "toolhost/failedOver": .array(result.failedOver.map { .string($0.provider) }),
+                    ])
+            }
             return Self.resultResponse(id: id, .object(body))
         case .failure(let error) where error.code == .notFound:
             return Self.errorResponse(id: id, code: .invalidParams, message: "Unknown tool: \(error.message)")

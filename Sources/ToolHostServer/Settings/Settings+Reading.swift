@@ -288,6 +288,14 @@ extension Settings {
                                 toolPolicy.maxConcurrency = try Self.concurrency(value, key: key, source: source)
                             case "cacheTTLSeconds":
                                 toolPolicy.cacheTTLSeconds = try Self.ttl(value, key: key, source: source)
+                            case "weight":
+                                // Not a cap: the tool's weight as a capability provider, over the manifest's.
+                                guard let weight = value.doubleValue, Self.weightRange.contains(weight) else {
+                                    throw Self.wrong(
+                                        value, key: key, source: source,
+                                        "a number in \(Self.weightRange.lowerBound)...\(Self.weightRange.upperBound)")
+                                }
+                                host.capabilities.weights[plugin + "." + tool] = weight
                             default:
                                 throw Self.unknown(key, source: source, known: Self.toolOverrideKeys)
                             }

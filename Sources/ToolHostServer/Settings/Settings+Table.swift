@@ -169,7 +169,10 @@ extension Settings {
     ]
 
     /// The keys of `pluginOverrides.<plugin>.tools.<tool>`.
-    static let toolOverrideKeys = ["timeoutMs", "maxConcurrency", "cacheTTLSeconds"]
+    static let toolOverrideKeys = ["timeoutMs", "maxConcurrency", "cacheTTLSeconds", "weight"]
+
+    /// The weights an operator may give a capability provider, as a manifest's `weight`.
+    static let weightRange: ClosedRange<Double> = 0.01...100
 
     /// The longest cache TTL an operator may set, in seconds: a year, as a manifest's `cache.ttlSeconds`.
     static let maximumTTLSeconds: Double = 31_536_000

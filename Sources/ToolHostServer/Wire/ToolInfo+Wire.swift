@@ -3,8 +3,9 @@ import ToolHostJSON
 
 extension ToolInfo {
     /// A tool as `toolhost list --json` and `GET /v1/tools` show it: `name`, `plugin`, `version`, `description`,
-    /// `inputSchema`, `deterministic`, `idempotent`, `priority`, `capabilities`, and where the manifest gives them,
-    /// `cacheTTLSeconds`, `timeoutMs` and `maxConcurrency`.
+    /// `inputSchema`, `deterministic`, `idempotent`, `priority`, `capabilities` (labels for what it needs), `provides`
+    /// (the capabilities it provides), and where the manifest gives them, `cacheTTLSeconds`, `timeoutMs`,
+    /// `maxConcurrency` and `weight`.
     public var wireJSON: JSONValue {
         var object: JSONObject = [
             "name": .string(name),
@@ -20,6 +21,8 @@ extension ToolInfo {
         if let timeout = manifest.timeoutMs { object.set("timeoutMs", .int(Int64(timeout))) }
         if let concurrency = manifest.maxConcurrency { object.set("maxConcurrency", .int(Int64(concurrency))) }
         object.set("capabilities", .array(manifest.capabilities.map { .string($0) }))
+        object.set("provides", .array(manifest.provides.map { .string($0) }))
+        if let weight = manifest.weight { object.set("weight", .double(weight)) }
         return .object(object)
     }
 

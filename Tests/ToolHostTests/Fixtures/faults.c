@@ -210,7 +210,21 @@ static int32_t network(const toolhost_call *call, const char *a, size_t n) {
     return reply(call, text);
 }
 
+#ifdef ANSWER_TOOL
+/* A capability provider that crashes on demand: {"crash": 1} takes its worker down, anything else is answered with
+ * the build's variant and the worker's pid. */
+static int32_t answer(const toolhost_call *call, const char *a, size_t n) {
+    if (int_arg(a, n, "crash")) segfault(call, a, n);
+    char out[64];
+    snprintf(out, sizeof out, "{\"variant\":\"" FAULTS_VARIANT "\",\"pid\":%d}", (int)getpid());
+    return reply(call, out);
+}
+#endif
+
 static const struct { const char *name; toolhost_handler_fn handler; } tools[] = {
+#ifdef ANSWER_TOOL
+    {"answer", answer},
+#endif
     {"ok", ok}, {"pid", pid_tool}, {"segfault", segfault}, {"abort", abort_tool}, {"exit", exit_tool},
     {"hang_forever", hang_forever}, {"busy_loop", busy_loop}, {"allocate_forever", allocate_forever},
     {"huge_result", huge_result}, {"invalid_utf8", invalid_utf8}, {"invalid_json", invalid_json},
