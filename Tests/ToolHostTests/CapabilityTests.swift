@@ -46,6 +46,18 @@ private final class QuarantineClock: Sendable {
         #expect(provider(host, result.tool)?.calls == 1)
     }
 
+    /// A call by capability is its caller's: the agent's figures count it, under the provider that ran it, the
+    /// failed-over attempt included.
+    @Test func aCallByCapabilityCountsForItsAgent() async throws {
+        let host = host(try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]]))
+        defer { host.shutdown() }
+        let result = await host.call(ToolCall(capability: "answer", arguments: ["crash": 1], agent: "router-agent"))
+        #expect((try? result.get().tool) == "probe.echo")
+        let agent = try #require(host.agents().first { $0.agent == "router-agent" })
+        #expect(agent.tools == ["faults.answer": 1, "probe.echo": 1], "\(agent.tools)")
+        #expect(agent.errors == ["plugin_crashed": 1])
+    }
+
     @Test func aCrashingProviderFailsOverToTheNextWithinTheCall() async throws {
         // The faults provider ranks first (weight 10), crashes its worker, and the call goes on to the probe.
         let host = host(try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]]))
