@@ -1,8 +1,10 @@
 import Foundation
+import FoundationNetworking
 import MCP
 import SystemPackage
 import Testing
 import ToolHostJSON
+import ToolHostTesting
 
 /// The official MCP swift-sdk `Client`, over its stdio transport connected to a real `toolhost mcp`.
 @Suite struct MCPClientTests {
@@ -12,10 +14,12 @@ import ToolHostJSON
         let toChild = Pipe()
         let fromChild = Pipe()
         let errors = Pipe()
+        /// What the child wrote on stderr so far.
+        let errorText = TextBox()
 
-        init(plugins: String) throws {
+        init(plugins: String, extraArguments: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: ServerFixtures.binary)
-            process.arguments = ["mcp", "--plugins", plugins]
+            process.arguments = ["mcp", "--plugins", plugins] + extraArguments
             process.environment = ProcessInfo.processInfo.environment.merging([
                 "TOOLHOST_STATE_DIR": ServerFixtures.temporaryDirectory("toolhost-state")
             ]) { $1 }
@@ -24,8 +28,12 @@ import ToolHostJSON
             process.standardError = errors
             try process.run()
             let errorHandle = errors.fileHandleForReading
-            Thread.detachNewThread {
-                while !errorHandle.availableData.isEmpty {}
+            Thread.detachNewThread { [errorText] in
+                while true {
+                    let chunk = errorHandle.availableData
+                    if chunk.isEmpty { break }
+                    errorText.append(String(decoding: chunk, as: UTF8.self))
+                }
             }
         }
 
@@ -88,6 +96,32 @@ import ToolHostJSON
         }
         #expect(try await sleepState()["cancelled"] == 1)
 
+        await client.disconnect()
+        #expect(await child.stop() == 0)
+    }
+
+    /// The SDK client's `clientInfo` name is the agent its calls count under (read from the stdio daemon's own
+    /// metrics listener).
+    @Test func sdkClientsCallsCountUnderItsClientName() async throws {
+        let child = try Child(
+            plugins: try ServerFixtures.probePlugins(), extraArguments: ["--metrics-listen", "127.0.0.1:0"])
+        let client = Client(name: "swift-sdk-agent", version: "1.0")
+        _ = try await client.connect(transport: child.transport)
+        let called = try await client.callTool(name: "probe.echo", arguments: ["from": "swift"])
+        #expect(called.isError != true)
+        var port: Int?
+        try await Fixtures.waitUntil("the metrics listener's startup line") {
+            let text = child.errorText.text
+            if let range = text.range(of: "metrics listening on http://127.0.0.1:") {
+                port = Int(text[range.upperBound...].prefix { $0.isNumber })
+            }
+            return port != nil
+        }
+        let metricsPort = try #require(port)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        let metrics = String(decoding: data, as: UTF8.self)
+        #expect(
+            metrics.contains(#"toolhost_agent_calls_total{agent="swift-sdk-agent",outcome="success"} 1"#), "\(metrics)")
         await client.disconnect()
         #expect(await child.stop() == 0)
     }
