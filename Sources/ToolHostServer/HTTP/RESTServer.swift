@@ -12,9 +12,10 @@ import ToolHostJSON
 /// offending JSON pointer), `overloaded` 429 with `Retry-After`, `timeout` 504, `plugin_error` 422 (the
 /// tool ran and said no), `plugin_crashed` 502 (its worker died), `plugin_unavailable` 503 (the plugin
 /// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
-/// period), `forbidden` 403 (a named token's `tools` leave the tool out), `cancelled` and `internal` 500. A body over the limit is 413, a body that is not JSON 400; a method
-/// a path does not serve 405 with `Allow` (`HEAD` is served wherever `GET` is). `GET /metrics` (when configured)
-/// is Prometheus text; only `/healthz` is open without the token. JSON answers are compressed and request bodies
+/// period), `forbidden` 403 (a named token's `tools` leave the tool out), `cancelled` and `internal` 500. A body
+/// over the limit is 413, a body that is not JSON 400; a method a path does not serve 405 with `Allow` (`HEAD` is
+/// served wherever `GET` is). `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open without
+/// the token. JSON answers are compressed and request bodies
 /// decoded by `CompressionMiddleware`. Every endpoint is guarded against browser pages
 /// first (`BrowserGuardMiddleware`: `Origin`, `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
@@ -161,6 +162,18 @@ public struct RESTServer: Sendable {
                 routes.append((path, [method]))
             }
         }
+        /// A route whose handler is given the request's caller; a caller that cannot be resolved (a bad
+        /// `X-Toolhost-Agent`, or one its token does not allow) is answered with that error and the handler not run.
+        func callerRoute(
+            _ method: HTTPRequest.Method, _ path: RouterPath,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
+        ) {
+            route(method, path) { request, context in
+                let caller: Caller
+                do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
+                return try await handler(request, context, caller)
+            }
+        }
         route(.get, "/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         if let metrics = configuration.metrics {
             route(.get, "/metrics") { _, _ in metrics.response() }
@@ -170,10 +183,8 @@ public struct RESTServer: Sendable {
             if host.isDraining { return Self.json(.serviceUnavailable, ["status": "draining"]) }
             return Self.json(.ok, ["status": "ready", "tools": .int(Int64(host.tools().count))])
         }
-        route(.get, "/v1/tools") { request, _ in
+        callerRoute(.get, "/v1/tools") { _, _, caller in
             // A token limited to some tools sees only those.
-            let caller: Caller
-            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
             return Self.json(.ok, ["tools": .array(host.tools().filter { caller.permits($0.name) }.map(\.wireJSON))])
         }
         route(.get, "/v1/agents") { _, _ in
@@ -216,7 +227,7 @@ public struct RESTServer: Sendable {
         }
         for byCapability in [false, true] {
             let path: RouterPath = byCapability ? "/v1/capabilities/{name}/call" : "/v1/tools/{name}/call"
-            route(.post, path) { request, context in
+            callerRoute(.post, path) { request, context, caller in
                 // The name as sent may be percent-encoded (`probe%2Eecho`): the tool is named by the decoded text.
                 guard let name = (context.parameters.get("name") ?? "").removingPercentEncoding else {
                     return Self.failure(
@@ -232,9 +243,7 @@ public struct RESTServer: Sendable {
                     return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
                 }
                 let call: ToolCall
-                let caller: Caller
                 do throws(ToolError) {
-                    caller = try Caller.of(request)
                     // A token limited to some tools calls a capability only when its patterns name the capability's
                     // tool (`capability-<name>`, as MCP lists it).
                     if let refusal = caller.refusal(for: byCapability ? CapabilityInfo.mcpPrefix + name : name) {
@@ -273,9 +282,7 @@ public struct RESTServer: Sendable {
                 }
             }
         }
-        route(.post, "/v1/batch") { request, _ in
-            let caller: Caller
-            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
+        callerRoute(.post, "/v1/batch") { request, _, caller in
             let body: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): body = value
@@ -327,9 +334,7 @@ public struct RESTServer: Sendable {
             }
             return Self.json(.ok, ["results": .array(answers)])
         }
-        route(.post, "/v1/tasks") { request, _ in
-            let caller: Caller
-            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
+        callerRoute(.post, "/v1/tasks") { request, _, caller in
             let body: JSONValue
             switch await Self.readJSON(request, limit: limit) {
             case .value(let value): body = value
@@ -368,10 +373,8 @@ public struct RESTServer: Sendable {
                 }
             return Self.json(.ok, distribution.wireJSON)
         }
-        route(.get, "/v1/results/{id}") { request, context in
+        callerRoute(.get, "/v1/results/{id}") { _, context, caller in
             let id = context.parameters.get("id") ?? ""
-            let caller: Caller
-            do throws(ToolError) { caller = try Caller.of(request) } catch { return Self.failure(error) }
             guard let bytes = results.read(id, owner: Self.resultOwner(caller)) else {
                 return Self.failure(
                     .notFound, code: "not_found",
