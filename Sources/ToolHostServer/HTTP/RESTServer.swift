@@ -14,8 +14,8 @@ import ToolHostJSON
 /// cannot be loaded or is quarantined, or the host is shutting down and cut the call at the end of its grace
 /// period), `forbidden` 403 (a named token's `tools` leave the tool out), `cancelled` and `internal` 500. A body
 /// over the limit is 413, a body that is not JSON 400; a method a path does not serve 405 with `Allow` (`HEAD` is
-/// served wherever `GET` is). `GET /metrics` (when configured) is Prometheus text; only `/healthz` is open without
-/// the token. JSON answers are compressed and request bodies
+/// served wherever `GET` is). `GET /metrics` (when configured) is Prometheus text; only `/healthz` and the status
+/// page's assets (`/`, ``StatusPage``) are open without the token. JSON answers are compressed and request bodies
 /// decoded by `CompressionMiddleware`. Every endpoint is guarded against browser pages
 /// first (`BrowserGuardMiddleware`: `Origin`, `Host`, and `Content-Type: application/json` on every `POST`).
 public struct RESTServer: Sendable {
@@ -175,6 +175,9 @@ public struct RESTServer: Sendable {
             }
         }
         route(.get, "/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        for asset in StatusPage.assets(tokenRequired: configuration.tokens != nil) {
+            route(.get, RouterPath(asset.path)) { _, _ in StatusPage.response(asset) }
+        }
         if let metrics = configuration.metrics {
             route(.get, "/metrics") { _, _ in metrics.response() }
         }
