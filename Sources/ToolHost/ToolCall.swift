@@ -22,6 +22,9 @@ public struct ToolCall: Sendable {
     /// The agent that made the call (an MCP client's name, a named token's agent, the CLI's `--agent`): counted in
     /// the per-agent statistics and named in log lines; nil for a call made in code that names no one.
     public var agent: String?
+    /// Follows the call's progress (what its handler reports through `report_progress`): the host ends it when the
+    /// call returns. Nil: no one follows it (reports are dropped at the plugin thread).
+    public var progress: CallProgress?
 
     public init(
         tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil,

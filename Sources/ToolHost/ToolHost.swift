@@ -306,6 +306,19 @@ public final class ToolHost: Sendable {
     /// Runs one call through the pipeline.
     /// - Returns: the result, or the `ToolError` that says what went wrong.
     public func call(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
+        if let progress = request.progress {
+            defer { progress.end() }
+            return await CallProgress.$current.withValue(progress) { await perform(request) }
+        }
+        // A call nobody follows, made from inside one that is followed, must not report into the other's progress.
+        if CallProgress.current != nil {
+            return await CallProgress.$current.withValue(nil) { await perform(request) }
+        }
+        return await perform(request)
+    }
+
+    /// ``call(_:)`` with the call's progress bound.
+    private func perform(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
         do {
             if request.byCapability {
                 return .success(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import ToolHost
 import ToolHostJSON
 import ToolHostServer
@@ -69,7 +70,7 @@ struct BatchCommand: AsyncParsableCommand {
         let (toolHost, _) = try settings.makeHost("batch")
         defer { toolHost.shutdown() }
         let started = ContinuousClock.now
-        let progress = isatty(2) != 0 ? Progress(total: parsed.count) : nil
+        let bar = ProgressBar.isShown ? BatchBar(total: parsed.count) : nil
         var ok = 0
         var failed = 0
         var cached = 0
@@ -85,8 +86,19 @@ struct BatchCommand: AsyncParsableCommand {
                     case .malformed(let message):
                         let error = ToolError(.invalidArguments, message)
                         return (index, ToolResult.wireJSON(.failure(error), tool: nil, line: index + 1), false, false)
-                    case .call(let call):
-                        var outcome = await toolHost.call(call)
+                    case .call(var call):
+                        var outcome: Result<ToolResult, ToolError>
+                        if let bar {
+                            // What the call reports counts in the bar as a fraction of a line, until it is done.
+                            let progress = CallProgress()
+                            call.progress = progress
+                            outcome = await progress.relay(
+                                to: { bar.running(index, fraction: $0.fraction) },
+                                while: { [call] in await toolHost.call(call) })
+                            bar.running(index, fraction: nil)
+                        } else {
+                            outcome = await toolHost.call(call)
+                        }
                         if case .success(var result) = outcome {
                             result.output =
                                 result.budgeted(asked: call.maxResultBytes ?? budget, store: nil, owner: "").output
@@ -113,11 +125,11 @@ struct BatchCommand: AsyncParsableCommand {
                     if success { ok += 1 } else { failed += 1 }
                     if wasCached { cached += 1 }
                     nextToPrint += 1
-                    progress?.update(done: nextToPrint)
+                    bar?.update(done: nextToPrint)
                 }
             }
         }
-        progress?.finish()
+        bar?.finish()
         // The results reach the L2 file (when enabled) before the process ends.
         await toolHost.closeCache()
         let wall = ContinuousClock.now - started
@@ -143,23 +155,36 @@ struct BatchCommand: AsyncParsableCommand {
     }
 }
 
-/// A one-line progress bar on stderr.
-private final class Progress {
+/// The batch's bar: lines printed, plus the fractions its calls in flight reported.
+private final class BatchBar: Sendable {
     let total: Int
-    private var lastDrawn = -1
+    private let bar = ProgressBar()
+    private struct State {
+        var done = 0
+        var running: [Int: Double] = [:]
+    }
+    private let state = Mutex(State())
 
     init(total: Int) { self.total = total }
 
     func update(done: Int) {
-        let width = 30
-        let filled = total == 0 ? width : done * width / total
-        guard filled != lastDrawn || done == total else { return }
-        lastDrawn = filled
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+        let running = state.withLock { state in
+            state.done = done
+            return state.running.values.reduce(0, +)
+        }
+        bar.show(done: done, of: total, running: running)
+    }
+
+    /// What line `index`'s call reported (nil: none, or it ended).
+    func running(_ index: Int, fraction: Double?) {
+        let (done, running) = state.withLock { state in
+            state.running[index] = fraction
+            return (state.done, state.running.values.reduce(0, +))
+        }
+        bar.show(done: done, of: total, running: running)
     }
 
     func finish() {
-        FileHandle.standardError.write(Data("\n".utf8))
+        bar.finish()
     }
 }

@@ -110,7 +110,7 @@ struct CallCommand: AsyncParsableCommand {
         }
         let (toolHost, _) = try settings.makeHost("call")
         defer { toolHost.shutdown() }
-        let call =
+        var call =
             if let capability {
                 ToolCall(
                     capability: capability, arguments: parsed, priority: priority, timeout: timeout,
@@ -118,7 +118,17 @@ struct CallCommand: AsyncParsableCommand {
             } else {
                 ToolCall(tool: tool ?? "", arguments: parsed, priority: priority, timeout: timeout, agent: agent.name)
             }
-        let outcome = await toolHost.call(call)
+        let outcome: Result<ToolResult, ToolError>
+        if ProgressBar.isShown {
+            // A bar on the terminal while the call runs; cleared before anything else is printed.
+            let bar = ProgressBar()
+            let progress = CallProgress()
+            call.progress = progress
+            outcome = await progress.relay(to: { bar.show($0) }, while: { [call] in await toolHost.call(call) })
+            bar.clear()
+        } else {
+            outcome = await toolHost.call(call)
+        }
         // The result reaches the L2 file (when enabled) before the process ends.
         await toolHost.closeCache()
         do {

@@ -56,7 +56,7 @@ import ToolHostServer
         let (dispatcher, host) = Self.dispatcher(initializedWith: "2025-06-18")
         defer { host.shutdown() }
         guard
-            case .call(let id, let call) = dispatcher.handle(
+            case .call(let id, let call, nil) = dispatcher.handle(
                 Self.request(7, "tools/call", ["name": "a.b", "arguments": ["x": 1]]))
         else {
             Issue.record("tools/call is a call")

@@ -38,6 +38,10 @@ import ToolHostTesting
         #expect(seen["echo"] == ["from": "python"])
         #expect(seen["echoIsError"] == false)
         #expect(seen["failIsError"] == true, "a tool's failure is a result the model reads, not a protocol error")
+        // The client's progress callback fired, with the tool's numbers and message, before the result.
+        #expect(seen["progressResult"] == ["reported": 5, "refused": 0])
+        let reports = seen["progress"]?.arrayValue ?? []
+        #expect(reports.last == ["progress": 5, "total": 5, "message": "step 5"], "\(reports)")
     }
 
     @Test(.enabled(if: python != nil, "the MCP Python SDK is not installed (.ci/run installs it)"))
@@ -48,7 +52,8 @@ import ToolHostTesting
                 try await Self.runClient(["http", "http://127.0.0.1:\(server.port)/mcp"]))
             let answer = try await server.request("GET", "/v1/agents")
             let agent = answer.body?["agents"]?.arrayValue?.first { $0["agent"] == "python-agent" }
-            #expect(agent?["calls"] == 2, "\(String(describing: answer.body))")
+            // probe.echo, probe.fail and probe.progress.
+            #expect(agent?["calls"] == 3, "\(String(describing: answer.body))")
             #expect(agent?["errors"] == ["plugin_error": 1])
         } catch {
             await server.stop()

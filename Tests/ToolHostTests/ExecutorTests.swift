@@ -496,7 +496,7 @@ import ToolHostTesting
         let (host, _) = try await Fixtures.probeHost(isolated: true)
         _ = try await host.call("probe.stale", arguments: [:])
         let second = try await host.call("probe.stale", arguments: [:])
-        #expect(second.json == ["staleWrite": -1, "staleCancelled": 1])
+        #expect(second.json == ["staleWrite": -1, "staleCancelled": 1, "staleProgress": -1])
     }
 
     @Test func statisticsCountEachOutcome() async throws {

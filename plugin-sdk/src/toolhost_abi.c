@@ -12,6 +12,7 @@ _Static_assert(offsetof(toolhost_call, host) == 8, "toolhost_call.host moved");
 _Static_assert(offsetof(toolhost_call, host_data) == 40, "toolhost_call.host_data moved");
 _Static_assert(offsetof(toolhost_host_api, write_result) == 16, "toolhost_host_api.write_result moved");
 _Static_assert(offsetof(toolhost_host_api, log) == 48, "toolhost_host_api.log moved");
+_Static_assert(offsetof(toolhost_host_api, report_progress) == 56, "toolhost_host_api.report_progress moved");
 _Static_assert(offsetof(toolhost_tool_desc, name) == 8, "toolhost_tool_desc.name moved");
 _Static_assert(offsetof(toolhost_tool_desc, tool_state) == 32, "toolhost_tool_desc.tool_state moved");
 _Static_assert(offsetof(toolhost_registrar, register_tool) == 16, "toolhost_registrar.register_tool moved");

@@ -22,6 +22,8 @@ final class CallSlot: @unchecked Sendable {
     private var deadline: UInt64 = 0
     private var cancellation: CancellationFlag?
     private var logger: Logger?
+    /// Where the call's progress reports go; nil when no one follows them.
+    private var progress: (any ProgressSink)?
     /// Counts `PluginThreadPool.willFinish()` calls made on this slot's thread (read by the pool's loop).
     var finishMarks = 0
 
@@ -49,7 +51,7 @@ final class CallSlot: @unchecked Sendable {
     /// Prepares the slot for a call on the current thread.
     func begin(
         plugin: LoadedPlugin, tool: RegisteredTool, deadline: UInt64, cancellation: CancellationFlag,
-        maxOutputBytes: Int, logger: Logger
+        maxOutputBytes: Int, logger: Logger, progress: (any ProgressSink)? = nil
     ) {
         call.pointee.host = UnsafePointer(plugin.hostTable)
         call.pointee.plugin_state = plugin.pluginState
@@ -63,6 +65,7 @@ final class CallSlot: @unchecked Sendable {
         self.deadline = deadline
         self.cancellation = cancellation
         self.logger = logger
+        self.progress = progress
         active = true
     }
 
@@ -71,6 +74,7 @@ final class CallSlot: @unchecked Sendable {
         active = false
         cancellation = nil
         logger = nil
+        progress = nil
     }
 
     /// Moves the output out of the slot.
@@ -111,7 +115,27 @@ final class CallSlot: @unchecked Sendable {
     func log(level: Logger.Level, _ message: String) {
         logger?.log(level: level, "\(message)")
     }
+
+    /// Hands a progress report to whoever follows the call (`report_progress`).
+    /// - Returns: false when it was refused: `done` is not a finite number at least 0, or the call passed its
+    ///   deadline or was cancelled (its caller may have been answered: nothing more reaches it), or it ended.
+    func reportProgress(done: Double, total: Double, message: UnsafeRawBufferPointer?) -> Bool {
+        guard done.isFinite, done >= 0, !isCancelled else { return false }
+        // No one follows the call: the report is taken and dropped, at the cost of the checks above.
+        guard let progress else { return true }
+        guard let report = ProgressReport(done: done, total: total, message: message) else { return false }
+        return progress.report(report)
+    }
 }
+
+/// Where a running call's progress reports go: a front end's ``CallProgress``, or in a worker process the channel
+/// to the host. Called on the plugin's thread: it must be cheap and never wait for a client.
+protocol ProgressSink: AnyObject, Sendable {
+    /// - Returns: false when the call has ended for the receiver (the report is dropped).
+    func report(_ report: ProgressReport) -> Bool
+}
+
+extension CallProgress: ProgressSink {}
 
 /// A flag set once when a call is cancelled or passes its deadline; read by the plugin's thread. Not final: a
 /// call's job is its own flag (`CallJob`).

@@ -43,7 +43,7 @@ final class Executor: Sendable {
         let job = CallJob(
             plugin: plugin, tool: tool, manifest: manifest, arguments: arguments, deadline: deadline,
             priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, agent: agent ?? "",
-            fullName: fullName, scheduler: scheduler)
+            fullName: fullName, scheduler: scheduler, progress: CallProgress.current)
         if Task.isCancelled { return .error(job.cancelledError) }
         let alone = scheduler.enter()
         switch scheduler.submit(job) {
@@ -88,7 +88,7 @@ final class Executor: Sendable {
         } else {
             outcome = InProcessInvocation.run(
                 plugin: job.plugin, tool: job.tool, arguments: job.arguments, deadline: job.deadline,
-                cancellation: job.cancellation, maxOutputBytes: maxOutputBytes, slot: slot)
+                cancellation: job.cancellation, maxOutputBytes: maxOutputBytes, slot: slot, progress: job.progress)
         }
         if job.deadline != 0 && monotonicNanoseconds() >= job.deadline {
             // Past its deadline the call is a timeout, even if the handler got back before the timer thread
@@ -109,7 +109,7 @@ final class Executor: Sendable {
 enum InProcessInvocation {
     static func run(
         plugin: LoadedPlugin, tool: RegisteredTool, arguments: [UInt8], deadline: UInt64,
-        cancellation: CancellationFlag, maxOutputBytes: Int, slot: CallSlot
+        cancellation: CancellationFlag, maxOutputBytes: Int, slot: CallSlot, progress: (any ProgressSink)? = nil
     ) -> InvocationOutcome {
         let handler: toolhost_handler_fn
         switch tool.kind {
@@ -122,7 +122,7 @@ enum InProcessInvocation {
         }
         slot.begin(
             plugin: plugin, tool: tool, deadline: deadline, cancellation: cancellation,
-            maxOutputBytes: maxOutputBytes, logger: plugin.logger)
+            maxOutputBytes: maxOutputBytes, logger: plugin.logger, progress: progress)
         let status = arguments.withUnsafeBytes { bytes in
             handler(UnsafePointer(slot.call), bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         }

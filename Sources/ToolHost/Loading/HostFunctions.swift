@@ -18,7 +18,7 @@ enum HostFunctions {
                 struct_size: UInt32(MemoryLayout<toolhost_host_api>.size),
                 abi_major: UInt32(HostABI.major), abi_minor: UInt32(HostABI.minor), reserved: 0,
                 write_result: writeResult, write_error: writeError, is_cancelled: isCancelled,
-                deadline_ns: deadline, log: log))
+                deadline_ns: deadline, log: log, report_progress: reportProgress))
         loggers.withLock { $0[UInt(bitPattern: table)] = logger }
         return table
     }
@@ -43,7 +43,7 @@ enum HostFunctions {
         @convention(c) (UnsafePointer<toolhost_call>?, UnsafePointer<CChar>?, Int) -> Int32 = {
             call, json, length in
             guard let slot = CallSlot.current(call) else {
-                refused(call, function: "write_result")
+                refused(call, function: "write_result", lost: "the bytes were dropped")
                 return -1
             }
             guard length > 0, let json else { return 0 }
@@ -54,7 +54,7 @@ enum HostFunctions {
         {
             call, message, length in
             guard let slot = CallSlot.current(call) else {
-                refused(call, function: "write_error")
+                refused(call, function: "write_error", lost: "the bytes were dropped")
                 return -1
             }
             slot.setError(string(message, min(length, 64 * 1024)))
@@ -63,7 +63,7 @@ enum HostFunctions {
 
     /// Logs, once per tool, that a writer was called off its call's thread or after its call returned: the -1 it
     /// got back is easy to ignore, and the bytes are lost.
-    private static func refused(_ call: UnsafePointer<toolhost_call>?, function: String) {
+    private static func refused(_ call: UnsafePointer<toolhost_call>?, function: String, lost: String) {
         // The call struct belongs to a slot that is never freed, so its fields can be read; the plugin's table
         // and the tool's name live as long as the plugin (never unloaded).
         guard let call, let host = call.pointee.host, let toolName = call.pointee.tool_name else { return }
@@ -73,7 +73,7 @@ enum HostFunctions {
         else { return }
         let message =
             "\(function) was called off the thread running the call, or after the handler returned; it returned -1 and "
-            + "the bytes were dropped. Call it only on the handler's thread before the handler returns (the result "
+            + "\(lost). Call it only on the handler's thread before the handler returns (the result "
             + "is collected then); a worker thread of the plugin must hand its output back to the handler. Logged "
             + "once per tool."
         logger.warning("\(message)", metadata: ["tool.name": "\(tool)"])
@@ -88,6 +88,17 @@ enum HostFunctions {
     private static let deadline: @convention(c) (UnsafePointer<toolhost_call>?) -> UInt64 = { call in
         CallSlot.current(call)?.deadlineNanoseconds ?? 0
     }
+
+    private static let reportProgress:
+        @convention(c) (UnsafePointer<toolhost_call>?, Double, Double, UnsafePointer<CChar>?, Int) -> Int32 = {
+            call, done, total, message, length in
+            guard let slot = CallSlot.current(call) else {
+                refused(call, function: "report_progress", lost: "the report was dropped")
+                return -1
+            }
+            let text = message.flatMap { length > 0 ? UnsafeRawBufferPointer(start: $0, count: length) : nil }
+            return slot.reportProgress(done: done, total: total, message: text) ? 0 : -1
+        }
 
     private static let log:
         @convention(c) (

@@ -17,6 +17,8 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     let toolMaxConcurrency: Int?
     let toolMaxOutputBytes: Int?
     let arguments: [UInt8]
+    /// Where the handler's progress reports go; nil when no one follows the call.
+    let progress: CallProgress?
     let callDeadline: CallDeadline
     /// CLOCK_MONOTONIC nanoseconds, 0 for none.
     let deadline: UInt64
@@ -54,8 +56,9 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
         deadline: CallDeadline, priority: Int, sequence: UInt64, agent: String = "", fullName: String,
-        scheduler: Scheduler
+        scheduler: Scheduler, progress: CallProgress? = nil
     ) {
+        self.progress = progress
         self.fullName = fullName
         self.agent = agent
         self.callDeadline = deadline

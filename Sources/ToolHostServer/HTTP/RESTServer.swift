@@ -257,32 +257,14 @@ public struct RESTServer: Sendable {
                 } catch {
                     return Self.failure(error)
                 }
-                let outcome =
-                    if let drainDeadline {
-                        await drainDeadline.cutting { await host.call(call) }
-                    } else {
-                        await host.call(call)
-                    }
-                switch outcome {
-                case .success(let result):
-                    var headers = HTTPFields()
-                    headers[.contentType] = "application/json"
-                    headers[Self.cachedHeader] = result.cached ? "true" : "false"
-                    if result.capability != nil { headers[Self.providerHeader] = result.tool }
-                    let budgeted = result.budgeted(
-                        asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller),
-                        retrieval: Self.retrieval)
-                    if budgeted.isShaped { headers[Self.truncatedHeader] = "true" }
-                    if let id = budgeted.resultID { headers[Self.resultIDHeader] = id }
-                    return Response(
-                        status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: budgeted.output)))
-                case .failure(let error) where error.code == .cancelled && host.isDraining:
-                    // The grace period passed with the call still running: the caller is told why, and may retry
-                    // elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
-                    return Self.failure(Self.cutByDrain)
-                case .failure(let error):
-                    return Self.failure(error)
+                @Sendable func run(_ call: ToolCall) async -> Result<ToolResult, ToolError> {
+                    if let drainDeadline { return await drainDeadline.cutting { await host.call(call) } }
+                    return await host.call(call)
                 }
+                if Self.wantsEventStream(request) {
+                    return Self.eventStream(call, caller: caller, results: results, host: host, run: run)
+                }
+                return Self.answer(await run(call), call: call, caller: caller, results: results, host: host)
             }
         }
         callerRoute(.post, "/v1/batch") { request, _, caller in
@@ -392,6 +374,91 @@ public struct RESTServer: Sendable {
     }
 
     // MARK: helpers
+
+    /// The answer to a call: its (budgeted) result with the `X-Toolhost-*` headers, or its error.
+    static func answer(
+        _ outcome: Result<ToolResult, ToolError>, call: ToolCall, caller: Caller, results: ResultStore, host: ToolHost
+    ) -> Response {
+        let (status, headers, body) = answerParts(outcome, call: call, caller: caller, results: results, host: host)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// ``answer(_:call:caller:results:host:)`` as its status, headers and body.
+    static func answerParts(
+        _ outcome: Result<ToolResult, ToolError>, call: ToolCall, caller: Caller, results: ResultStore, host: ToolHost
+    ) -> (HTTPResponse.Status, HTTPFields, [UInt8]) {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        switch outcome {
+        case .success(let result):
+            headers[Self.cachedHeader] = result.cached ? "true" : "false"
+            if result.capability != nil { headers[Self.providerHeader] = result.tool }
+            let budgeted = result.budgeted(
+                asked: call.maxResultBytes, store: results, owner: Self.resultOwner(caller), retrieval: Self.retrieval)
+            if budgeted.isShaped { headers[Self.truncatedHeader] = "true" }
+            if let id = budgeted.resultID { headers[Self.resultIDHeader] = id }
+            return (.ok, headers, budgeted.output)
+        case .failure(var error):
+            // Cut when a drain's grace period passed with the call still running: the caller is told why, and may
+            // retry elsewhere (over HTTP only a drain cancels a call; a client that hangs up reads nothing).
+            if error.code == .cancelled && host.isDraining { error = Self.cutByDrain }
+            if error.code == .overloaded { headers[.retryAfter] = "1" }
+            return (status(of: error.code), headers, JSONValue.object(["error": error.wireJSON]).serialized())
+        }
+    }
+
+    /// Whether a call's client asked for its progress: its `Accept` ranks `text/event-stream` above
+    /// `application/json`.
+    static func wantsEventStream(_ request: Request) -> Bool {
+        let accept = request.headers[values: .accept]
+        let stream = MCPHTTPTransport.quality(of: "text/event-stream", in: accept)
+        return stream > 0 && stream > MCPHTTPTransport.quality(of: "application/json", in: accept)
+    }
+
+    /// A call answered as server-sent events: `progress` events while it runs (`{"progress", "total"?,
+    /// "message"?}`, at most one every ``CallProgress/defaultInterval``, the latest report), then one `result`
+    /// event whose data is the body the JSON answer would have (with its `X-Toolhost-*` headers as
+    /// `{"status", "headers"}` in a `meta` event before it), or one `error` event with `{"error": {...}}` and the
+    /// status the JSON answer would have in the `meta` event. The response itself is 200: the outcome is known only
+    /// after its headers were sent.
+    static func eventStream(
+        _ call: ToolCall, caller: Caller, results: ResultStore, host: ToolHost,
+        run: @escaping @Sendable (ToolCall) async -> Result<ToolResult, ToolError>
+    ) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                let (events, sink) = AsyncStream.makeStream(of: ByteBuffer.self)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        var call = call
+                        let progress = CallProgress()
+                        call.progress = progress
+                        let outcome = await progress.relay(
+                            to: { sink.yield(ServerSentEvent.event("progress", $0.wireJSON.serialized())) },
+                            while: { [call] in await run(call) })
+                        let (status, fields, body) = Self.answerParts(
+                            outcome, call: call, caller: caller, results: results, host: host)
+                        var meta: JSONObject = [:]
+                        for field in fields where field.name.canonicalName.hasPrefix("x-toolhost-") {
+                            meta.set(field.name.canonicalName, .string(field.value))
+                        }
+                        sink.yield(
+                            ServerSentEvent.event(
+                                "meta",
+                                JSONValue.object(["status": .int(Int64(status.code)), "headers": .object(meta)])
+                                    .serialized()))
+                        sink.yield(ServerSentEvent.event(status == .ok ? "result" : "error", body))
+                        sink.finish()
+                    }
+                    for await event in events { try await writer.write(event) }
+                }
+                try await writer.finish(nil)
+            })
+    }
 
     /// The call a `POST /v1/tools/{name}/call` asks for: `timeoutMs`, `maxResultBytes` and `priority` from the query,
     /// else from the `X-Toolhost-Timeout-Ms`, `X-Toolhost-Max-Result-Bytes` and `X-Toolhost-Priority` headers,

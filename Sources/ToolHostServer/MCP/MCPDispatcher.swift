@@ -51,8 +51,9 @@ public final class MCPDispatcher: Sendable {
         case none
         /// Cancel the call with this request id.
         case cancel(JSONValue)
-        /// Run this call (``run(_:id:)``) and send its response.
-        case call(id: JSONValue, ToolCall)
+        /// Run this call (``run(_:id:progressToken:notify:)``) and send its response; with a progress token (the
+        /// request's `params._meta.progressToken`) the client asked for `notifications/progress` while it runs.
+        case call(id: JSONValue, ToolCall, progressToken: JSONValue?)
     }
 
     /// Where the session is in its life.
@@ -200,15 +201,54 @@ public final class MCPDispatcher: Sendable {
             } catch {
                 return .reply(Self.errorResponse(id: id, code: .invalidParams, message: error.message))
             }
-            return .call(id: id, call)
+            // MCP: a progress token is a string or an integer; anything else is not one.
+            var progressToken: JSONValue? = nil
+            switch params["_meta"]?["progressToken"] {
+            case .some(let token) where token.stringValue != nil || token.intValue != nil: progressToken = token
+            default: break
+            }
+            return .call(id: id, call, progressToken: progressToken)
         default:
             return .reply(Self.errorResponse(id: id, code: .methodNotFound, message: "Method not found: \(method)"))
         }
     }
 
     /// Runs one `tools/call` through the pipeline.
+    /// - Parameters:
+    ///   - progressToken: the request's `params._meta.progressToken`, if it had one.
+    ///   - notify: sends a message to the client while the call runs: with a progress token, the call's progress
+    ///     as `notifications/progress` (coalesced: at most one every ``CallProgress/defaultInterval``, the latest
+    ///     report; none after the call returned). Nil: the transport cannot send anything before the response.
     /// - Returns: the JSON-RPC response.
-    public func run(_ call: ToolCall, id: JSONValue) async -> JSONValue {
+    public func run(
+        _ call: ToolCall, id: JSONValue, progressToken: JSONValue? = nil,
+        notify: (@Sendable (JSONValue) async -> Void)? = nil
+    ) async -> JSONValue {
+        guard let progressToken, let notify else { return await respond(to: call, id: id) }
+        var call = call
+        let progress = CallProgress()
+        call.progress = progress
+        let withMessage = (protocolVersion ?? "") >= "2025-03-26"
+        return await progress.relay(
+            to: { report in
+                await notify(Self.progressNotification(token: progressToken, report, withMessage: withMessage))
+            },
+            while: { [call] in await respond(to: call, id: id) })
+    }
+
+    /// `notifications/progress` for one report: the token, `progress`, `total` when known, and `message` (from
+    /// protocol version 2025-03-26 on, which added it).
+    static func progressNotification(token: JSONValue, _ report: ProgressReport, withMessage: Bool = true) -> JSONValue
+    {
+        var params: JSONObject = ["progressToken": token]
+        if case .object(let fields) = report.wireJSON {
+            for (key, value) in fields where withMessage || key != "message" { params.set(key, value) }
+        }
+        return ["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)]
+    }
+
+    /// The response to one `tools/call`.
+    private func respond(to call: ToolCall, id: JSONValue) async -> JSONValue {
         switch await host.call(call) {
         case .success(var result):
             let budgeted = result.budgeted(asked: call.maxResultBytes, store: results, owner: owner) { id in

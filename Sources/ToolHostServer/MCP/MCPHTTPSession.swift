@@ -86,13 +86,24 @@ final class MCPHTTPSession: Sendable {
     /// Runs one `tools/call` in a task of its own, registered under its request id so that
     /// `notifications/cancelled` can cancel it.
     /// - Returns: the response, or nil when the call was cancelled (by the client or by the session's end).
-    func run(_ call: ToolCall, id: JSONValue) async -> JSONValue? {
+    /// - Parameters:
+    ///   - progressToken: the request's progress token, if it had one.
+    ///   - notify: sends a message on the request's own stream before its response (progress); nil when the answer
+    ///     is plain JSON.
+    func run(
+        _ call: ToolCall, id: JSONValue, progressToken: JSONValue? = nil,
+        notify: (@Sendable (JSONValue) async -> Void)? = nil
+    ) async -> JSONValue? {
         let key = id.serializedString
         let dispatcher = self.dispatcher
         let drainDeadline = self.drainDeadline
         let task = Task {
-            if let drainDeadline { return await drainDeadline.cutting { await dispatcher.run(call, id: id) } }
-            return await dispatcher.run(call, id: id)
+            if let drainDeadline {
+                return await drainDeadline.cutting {
+                    await dispatcher.run(call, id: id, progressToken: progressToken, notify: notify)
+                }
+            }
+            return await dispatcher.run(call, id: id, progressToken: progressToken, notify: notify)
         }
         let open = state.withLock { state -> Bool in
             if state.closed { return false }

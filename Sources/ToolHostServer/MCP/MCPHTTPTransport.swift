@@ -12,7 +12,9 @@ import ToolHostJSON
 ///   400, unknown or expired: 404). Input with no request in it (notifications, responses) is answered 202.
 ///   Requests are answered with `application/json` when the client's `Accept` ranks JSON at least as high as
 ///   `text/event-stream` (every spec-conforming client lists both, so this is the usual answer), otherwise with
-///   an SSE stream that carries each response as its call completes, then ends.
+///   an SSE stream that carries each response as its call completes, then ends. A `tools/call` with
+///   `params._meta.progressToken` is answered with the stream whenever SSE is acceptable at all: its
+///   `notifications/progress` go on it, before its response.
 /// - `GET` opens an SSE stream for server-to-client messages (`notifications/tools/list_changed`); a message goes
 ///   to the session's newest open stream only. A comment every `heartbeatInterval` finds dead connections.
 /// - `DELETE` ends the session: its calls are cancelled and its streams end.
@@ -137,20 +139,26 @@ public struct MCPHTTPTransport: Sendable {
         }
 
         var replies: [JSONValue] = []
-        var calls: [(id: JSONValue, call: ToolCall)] = []
+        var calls: [(id: JSONValue, call: ToolCall, progressToken: JSONValue?)] = []
         for message in messages {
             switch session.dispatcher.handle(message) {
             case .reply(let response): replies.append(response)
             case .none: break
             case .cancel(let requestID): session.cancel(requestID: requestID)
-            case .call(let id, let call): calls.append((id, call))
+            case .call(let id, let call, let progressToken): calls.append((id, call, progressToken))
             }
         }
         if replies.isEmpty && calls.isEmpty { return Response(status: .accepted) }
 
         var headers = HTTPFields()
         headers[Self.sessionHeader] = session.id
-        if form == .eventStream {
+        // A call that asks for progress gets an SSE stream when the client takes one: the notifications can only
+        // travel on the request's own stream, before its response.
+        let streamed =
+            form == .eventStream
+            || (calls.contains { $0.progressToken != nil }
+                && Self.quality(of: "text/event-stream", in: request.headers[values: .accept]) > 0)
+        if streamed {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             let pending = calls
@@ -159,11 +167,24 @@ public struct MCPHTTPTransport: Sendable {
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
                     for reply in immediate { try await writer.write(MCPHTTPSession.event(reply)) }
-                    try await withThrowingTaskGroup(of: JSONValue?.self) { group in
-                        for (id, call) in pending { group.addTask { await session.run(call, id: id) } }
-                        for try await response in group {
-                            if let response { try await writer.write(MCPHTTPSession.event(response)) }
+                    // Responses and notifications of every call, in the order they were made: a call's
+                    // notifications come before its response. Bounded by the coalescing (a few a second per call).
+                    let (events, sink) = AsyncStream.makeStream(of: ByteBuffer.self)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            await withTaskGroup(of: Void.self) { running in
+                                for (id, call, progressToken) in pending {
+                                    running.addTask {
+                                        let response = await session.run(
+                                            call, id: id, progressToken: progressToken,
+                                            notify: { sink.yield(MCPHTTPSession.event($0)) })
+                                        if let response { sink.yield(MCPHTTPSession.event(response)) }
+                                    }
+                                }
+                            }
+                            sink.finish()
                         }
+                        for await event in events { try await writer.write(event) }
                     }
                     try await writer.finish(nil)
                 })
@@ -175,7 +196,7 @@ public struct MCPHTTPTransport: Sendable {
             if let reply = replies.first {
                 response = reply
             } else {
-                let (id, call) = calls[0]
+                let (id, call, _) = calls[0]
                 response =
                     await session.run(call, id: id)
                     ?? MCPDispatcher.errorResponse(id: id, code: .requestCancelled, message: "Request cancelled")
@@ -184,7 +205,7 @@ public struct MCPHTTPTransport: Sendable {
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: response.serialized())))
         }
         let results = await withTaskGroup(of: JSONValue?.self) { group in
-            for (id, call) in calls { group.addTask { await session.run(call, id: id) } }
+            for (id, call, _) in calls { group.addTask { await session.run(call, id: id) } }
             var results: [JSONValue] = []
             for await response in group { if let response { results.append(response) } }
             return results

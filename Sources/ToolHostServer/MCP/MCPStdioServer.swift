@@ -207,12 +207,14 @@ public final class MCPStdioServer: Service, Sendable {
                 return task
             }
             task?.cancel()
-        case .call(let id, let call):
+        case .call(let id, let call, let progressToken):
             let key = id.serializedString
             // Registered before the reader moves on, so a later cancellation always finds it.
             state.withLock { registry in
                 registry.inFlight[key] = Task { [self] in
-                    let response = await dispatcher.run(call, id: id)
+                    let response = await dispatcher.run(call, id: id, progressToken: progressToken) { [self] in
+                        send($0)
+                    }
                     let answer = state.withLock { current in
                         current.inFlight[key] = nil
                         return current.cancelledByClient.remove(key) == nil

@@ -3,13 +3,15 @@
 usage: mcp_client.py http URL [TOKEN]     (Streamable HTTP)
        mcp_client.py stdio TOOLHOST PLUGINS  (spawns `toolhost mcp`)
 
-Initializes as client "python-agent", lists the tools, calls probe.echo and probe.fail, and prints one JSON
-object with what it saw. Any failure is an exception (non-zero exit, traceback on stderr).
+Initializes as client "python-agent", lists the tools, calls probe.echo and probe.fail, calls probe.progress with
+a progress callback, and prints one JSON object with what it saw. Any failure is an exception (non-zero exit, traceback on stderr).
 """
 
 import asyncio
 import json
+import os
 import sys
+import tempfile
 
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
@@ -24,7 +26,22 @@ async def exercise(read, write):
         listed = await session.list_tools()
         echoed = await session.call_tool("probe.echo", {"from": "python"})
         failed = await session.call_tool("probe.fail", {})
+        # Progress: the tool reports 1..5 of 5 and holds its call until the gate file exists; the callback opens
+        # the gate once it saw the last report, so the notifications come before the result, however slow.
+        reports = []
+        gate = os.path.join(tempfile.mkdtemp(prefix="toolhost-py-gate"), "open")
+
+        async def on_progress(progress, total, message):
+            reports.append({"progress": progress, "total": total, "message": message})
+            if progress >= 5:
+                open(gate, "w").close()
+
+        progressed = await session.call_tool(
+            "probe.progress", {"count": 5, "total": 5, "gate": gate}, progress_callback=on_progress
+        )
         return {
+            "progress": reports,
+            "progressResult": progressed.structured_content,
             "server": initialized.server_info.name,
             "protocol": initialized.protocol_version,
             "tools": sorted(tool.name for tool in listed.tools),

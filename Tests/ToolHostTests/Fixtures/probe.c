@@ -12,10 +12,12 @@
  * Gates: `order`, `hang` and `sleep` take an optional "gate" path argument and hold their call until that file
  * exists (`sleep` also stops when cancelled). A test that needs a call to stay running while it arranges others
  * opens the gate when it is ready, instead of betting that a fixed sleep outlasts its arranging on a loaded machine.
+ * `progress` reports progress (ABI 1.2) and then waits for its gate the same way.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,17 +308,18 @@ static int32_t log_tool(const toolhost_call *call, const char *args, size_t len)
 
 /* Keeps the call pointer and uses it after returning, from a thread of its own. */
 static const toolhost_call *stale_call;
-static int stale_write, stale_cancelled;
+static int stale_write, stale_cancelled, stale_progress;
 static void *use_stale(void *unused) {
     (void)unused;
     stale_write = stale_call->host->write_result(stale_call, "1", 1);
     stale_cancelled = stale_call->host->is_cancelled(stale_call);
+    stale_progress = stale_call->host->report_progress(stale_call, 1, 2, "late", 4);
     return NULL;
 }
 static int32_t stale(const toolhost_call *call, const char *args, size_t len) {
     (void)args; (void)len;
     const toolhost_call *previous = stale_call;
-    stale_write = stale_cancelled = -2;
+    stale_write = stale_cancelled = stale_progress = -2;
     if (previous) {
         /* A call pointer used outside its call: writes are refused (-1), is_cancelled says 1. */
         pthread_t thread;
@@ -325,7 +328,65 @@ static int32_t stale(const toolhost_call *call, const char *args, size_t len) {
     }
     stale_call = call;
     char out[96];
-    snprintf(out, sizeof out, "{\"staleWrite\":%d,\"staleCancelled\":%d}", stale_write, stale_cancelled);
+    snprintf(out, sizeof out, "{\"staleWrite\":%d,\"staleCancelled\":%d,\"staleProgress\":%d}", stale_write,
+             stale_cancelled, stale_progress);
+    return reply(call, out);
+}
+
+/* Whether the host's table has report_progress (ABI 1.2): a plugin that may run on an older host checks. */
+static int has_progress(const toolhost_call *call) {
+    return call->host->struct_size >= offsetof(toolhost_host_api, report_progress) + sizeof(void *);
+}
+
+/* Reports progress `count` times (done 1..count of `total`, unknown when total is 0; "step N" messages), then holds
+ * the call until `gate` opens (or it is cancelled): a test sees the notifications before the result. With `hold`
+ * it reports done=count once more after the gate. Returns {"reported": n, "refused": n}. */
+static int32_t progress(const toolhost_call *call, const char *args, size_t len) {
+    long count = int_arg(args, len, "count"), total = int_arg(args, len, "total"), refused = 0;
+    char gate[512];
+    str_arg(args, len, "gate", gate, sizeof gate);
+    if (!has_progress(call)) return reply(call, "{\"reported\":0,\"refused\":0,\"noProgress\":true}");
+    for (long i = 1; i <= count; i++) {
+        char message[32];
+        int n = snprintf(message, sizeof message, "step %ld", i);
+        if (call->host->report_progress(call, (double)i, total > 0 ? (double)total : -1, message, (size_t)n) != 0)
+            refused++;
+    }
+    if (gate[0]) wait_for_gate(gate, call);
+    char out[96];
+    snprintf(out, sizeof out, "{\"reported\":%ld,\"refused\":%ld}", count, refused);
+    return reply(call, out);
+}
+
+/* Reports `count` times, one every `every_ms`, each with its CLOCK_MONOTONIC time in the message ("t=NS"): a client
+ * on the same machine measures how long a report takes to reach it (Benchmarks/progress_latency.py). */
+static int32_t progress_ticks(const toolhost_call *call, const char *args, size_t len) {
+    long count = int_arg(args, len, "count"), every = int_arg(args, len, "every_ms");
+    for (long i = 1; i <= count && !call->host->is_cancelled(call); i++) {
+        sleep_ms(every);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        char message[48];
+        int n = snprintf(message, sizeof message, "t=%lld", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+        call->host->report_progress(call, (double)i, (double)count, message, (size_t)n);
+    }
+    return reply(call, "{}");
+}
+
+/* Reports once, waits until the call is cancelled or past its deadline (the caller was answered), reports again
+ * and records what that report returned: progress_read tells. */
+static atomic_int late_first = -2, late_after = -2;
+static int32_t progress_late(const toolhost_call *call, const char *args, size_t len) {
+    (void)args; (void)len;
+    atomic_store(&late_first, call->host->report_progress(call, 1, 2, "first", 5));
+    for (long waited = 0; waited < 600000 && !call->host->is_cancelled(call); waited++) sleep_ms(1);
+    atomic_store(&late_after, call->host->report_progress(call, 2, 2, "late", 4));
+    return reply(call, "{}");
+}
+static int32_t progress_read(const toolhost_call *call, const char *args, size_t len) {
+    (void)args; (void)len;
+    char out[96];
+    snprintf(out, sizeof out, "{\"first\":%d,\"after\":%d}", atomic_load(&late_first), atomic_load(&late_after));
     return reply(call, out);
 }
 
@@ -359,6 +420,10 @@ __attribute__((unused)) static const tool tools[] = {
     {"log", log_tool, TOOLHOST_TOOL_THREAD_SAFE},
     {"stale", stale, 0},
     {"hypot", hypot_tool, TOOLHOST_TOOL_THREAD_SAFE},
+    {"progress", progress, TOOLHOST_TOOL_THREAD_SAFE},
+    {"progress_late", progress_late, TOOLHOST_TOOL_THREAD_SAFE},
+    {"progress_ticks", progress_ticks, TOOLHOST_TOOL_THREAD_SAFE},
+    {"progress_read", progress_read, TOOLHOST_TOOL_THREAD_SAFE},
 };
 
 static int32_t probe_init(const toolhost_host_api *host, const toolhost_registrar *reg, void **state) {

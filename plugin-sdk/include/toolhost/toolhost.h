@@ -1,8 +1,9 @@
 /*
  * toolhost.h: the C ABI between the toolhost host and a tool plugin.
  *
- * ABI version 1.1 (1.1 added typed native functions: toolhost_function_desc and
- * toolhost_registrar.register_function). Plain C99; no macros a Rust, Zig or Swift author must mirror
+ * ABI version 1.2 (1.1 added typed native functions: toolhost_function_desc and
+ * toolhost_registrar.register_function; 1.2 added progress reports:
+ * toolhost_host_api.report_progress). Plain C99; no macros a Rust, Zig or Swift author must mirror
  * except TOOLHOST_EXPORT (default symbol visibility), which is a convenience.
  *
  * A plugin is a shared library that exports exactly one symbol,
@@ -37,8 +38,9 @@
  *                  with any other call into the same loaded image;
  *   [call-thread]  may only be called on the thread running the handler of
  *                  that call, before the handler returns (from elsewhere
- *                  write_result and write_error return -1 and the host logs
- *                  a warning once per tool; is_cancelled returns 1);
+ *                  write_result, write_error and report_progress return -1
+ *                  and the host logs a warning once per tool; is_cancelled
+ *                  returns 1);
  *   [thread-safe]  may be called from any thread at any time.
  *
  * Rules for every language (C, C++, Rust, Zig, Swift, ...):
@@ -79,7 +81,7 @@
  *     UTF-8 JSON value.
  *   - Layout: the structs below use only fixed-width integers, pointers and
  *     function pointers, naturally aligned. On 64-bit targets (LP64, LLP64)
- *     their sizes are asserted below: toolhost_call 48, toolhost_host_api 56,
+ *     their sizes are asserted below: toolhost_call 48, toolhost_host_api 64,
  *     toolhost_tool_desc 40, toolhost_function_desc 48, toolhost_registrar 32,
  *     toolhost_plugin_desc 48 bytes; check your own declarations against
  *     these.
@@ -102,7 +104,7 @@ extern "C" {
 /* The ABI version this header describes. */
 enum {
     TOOLHOST_ABI_MAJOR = 1,
-    TOOLHOST_ABI_MINOR = 1
+    TOOLHOST_ABI_MINOR = 2
 };
 
 /* The name of the one exported symbol. */
@@ -208,6 +210,36 @@ struct toolhost_host_api {
      * threads). [thread-safe when call is NULL, else call-thread] */
     void (*log)(const toolhost_host_api *host, const toolhost_call *call, int32_t level, const char *message,
                 size_t len);
+
+    /* Reports how far the call has come (ABI 1.2: present only when struct_size
+     * covers it; a plugin that may run on a 1.1 host checks before calling).
+     * [call-thread]
+     *
+     * `done`: the work done so far, a finite number >= 0 in any unit (items,
+     *   bytes, percent); it should grow from one report to the next (MCP
+     *   clients expect a rising value).
+     * `total`: what `done` reaches when the call is complete, or a negative
+     *   number or NaN when that is not known.
+     * `message`: a short UTF-8 status line, `len` bytes, owned by the caller and
+     *   only read during the call; NULL with len 0 for none. At most 256 bytes
+     *   are kept (cut at a character boundary).
+     *
+     * Cheap and never blocking: the host only keeps the latest report of the
+     * call; its front ends hand the latest to the caller at most every ~50 ms
+     * (MCP notifications/progress, REST server-sent events, the CLI's bar), so
+     * a handler may report as often as it likes and a slow client never holds
+     * it up. Reports in between are coalesced, and a report just before the
+     * handler returns may not be delivered. A call nobody follows takes reports
+     * too (and drops them): that is not an error.
+     *
+     * Returns 0, or -1 when the report was refused and nothing is delivered:
+     * the call is no longer running (the handler returned, the call passed its
+     * deadline or was cancelled: its caller may already have the answer), or
+     * `done` is negative or not a finite number. In a worker process (isolation
+     * "process") the worker forwards reports to the host, which drops any that
+     * arrive after it answered the call. */
+    int32_t (*report_progress)(const toolhost_call *call, double done, double total, const char *message,
+                               size_t len);
 };
 
 /* One tool, as the plugin registers it. Owned by the plugin; the host copies
@@ -327,7 +359,7 @@ TOOLHOST_EXPORT const toolhost_plugin_desc *toolhost_plugin_entry(uint32_t host_
  */
 #if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
 typedef char toolhost_size_check_call[sizeof(toolhost_call) == 48 ? 1 : -1];
-typedef char toolhost_size_check_host_api[sizeof(toolhost_host_api) == 56 ? 1 : -1];
+typedef char toolhost_size_check_host_api[sizeof(toolhost_host_api) == 64 ? 1 : -1];
 typedef char toolhost_size_check_tool_desc[sizeof(toolhost_tool_desc) == 40 ? 1 : -1];
 typedef char toolhost_size_check_function_desc[sizeof(toolhost_function_desc) == 48 ? 1 : -1];
 typedef char toolhost_size_check_registrar[sizeof(toolhost_registrar) == 32 ? 1 : -1];

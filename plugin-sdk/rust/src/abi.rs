@@ -1,8 +1,9 @@
-//! The C ABI of `plugin-sdk/include/toolhost/toolhost.h` (version 1.1), declared once.
+//! The C ABI of `plugin-sdk/include/toolhost/toolhost.h` (version 1.2), declared once.
 //!
 //! Every struct is `#[repr(C)]` and field for field the header's; `tests/abi_layout.rs` compiles a C program
 //! against the header and compares its `sizeof`/`offsetof` with these. Function pointers the host may leave out
-//! (none today, but a newer or older table may be shorter) are `Option`s, which have the C pointer's layout.
+//! are `Option`s, which have the C pointer's layout; a field newer than 1.0 exists only when the host's
+//! `struct_size` covers it (`HostApi::report_progress` needs a 1.2 host): read it through the safe wrappers.
 //! Ownership and thread rules are the header's; read them there.
 
 use std::ffi::{c_char, c_void};
@@ -10,7 +11,7 @@ use std::ffi::{c_char, c_void};
 /// The ABI major version this crate implements.
 pub const ABI_MAJOR: u32 = 1;
 /// The ABI minor version this crate implements.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 /// The name of the one symbol a plugin exports.
 pub const ENTRY_SYMBOL: &str = "toolhost_plugin_entry";
 
@@ -55,6 +56,17 @@ pub struct HostApi {
     pub log: Option<
         unsafe extern "C" fn(host: *const HostApi, call: *const Call, level: i32, message: *const c_char, len: usize),
     >,
+    /// ABI 1.2: present only when `struct_size` covers it.
+    pub report_progress: Option<
+        unsafe extern "C" fn(call: *const Call, done: f64, total: f64, message: *const c_char, len: usize) -> i32,
+    >,
+}
+
+impl HostApi {
+    /// Whether the host's table (of `struct_size` bytes) reaches past the field at `offset`.
+    pub fn covers(&self, offset: usize) -> bool {
+        self.struct_size as usize >= offset + std::mem::size_of::<usize>()
+    }
 }
 
 /// `toolhost_tool_desc`.

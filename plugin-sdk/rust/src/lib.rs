@@ -151,6 +151,23 @@ impl Call<'_> {
         }
     }
 
+    /// Reports how far the call has come (ABI 1.2): `done` so far (finite, at least 0; it should grow), of `total`
+    /// when known, with a short status line (at most 256 bytes are kept). Cheap: the host keeps only the latest
+    /// report and hands it to the caller at most every ~50 ms, so report as often as is convenient.
+    ///
+    /// Returns false when the report was refused (the call is over: it passed its deadline or was cancelled; or
+    /// `done` is not a finite number at least 0) or the host is older than 1.2 (its table has no report_progress);
+    /// the call goes on either way.
+    pub fn report_progress(&self, done: f64, total: Option<f64>, message: &str) -> bool {
+        let Some(host) = self.host() else { return false };
+        if !host.covers(std::mem::offset_of!(abi::HostApi, report_progress)) {
+            return false;
+        }
+        let Some(report) = host.report_progress else { return false };
+        // SAFETY: called on the call's thread while the handler runs; the message is only read during the call.
+        unsafe { report(self.raw, done, total.unwrap_or(-1.0), message.as_ptr().cast(), message.len()) == 0 }
+    }
+
     /// Logs a message about this call under the plugin's name.
     pub fn log(&self, level: Level, message: &str) {
         if let Some(host) = self.host() {

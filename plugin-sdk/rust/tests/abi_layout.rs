@@ -22,7 +22,18 @@ fn rust_layout() -> Vec<(&'static str, usize, usize, Vec<(&'static str, usize)>)
         layout!(
             "toolhost_host_api",
             HostApi,
-            [struct_size, abi_major, abi_minor, reserved, write_result, write_error, is_cancelled, deadline_ns, log]
+            [
+                struct_size,
+                abi_major,
+                abi_minor,
+                reserved,
+                write_result,
+                write_error,
+                is_cancelled,
+                deadline_ns,
+                log,
+                report_progress
+            ]
         ),
         layout!("toolhost_tool_desc", ToolDesc, [struct_size, flags, name, description, handler, tool_state]),
         layout!(

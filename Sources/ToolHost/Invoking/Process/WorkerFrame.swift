@@ -5,14 +5,17 @@ package enum WorkerFrame: Equatable {
     /// loads (with the private library copy named on its command line) instead of reading the plugin folder.
     case load(manifest: [UInt8])
     /// Host → worker: run a tool. `deadline` is CLOCK_MONOTONIC ns (the same clock in both processes);
-    /// `spin` asks the worker to poll briefly for the next call before sleeping (when calls come one by one).
-    case call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool)
+    /// `spin` asks the worker to poll briefly for the next call before sleeping (when calls come one by one);
+    /// `progress` asks it to forward the handler's progress reports (someone follows the call).
+    case call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool, progress: Bool = false)
     /// Worker → host, once after start: the plugin loaded, with its tools (name, thread-safe) and what the worker
     /// applied of its sandbox, or why it did not load.
     case ready(tools: [(name: String, threadSafe: Bool)], sandbox: WorkerSandbox.Report)
     case failedToLoad(message: String)
     /// Worker → host: how a call ended (`status` is the handler's; -1 marks a host-side error text).
     case result(status: Int32, output: [UInt8], message: String?)
+    /// Worker → host, during a call: the latest progress report of its handler (the worker coalesces them).
+    case progress(ProgressReport)
 
     package static func == (lhs: WorkerFrame, rhs: WorkerFrame) -> Bool {
         lhs.encoded() == rhs.encoded()
@@ -41,12 +44,12 @@ package enum WorkerFrame: Equatable {
         case .load(let manifest):
             writer.u8(5)
             writer.bytes(manifest)
-        case .call(let tool, let arguments, let deadline, let spin):
+        case .call(let tool, let arguments, let deadline, let spin, let progress):
             writer.u8(1)
             writer.string(tool)
             writer.bytes(arguments)
             writer.u64(deadline)
-            writer.u8(spin ? 1 : 0)
+            writer.u8((spin ? 1 : 0) | (progress ? 2 : 0))
         case .ready(let tools, let sandbox):
             writer.u8(2)
             writer.u32(UInt32(tools.count))
@@ -67,6 +70,13 @@ package enum WorkerFrame: Equatable {
             writer.bytes(output)
             writer.u8(message == nil ? 0 : 1)
             writer.string(message ?? "")
+        case .progress(let report):
+            writer.u8(6)
+            writer.u64(report.done.bitPattern)
+            writer.u8(report.total == nil ? 0 : 1)
+            writer.u64((report.total ?? 0).bitPattern)
+            writer.u8(report.message == nil ? 0 : 1)
+            writer.string(report.message ?? "")
         }
         let length = UInt32(writer.data.count - start - 4).littleEndian
         writer.data.withUnsafeMutableBytes { $0.storeBytes(of: length, toByteOffset: start, as: UInt32.self) }
@@ -84,7 +94,8 @@ package enum WorkerFrame: Equatable {
                 return nil
             }
             self = .call(
-                tool: String(decoding: tool, as: UTF8.self), arguments: arguments, deadline: deadline, spin: spin != 0)
+                tool: String(decoding: tool, as: UTF8.self), arguments: arguments, deadline: deadline,
+                spin: spin & 1 != 0, progress: spin & 2 != 0)
         case 2:
             guard let count = reader.u32(), count < 1 << 16 else { return nil }
             var tools: [(String, Bool)] = []
@@ -116,6 +127,17 @@ package enum WorkerFrame: Equatable {
         case 5:
             guard let manifest = reader.bytes() else { return nil }
             self = .load(manifest: manifest)
+        case 6:
+            guard let done = reader.u64(), let hasTotal = reader.u8(), let total = reader.u64(),
+                let hasMessage = reader.u8(), let message = reader.bytes(),
+                message.count <= ProgressReport.maxMessageBytes
+            else { return nil }
+            let report = ProgressReport(
+                done: Double(bitPattern: done), total: hasTotal == 0 ? nil : Double(bitPattern: total),
+                message: hasMessage == 0 ? nil : String(decoding: message, as: UTF8.self))
+            // A worker sends only reports the plugin's checks let through.
+            guard report.done.isFinite, report.done >= 0 else { return nil }
+            self = .progress(report)
         default:
             return nil
         }

@@ -66,29 +66,31 @@ public enum WorkerMain {
         }
         guard channel.write(.ready(tools: tools, sandbox: confinement)) else { return 0 }
         let slot = CallSlot.acquire()
+        let progress = WorkerProgress(channel: channel)
         var spin = false
         while true {
             let next = channel.read(
                 deadline: 0, maxPayload: maxOutputBytes + WorkerFrame.overhead,
                 spin: spin ? WorkerChannel.spinNanoseconds : 0)
             switch next {
-            case .frame(.call(let name, let arguments, let deadline, let spinAfter)):
+            case .frame(.call(let name, let arguments, let deadline, let spinAfter, let followed)):
                 spin = spinAfter
                 guard let tool = plugin.tools[name] else {
                     _ = channel.write(.result(status: -1, output: [], message: "the worker has no tool '\(name)'"))
                     continue
                 }
+                if followed { progress.begin() }
                 let outcome = InProcessInvocation.run(
                     plugin: plugin, tool: tool, arguments: arguments, deadline: deadline,
                     cancellation: CancellationFlag(), maxOutputBytes: outputLimits[name] ?? maxOutputBytes,
-                    slot: slot)
+                    slot: slot, progress: followed ? progress : nil)
                 let frame: WorkerFrame
                 switch outcome {
                 case .success(let output): frame = .result(status: 0, output: output, message: nil)
                 case .failure(let status, let message): frame = .result(status: status, output: [], message: message)
                 case .error(let error): frame = .result(status: -1, output: [], message: error.message)
                 }
-                guard channel.write(frame) else { return 0 }
+                guard followed ? progress.end(writing: frame) : channel.write(frame) else { return 0 }
             case .closed:
                 return 0
             case .frame, .malformed, .timedOut:

@@ -51,7 +51,9 @@ final class WorkerPool: Sendable {
                 if let index = pids.firstIndex(of: pid) { pids.remove(at: index) }
             }
         }
-        switch worker.call(tool: job.tool.name, arguments: job.arguments, deadline: job.deadline, spin: spin) {
+        switch worker.call(
+            tool: job.tool.name, arguments: job.arguments, deadline: job.deadline, spin: spin, progress: job.progress)
+        {
         case .result(let status, let output, let message):
             keep(worker)
             if status == 0 { return .success(output) }

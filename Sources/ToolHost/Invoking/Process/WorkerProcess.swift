@@ -131,12 +131,25 @@ final class WorkerProcess: @unchecked Sendable {
     /// Runs one call; blocks until the result, the deadline (then the worker is killed) or its death.
     /// - Parameter spin: poll briefly for the answer before sleeping (worth it only when the cores are not
     ///   all busy, i.e. when calls come one at a time).
-    func call(tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool = false) -> CallResult {
-        guard channel.write(.call(tool: tool, arguments: arguments, deadline: deadline, spin: spin)) else {
+    /// - Parameter progress: where the handler's progress reports go (the worker forwards them only when given).
+    func call(
+        tool: String, arguments: [UInt8], deadline: UInt64, spin: Bool = false, progress: CallProgress? = nil
+    ) -> CallResult {
+        guard
+            channel.write(
+                .call(tool: tool, arguments: arguments, deadline: deadline, spin: spin, progress: progress != nil))
+        else {
             return .crashed(killAndReap())
         }
-        switch channel.read(deadline: deadline, maxPayload: maxPayload, spin: spin ? WorkerChannel.spinNanoseconds : 0)
-        {
+        var next = channel.read(
+            deadline: deadline, maxPayload: maxPayload, spin: spin ? WorkerChannel.spinNanoseconds : 0)
+        // Progress frames come before the result; one that comes after the host answered the call is dropped
+        // (`CallProgress` refuses it).
+        while case .frame(.progress(let report)) = next, let progress {
+            _ = progress.report(report)
+            next = channel.read(deadline: deadline, maxPayload: maxPayload)
+        }
+        switch next {
         case .frame(.result(let status, let output, let message)):
             return .result(status: status, output: output, message: message)
         case .timedOut:
