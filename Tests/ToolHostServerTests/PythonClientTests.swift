@@ -42,6 +42,10 @@ import ToolHostTesting
         #expect(seen["progressResult"] == ["reported": 5, "refused": 0])
         let reports = seen["progress"]?.arrayValue ?? []
         #expect(reports.last == ["progress": 5, "total": 5, "message": "step 5"], "\(reports)")
+        // A result over its budget: the text fits it, and the client read the whole from the resource link.
+        #expect(seen["budgetedLinks"] == 1)
+        #expect((seen["budgetedTextBytes"]?.intValue ?? .max) <= 1024, "\(seen["budgetedTextBytes"] ?? .null)")
+        #expect(seen["wholeResult"] == true)
     }
 
     @Test(.enabled(if: python != nil, "the MCP Python SDK is not installed (.ci/run installs it)"))
@@ -52,8 +56,8 @@ import ToolHostTesting
                 try await Self.runClient(["http", "http://127.0.0.1:\(server.port)/mcp"]))
             let answer = try await server.request("GET", "/v1/agents")
             let agent = answer.body?["agents"]?.arrayValue?.first { $0["agent"] == "python-agent" }
-            // probe.echo, probe.fail and probe.progress.
-            #expect(agent?["calls"] == 3, "\(String(describing: answer.body))")
+            // probe.echo, probe.fail, probe.progress and the budgeted probe.echo.
+            #expect(agent?["calls"] == 4, "\(String(describing: answer.body))")
             #expect(agent?["errors"] == ["plugin_error": 1])
         } catch {
             await server.stop()

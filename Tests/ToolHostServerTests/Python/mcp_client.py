@@ -4,7 +4,8 @@ usage: mcp_client.py http URL [TOKEN]     (Streamable HTTP)
        mcp_client.py stdio TOOLHOST PLUGINS  (spawns `toolhost mcp`)
 
 Initializes as client "python-agent", lists the tools, calls probe.echo and probe.fail, calls probe.progress with
-a progress callback, and prints one JSON object with what it saw. Any failure is an exception (non-zero exit, traceback on stderr).
+a progress callback, calls probe.echo with a result budget and reads the whole result from the resource link, and
+prints one JSON object with what it saw. Any failure is an exception (non-zero exit, traceback on stderr).
 """
 
 import asyncio
@@ -39,7 +40,16 @@ async def exercise(read, write):
         progressed = await session.call_tool(
             "probe.progress", {"count": 5, "total": 5, "gate": gate}, progress_callback=on_progress
         )
+        # A result over its budget: shaped text within it, and a resource link the client reads the whole from.
+        items = {"items": ["item %d of a long list" % n for n in range(400)]}
+        budgeted = await session.call_tool("probe.echo", items, meta={"maxResultBytes": 1024})
+        links = [item for item in budgeted.content if item.type == "resource_link"]
+        texts = [item.text for item in budgeted.content if item.type == "text"]
+        whole = await session.read_resource(str(links[0].uri)) if links else None
         return {
+            "budgetedTextBytes": len(texts[0].encode()) if texts else None,
+            "budgetedLinks": len(links),
+            "wholeResult": json.loads(whole.contents[0].text) == items if whole else False,
             "progress": reports,
             "progressResult": progressed.structured_content,
             "server": initialized.server_info.name,
