@@ -2,10 +2,11 @@
 # GET /v1/insights against a release `toolhost serve` holding 1,000 tools and 100,000 recorded calls (issue 13's
 # number: ≤ 5 ms). The plugin `many` registers 1,000 tools with one C handler that answers `{}`, or fails when the
 # arguments carry "fail" (1 call in 100, so the error patterns fill up to their caps too). The calls go in through
-# POST /v1/batch, 1,000 at a time; then curl times sequential GETs (time_total: connect, request, full answer).
+# POST /v1/batch, 1,000 at a time; then curl times sequential GETs (time_total: connect, request, full answer), with
+# no calls between them, then with 100 tools called before each.
 #
 #   swift build -c release --product toolhost
-#   Benchmarks/insights/insights.sh [REQUESTS]          (default 300)
+#   Benchmarks/insights/insights.sh [REQUESTS]          (default 300; TOOLHOST_BINARY names another binary)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 requests="${1:-300}"
@@ -50,7 +51,7 @@ for batch in range(100):
 PY
 cc -std=c11 -O2 -shared -fPIC -fvisibility=hidden -I "$root/plugin-sdk/include" "$work/many.c" \
     -o "$work/plugins/many/libmany.so"
-TOOLHOST_STATE_DIR="$work/state" "$root/.build/release/toolhost" serve --plugins "$work/plugins" \
+TOOLHOST_STATE_DIR="$work/state" "${TOOLHOST_BINARY:-$root/.build/release/toolhost}" serve --plugins "$work/plugins" \
     --listen 127.0.0.1:0 --log-level warning 2>"$work/stderr" &
 server=$!
 for _ in $(seq 200); do grep -q "listening on" "$work/stderr" 2>/dev/null && break; sleep 0.05; done
@@ -74,6 +75,23 @@ times = sorted(float(line) * 1000 for line in sys.stdin)
 pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
 print(f"GET /v1/insights'"$query"': n={len(times)} p50={pick(0.5):.2f} ms p90={pick(0.9):.2f} ms p99={pick(0.99):.2f} ms")'
 done
+# Under calls: before each read, one call to each of 100 tools (another 100 each time), so a tenth of the tools have
+# new figures to read at every GET (a tool with no new call since the last read answers its cached percentiles).
+python3 - "$work" <<'PY'
+import json, sys
+for k in range(10):
+    json.dump([{"tool": f"many.t{(k * 100 + i):04d}", "arguments": {"again": k}} for i in range(100)],
+              open(f"{sys.argv[1]}/hundred{k}.json", "w"))
+PY
+for i in $(seq "$requests"); do
+    curl -sf -XPOST -H 'Content-Type: application/json' --data-binary "@$work/hundred$((i % 10)).json" \
+        "$base/v1/batch" >/dev/null
+    curl -sf -o /dev/null -w '%{time_total}\n' "$base/v1/insights"
+done | python3 -c '
+import sys
+times = sorted(float(line) * 1000 for line in sys.stdin)
+pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
+print(f"GET /v1/insights after 100 tools had new calls: n={len(times)} p50={pick(0.5):.2f} ms p90={pick(0.9):.2f} ms p99={pick(0.99):.2f} ms")'
 # The floor: the same curl against /healthz (no work in the handler).
 for _ in $(seq "$requests"); do curl -sf -o /dev/null -w '%{time_total}\n' "$base/healthz"; done | python3 -c '
 import sys

@@ -114,4 +114,32 @@ import Testing
         #expect(later.callsLastHour == 32)
         #expect(later.tools.allSatisfy { $0.callsLastMinute == 0 })
     }
+
+    /// The percentiles a read computed are answered again only while the tool has no new call: a call recorded
+    /// after a read shows in the next one.
+    @Test func aToolsLatencyIsReadAgainAfterANewCall() {
+        let recorder = StatisticsRecorder { 0 }
+        let tool = recorder.tool("p.t", plugin: "p")
+        let other = recorder.tool("p.other", plugin: "p")
+        for _ in 0..<10 {
+            recorder.record(tool, outcome: .success(cached: false), duration: .milliseconds(1), retries: 0)
+        }
+        recorder.record(other, outcome: .success(cached: false), duration: .milliseconds(3), retries: 0)
+        func figures() -> (tool: HostActivity.Tool?, other: HostActivity.Tool?) {
+            let activity = recorder.activity()
+            return (activity.tools.first { $0.tool == "p.t" }, activity.tools.first { $0.tool == "p.other" })
+        }
+        let first = figures()
+        #expect((990...1010).contains(first.tool?.p99 ?? 0))
+        #expect(figures().tool?.p99 == first.tool?.p99, "an unchanged tool answers the same")
+        for _ in 0..<10 {
+            recorder.record(tool, outcome: .success(cached: false), duration: .milliseconds(500), retries: 0)
+        }
+        let second = figures()
+        #expect((495_000...505_000).contains(second.tool?.p99 ?? 0), "\(String(describing: second.tool))")
+        #expect((495_000...505_000).contains(second.tool?.max ?? 0))
+        #expect((990...1010).contains(second.tool?.p50 ?? 0))
+        #expect(second.other?.p99 == first.other?.p99, "the tool without new calls keeps its figures")
+        #expect((2990...3010).contains(second.other?.p99 ?? 0))
+    }
 }

@@ -36,6 +36,9 @@ final class StatisticsRecorder: Sendable {
         var recent = WindowedCounter(buckets: 12, width: .seconds(5))
         var histogram = Histogram<UInt64>(
             lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+        /// The latency figures ``activity()`` last read from `histogram`, with the count they were read at: while no
+        /// call was recorded since, they are answered again without copying the histogram or walking its counts.
+        var latency: (count: UInt64, p50: Double, p99: Double, max: Double)?
         // Metric handles, made once per tool and outcome.
         var counters: [String: Counter] = [:]
         // The two outcomes of nearly every call, kept out of the dictionary (made on first use, like the others).
@@ -179,41 +182,58 @@ final class StatisticsRecorder: Sendable {
 
     /// What the host has been doing: totals, recent rates, each tool's figures and the error patterns.
     ///
-    /// The lock is held only to copy the counts (a histogram is copied on write, so a call recorded meanwhile pays
-    /// for one copy of its tool's); the percentiles are read after it is released.
+    /// The lock is held only to copy the counts; the percentiles are read after it is released, and only for the
+    /// tools with calls recorded since the last read (a histogram is copied on write, so a call recorded meanwhile
+    /// pays for one copy of its tool's; a tool without new calls costs neither the copy nor the walk).
     func activity() -> HostActivity {
         let now = clock()
         struct Copy {
-            let tool: String
-            let plugin: String
+            let tool: Tool
             let calls: Int
             let recent: Int
             let errors: Int
             let retries: Int
             let hits: Int
             let misses: Int
-            let histogram: Histogram<UInt64>
+            /// Nil when `latency` is current.
+            let histogram: Histogram<UInt64>?
+            let latency: (count: UInt64, p50: Double, p99: Double, max: Double)?
         }
         let (copies, calls, lastTen, lastMinute, lastHour) = state.withLock { state in
             (
                 state.tools.values.map { tool in
-                    Copy(
-                        tool: tool.name, plugin: tool.plugin, calls: tool.calls, recent: tool.recent.sum(at: now),
+                    let current = tool.latency.map { $0.count == tool.histogram.totalCount } ?? false
+                    return Copy(
+                        tool: tool, calls: tool.calls, recent: tool.recent.sum(at: now),
                         errors: tool.calls - tool.successes, retries: tool.retries, hits: tool.hits,
-                        misses: tool.misses, histogram: tool.histogram)
+                        misses: tool.misses, histogram: current ? nil : tool.histogram,
+                        latency: current ? tool.latency : nil)
                 },
                 state.calls, state.seconds.sum(at: now, last: 10, includingCurrent: false),
                 state.seconds.sum(at: now), state.minutes.sum(at: now)
             )
         }
+        var read: [(Tool, (count: UInt64, p50: Double, p99: Double, max: Double))] = []
         let tools = copies.map { copy in
-            let empty = copy.histogram.totalCount == 0
+            var latency = copy.latency ?? (0, 0, 0, 0)
+            if let histogram = copy.histogram, histogram.totalCount > 0 {
+                latency = (
+                    histogram.totalCount, Double(histogram.valueAtPercentile(50)),
+                    Double(histogram.valueAtPercentile(99)), Double(histogram.max)
+                )
+                read.append((copy.tool, latency))
+            }
             return HostActivity.Tool(
-                tool: copy.tool, plugin: copy.plugin, calls: copy.calls, callsLastMinute: copy.recent,
+                tool: copy.tool.name, plugin: copy.tool.plugin, calls: copy.calls, callsLastMinute: copy.recent,
                 errors: copy.errors, retries: copy.retries, cacheHits: copy.hits, cacheMisses: copy.misses,
-                p50: empty ? 0 : Double(copy.histogram.valueAtPercentile(50)),
-                p99: empty ? 0 : Double(copy.histogram.valueAtPercentile(99)),
-                max: empty ? 0 : Double(copy.histogram.max))
+                p50: latency.p50, p99: latency.p99, max: latency.max)
+        }
+        if !read.isEmpty {
+            state.withLock { _ in
+                for (tool, latency) in read where tool.latency.map({ $0.count < latency.count }) ?? true {
+                    tool.latency = latency
+                }
+            }
         }
         return HostActivity(
             uptime: .nanoseconds(Int64(now > started ? now - started : 0)), calls: calls,
