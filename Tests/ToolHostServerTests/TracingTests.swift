@@ -17,6 +17,8 @@ import ToolHostTesting
         /// What the server's handlers write into.
         private final class Store: Sendable {
             let bodies = Mutex<[[UInt8]]>([])
+            /// Every request, whatever its path (an exporter misconfigured to another path counts too).
+            let requests = Mutex(0)
             let port = Mutex<Int?>(nil)
         }
         private let store = Store()
@@ -27,10 +29,17 @@ import ToolHostTesting
             let store = self.store
             router.post("/v1/traces") { request, _ -> Response in
                 let body = try await request.body.collect(upTo: 64 << 20)
+                store.requests.withLock { $0 += 1 }
                 store.bodies.withLock { $0.append(Array(buffer: body)) }
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+            }
+            for path: RouterPath in ["/", "**"] {
+                router.on(path, method: .post) { _, _ -> Response in
+                    store.requests.withLock { $0 += 1 }
+                    return Response(status: .notFound)
+                }
             }
             // Quiet: its shutdown on cancellation logs errors that are not the test's.
             var logger = Logger(label: "otlp-collector")
@@ -47,8 +56,8 @@ import ToolHostTesting
 
         var port: Int { store.port.withLock { $0 } ?? 0 }
         var url: String { "http://127.0.0.1:\(port)" }
-        /// How many export requests came.
-        var requests: Int { store.bodies.withLock { $0.count } }
+        /// How many requests came, to any path.
+        var requests: Int { store.requests.withLock { $0 } }
 
         /// Every span received so far.
         var spans: [Span] {
@@ -236,7 +245,8 @@ import ToolHostTesting
         let server = try await Server(
             [], plugins: try ServerFixtures.mixedPlugins(),
             environment: [
-                "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url + "/v1/traces",
                 "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "10",
             ])
         let parent = Parent()
@@ -246,7 +256,7 @@ import ToolHostTesting
         }
         // The flush point: a graceful stop ends every service (an exporter would flush its spans first).
         #expect(await server.stop() == 0)
-        #expect(!server.stderr.contains("tracing:"))
+        #expect(!server.stderr.contains("tracing: spans go to"))
         #expect(collector.requests == 0)
     }
 }

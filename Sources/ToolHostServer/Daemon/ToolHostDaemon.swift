@@ -149,13 +149,13 @@ public struct ToolHostDaemon: Sendable {
 
         let memory = MemorySampler(interval: settings.observability.memorySampleInterval)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let traceExport, let url = settings.traces.tracesURL {
+        if let traceExport {
             // First in the group, so last to shut down: the spans of the calls drained are flushed.
             services.append(.init(service: traceExport.service))
             let form = settings.traces.wireProtocol.rawValue
             logger.notice(
-                "tracing: spans go to \(url) (\(form), sampled at \(settings.traces.sampleRatio))",
-                metadata: ["tracing.endpoint": "\(url)"])
+                "tracing: spans go to \(traceExport.url) (\(form), sampled at \(settings.traces.sampleRatio))",
+                metadata: ["tracing.endpoint": "\(traceExport.url)"])
         }
         services.append(
             .init(service: MemorySamplerService(host: host, sampler: memory), successTerminationBehavior: .ignore))

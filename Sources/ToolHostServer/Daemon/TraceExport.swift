@@ -10,6 +10,8 @@ import Tracing
 struct TraceExport {
     let tracer: any Tracer
     let service: any Service
+    /// Where the spans go.
+    let url: String
 
     /// - Returns: nil when no endpoint is set.
     /// - Throws: `ToolHostDaemon.StartError` when swift-otel refuses the configuration.
@@ -33,7 +35,7 @@ struct TraceExport {
             }
         do {
             let backend = try OTel.makeTracingBackend(configuration: configuration)
-            return TraceExport(tracer: backend.factory, service: backend.service)
+            return TraceExport(tracer: backend.factory, service: backend.service, url: url)
         } catch {
             throw ToolHostDaemon.StartError(description: "tracing.endpoint \(url): the exporter cannot start: \(error)")
         }
