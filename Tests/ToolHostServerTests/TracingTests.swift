@@ -162,8 +162,15 @@ import ToolHostTesting
                 session: session)
             #expect(reply.status == 200)
             #expect(reply.json?["result"]?["isError"] != true)
+            // The same over `/mcp` with the traceparent as a request header instead.
+            let mcpHeader = Parent()
+            let headerReply = try await MCPHTTPTests.request(
+                port: server.port,
+                MCPHTTPTests.call(3, "tools/call", ["name": "probe.echo", "arguments": ["trace": 3]]),
+                session: session, headers: ["traceparent": mcpHeader.header])
+            #expect(headerReply.status == 200)
 
-            let parents = [rest, cached, failing, isolated, invalid, mcp]
+            let parents = [rest, cached, failing, isolated, invalid, mcp, mcpHeader]
             try await Fixtures.waitUntil("the collector has the span of every call", within: .seconds(60)) {
                 let roots = collector.spans.filter { $0.name == "toolhost.call" }
                 return parents.allSatisfy { parent in roots.contains { $0.traceID == parent.traceID } }
