@@ -245,6 +245,24 @@ import ToolHostTesting
         #expect(await server.stop() == 0)
     }
 
+    @Test func spansHeldAtShutdownAreFlushedBeforeTheDaemonExits() async throws {
+        let collector = try await Collector()
+        defer { collector.stop() }
+        // Batches every minute: only the flush at shutdown can send this call's spans within the test.
+        let server = try await Server(
+            ["--otel-endpoint", collector.url, "--otel-protocol", "http/json"],
+            environment: ["OTEL_BSP_SCHEDULE_DELAY": "60000"])
+        let parent = Parent()
+        let status = try await server.request(
+            "POST", "/v1/tools/probe.echo/call", body: #"{"flush":1}"#, headers: ["traceparent": parent.header]
+        ).status
+        #expect(status == 200)
+        #expect(collector.requests == 0)
+        #expect(await server.stop() == 0)
+        let root = collector.spans.first { $0.name == "toolhost.call" && $0.traceID == parent.traceID }
+        #expect(root?.parentSpanID == parent.spanID)
+    }
+
     @Test func withoutAnEndpointNothingIsExportedEvenWithOTelVariablesSet() async throws {
         let collector = try await Collector()
         defer { collector.stop() }
