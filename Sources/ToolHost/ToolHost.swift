@@ -579,15 +579,7 @@ public final class ToolHost: Sendable {
                 started: started)
         }
         // The leader asks L2 (within its budget: a slow file is a miss); a hit fills L1 and answers the followers.
-        let l2Start = trace == nil ? 0 : monotonicNanoseconds()
-        let stored = await persistentCache?.lookup(key)
-        if let trace, persistentCache != nil {
-            trace.phase("toolhost.cache.lookup", from: l2Start, to: monotonicNanoseconds()) { attributes in
-                attributes["toolhost.cache.tier"] = "l2"
-                attributes["toolhost.cache.hit"] = stored != nil
-            }
-        }
-        if let stored {
+        if let persistentCache, let stored = await lookUp(key, in: persistentCache, trace: trace) {
             cache.put(
                 key, output: stored.output, duration: stored.duration, ttl: min(ttl, stored.remaining),
                 plugin: pluginName, tool: entry.fullName)
@@ -614,6 +606,20 @@ public final class ToolHost: Sendable {
         }
         singleFlight.finish(key, flight, with: result)
         return try result.get()
+    }
+
+    /// The L2 tier's answer for `key`; with a sampled call's trace, a span for the lookup.
+    private func lookUp(
+        _ key: CacheKey, in tier: SQLiteResultCache, trace: CallTrace?
+    ) async -> SQLiteResultCache.Stored? {
+        guard let trace else { return await tier.lookup(key) }
+        let start = monotonicNanoseconds()
+        let stored = await tier.lookup(key)
+        trace.phase("toolhost.cache.lookup", from: start, to: monotonicNanoseconds()) { attributes in
+            attributes["toolhost.cache.tier"] = "l2"
+            attributes["toolhost.cache.hit"] = stored != nil
+        }
+        return stored
     }
 
     /// Waits for the identical call that is running, within this call's own deadline.
