@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
         // gzip and deflate for HTTP answers and request bodies (zlib underneath; Debian: zlib1g-dev).
         .package(url: "https://github.com/adam-fowler/compress-nio", exact: "1.5.0"),
+        // Tracing: spans through swift-distributed-tracing, exported over OTLP/HTTP when configured (no gRPC).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.3.1"),
+        .package(url: "https://github.com/swift-otel/swift-otel", exact: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // The C ABI: the one real copy of the header lives in plugin-sdk/include.
@@ -65,6 +68,8 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // The daemon's front ends: MCP over stdio and the REST API (Hummingbird), thin adapters over `ToolHost`.
@@ -82,6 +87,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
             ]
         ),
         .executableTarget(
@@ -159,6 +167,7 @@ let package = Package(
             name: "ToolHostServerTests",
             dependencies: [
                 "ToolHostServer", "ToolHost", "ToolHostJSON", "ToolHostTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "SystemPackage", package: "swift-system"),

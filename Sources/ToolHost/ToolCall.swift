@@ -1,3 +1,4 @@
+import Instrumentation
 import ToolHostJSON
 
 /// A call of a tool: what a front end hands to `ToolHost`.
@@ -25,6 +26,9 @@ public struct ToolCall: Sendable {
     /// Follows the call's progress (what its handler reports through `report_progress`): the host ends it when the
     /// call returns. Nil: no one follows it (reports are dropped at the plugin thread).
     public var progress: CallProgress?
+    /// The caller's trace (from a W3C `traceparent`, ``ToolHost/traceContext(traceparent:tracestate:)``): the call's
+    /// span is made a child of it. Nil: the task's current context, if any. Ignored when the host has no tracer.
+    public var traceContext: InstrumentationContext?
 
     public init(
         tool: String, arguments: JSONValue = [:], priority: Int? = nil, timeout: Duration? = nil,

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 extension ToolHost {
     /// How the host runs calls. Every field has a default; the daemon and the CLI fill it from flags,
@@ -199,6 +200,9 @@ extension ToolHost {
 
         /// The directory holding one folder per plugin.
         public var pluginsDirectory: String
+        /// Where each call's spans go (the daemon's OTLP exporter when `tracing.endpoint` is set); nil: no spans, and
+        /// the pipeline makes none (its cost is one test of a stored optional per phase).
+        public var tracer: (any Tracer)?
         /// Where private copies of libraries are kept (see `LibraryStore`).
         public var libraryStore: String
         /// The deadline of a call whose tool and caller give none.

@@ -1,5 +1,6 @@
 import CToolHost
 import Foundation
+import Instrumentation
 import Logging
 import Synchronization
 import ToolHostJSON
@@ -31,6 +32,8 @@ public final class ToolHost: Sendable {
     /// Set by ``beginDrain()``: new calls are refused, and calls cancelled from then on are counted.
     private let draining = Atomic<Bool>(false)
     private let cutByDrain = Atomic<Int>(0)
+    /// Spans for calls; nil (no tracer configured): the pipeline makes none, at the cost of testing this.
+    let tracing: CallTracing?
 
     /// Creates a host and lists the plugins directory (manifests only; no library is opened).
     /// - Parameters:
@@ -41,6 +44,7 @@ public final class ToolHost: Sendable {
         self.logger = logger
         self.agentStatistics = AgentStatistics(maxTracked: configuration.agents.maxTracked)
         self.defaultTimeoutNanoseconds = CallDeadline.nanoseconds(configuration.defaultTimeout)
+        self.tracing = configuration.tracer.map { CallTracing(tracer: $0) }
         self.cache = ResultCache(maxBytes: configuration.cache.maxBytes)
         let l2 = configuration.cache.l2
         if configuration.cache.enabled && l2.enabled == true {
@@ -306,6 +310,11 @@ public final class ToolHost: Sendable {
     /// Runs one call through the pipeline.
     /// - Returns: the result, or the `ToolError` that says what went wrong.
     public func call(_ request: ToolCall) async -> Result<ToolResult, ToolError> {
+        if tracing != nil, let parent = request.traceContext {
+            var request = request
+            request.traceContext = nil
+            return await InstrumentationContext.$current.withValue(parent) { await call(request) }
+        }
         if let progress = request.progress {
             defer { progress.end() }
             return await CallProgress.$current.withValue(progress) { await perform(request) }
@@ -359,6 +368,32 @@ public final class ToolHost: Sendable {
     /// Runs one call of a tool the registry found, recording its statistics (the agent's too); `started` is when the
     /// call began.
     func call(
+        _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, agent: String?, started: UInt64
+    ) async throws(ToolError) -> ToolResult {
+        if let tracing,
+            let trace = tracing.begin(
+                tool: entry.fullName, plugin: entry.record.manifest.name, agent: agent, started: started)
+        {
+            let result = await CallTrace.$current.withValue(trace) { () async -> Result<ToolResult, ToolError> in
+                do throws(ToolError) {
+                    return .success(
+                        try await recorded(
+                            entry, arguments: arguments, priority: priority, timeout: timeout, agent: agent,
+                            started: started))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            trace.end(result)
+            return try result.get()
+        }
+        return try await recorded(
+            entry, arguments: arguments, priority: priority, timeout: timeout, agent: agent, started: started)
+    }
+
+    /// ``call(_:arguments:priority:timeout:agent:started:)`` once its span, if any, is bound.
+    @inline(__always)
+    private func recorded(
         _ entry: ToolEntry, arguments: JSONValue, priority: Int?, timeout: Duration?, agent: String?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
         let name = entry.fullName
@@ -472,7 +507,18 @@ public final class ToolHost: Sendable {
     private func run(
         _ entry: ToolEntry, arguments: JSONValue, priority: Int?, agent: String?, timeout: Duration?, started: UInt64
     ) async throws(ToolError) -> ToolResult {
-        try entry.validate(arguments)
+        if tracing != nil, let trace = CallTrace.current {
+            let start = monotonicNanoseconds()
+            do throws(ToolError) {
+                try entry.validate(arguments)
+            } catch {
+                trace.phase("toolhost.validate", from: start, to: monotonicNanoseconds(), error: error)
+                throw error
+            }
+            trace.phase("toolhost.validate", from: start, to: monotonicNanoseconds())
+        } else {
+            try entry.validate(arguments)
+        }
         let canonical = arguments.canonical()
         // `entry.manifest.…` rather than a copy of the manifest: copying it retains every field.
         guard configuration.cache.enabled && entry.manifest.deterministic else {
@@ -507,7 +553,16 @@ public final class ToolHost: Sendable {
             tool: entry.manifest.name, canonicalArguments: canonical,
             agent: entry.manifest.cache.scope == .agent ? agent ?? "" : nil)
         let figures = entry.resolved.statistics(in: statistics, tool: entry.fullName, plugin: pluginName)
-        if let hit = cache.get(key) {
+        let trace = tracing == nil ? nil : CallTrace.current
+        let lookupStart = trace == nil ? 0 : monotonicNanoseconds()
+        let l1 = cache.get(key)
+        if let trace {
+            trace.phase("toolhost.cache.lookup", from: lookupStart, to: monotonicNanoseconds()) { attributes in
+                attributes["toolhost.cache.tier"] = "l1"
+                attributes["toolhost.cache.hit"] = l1 != nil
+            }
+        }
+        if let hit = l1 {
             statistics.recordCache(figures, hit: true)
             return ToolResult(
                 tool: entry.fullName, output: hit.output, cached: true, shared: false,
@@ -524,7 +579,7 @@ public final class ToolHost: Sendable {
                 started: started)
         }
         // The leader asks L2 (within its budget: a slow file is a miss); a hit fills L1 and answers the followers.
-        if let persistentCache, let stored = await persistentCache.lookup(key) {
+        if let persistentCache, let stored = await lookUp(key, in: persistentCache, trace: trace) {
             cache.put(
                 key, output: stored.output, duration: stored.duration, ttl: min(ttl, stored.remaining),
                 plugin: pluginName, tool: entry.fullName)
@@ -551,6 +606,20 @@ public final class ToolHost: Sendable {
         }
         singleFlight.finish(key, flight, with: result)
         return try result.get()
+    }
+
+    /// The L2 tier's answer for `key`; with a sampled call's trace, a span for the lookup.
+    private func lookUp(
+        _ key: CacheKey, in tier: SQLiteResultCache, trace: CallTrace?
+    ) async -> SQLiteResultCache.Stored? {
+        guard let trace else { return await tier.lookup(key) }
+        let start = monotonicNanoseconds()
+        let stored = await tier.lookup(key)
+        trace.phase("toolhost.cache.lookup", from: start, to: monotonicNanoseconds()) { attributes in
+            attributes["toolhost.cache.tier"] = "l2"
+            attributes["toolhost.cache.hit"] = stored != nil
+        }
+        return stored
     }
 
     /// Waits for the identical call that is running, within this call's own deadline.
@@ -649,12 +718,20 @@ public final class ToolHost: Sendable {
         }
         var retry = RetryPolicy(manifest: entry.manifest, defaultMaxAttempts: configuration.defaultMaxAttempts)
         var attempt = 0
+        let trace = tracing == nil ? nil : CallTrace.current
         while true {
             attempt += 1
-            let outcome = await executor.run(
-                plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName, arguments: canonical,
-                deadline: deadline, priority: priority ?? entry.manifest.priority,
-                agent: agent)
+            let outcome: InvocationOutcome
+            if let trace {
+                outcome = await tracedAttempt(
+                    trace, plugin: plugin, tool: tool, entry: entry, canonical: canonical, deadline: deadline,
+                    priority: priority, agent: agent)
+            } else {
+                outcome = await executor.run(
+                    plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName,
+                    arguments: canonical, deadline: deadline, priority: priority ?? entry.manifest.priority,
+                    agent: agent)
+            }
             switch outcome {
             case .success(let output):
                 plugin.breaker.recordAnswer()
@@ -698,6 +775,31 @@ public final class ToolHost: Sendable {
                     retryable: retry.retryable)
             }
         }
+    }
+
+    /// One attempt of a sampled call, with its spans (the attempt, its queue wait, the plugin's run or the worker
+    /// round trip), made here on the caller's side from the stamps the plugin thread left.
+    private func tracedAttempt(
+        _ trace: CallTrace, plugin: LoadedPlugin, tool: RegisteredTool, entry: ToolEntry, canonical: [UInt8],
+        deadline: CallDeadline, priority: Int?, agent: String?
+    ) async -> InvocationOutcome {
+        let timing = JobTiming()
+        let start = monotonicNanoseconds()
+        let outcome = await executor.run(
+            plugin: plugin, tool: tool, manifest: entry.manifest, fullName: entry.fullName, arguments: canonical,
+            deadline: deadline, priority: priority ?? entry.manifest.priority, agent: agent, timing: timing)
+        let error: ToolError? =
+            switch outcome {
+            case .success: nil
+            case .failure(let status, let message):
+                RetryPolicy.error(
+                    status: status, message: message, tool: entry.fullName, attempts: 1, retryable: false)
+            case .error(let error): error
+            }
+        trace.attempt(
+            trace.nextAttempt(), from: start, to: monotonicNanoseconds(), timing: timing,
+            isolated: plugin.workers != nil, error: error)
+        return outcome
     }
 
     private func preview(_ bytes: [UInt8]) -> String {

@@ -222,8 +222,24 @@ struct DaemonOptions: ParsableArguments {
                 + "or structured (no text copy of an object result)."))
     var mcpResultContent: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Send each call's spans to this OpenTelemetry collector over OTLP/HTTP (http://HOST:4318; spans go to "
+                + "its /v1/traces). Unset: no tracing.",
+            valueName: "url"))
+    var otelEndpoint: String?
+
+    @Option(name: .long, help: "The share of calls traced, 0...1 (default 1; parent-based).")
+    var otelSampleRatio: String?
+
+    @Option(name: .long, help: "How spans are encoded: http/protobuf (the default) or http/json.")
+    var otelProtocol: String?
+
     var flags: [(flag: String, value: String)] {
         [
+            ("--otel-endpoint", otelEndpoint), ("--otel-sample-ratio", otelSampleRatio),
+            ("--otel-protocol", otelProtocol),
             ("--grace-seconds", graceSeconds), ("--result-store-max-bytes", resultStoreMaxBytes),
             ("--result-store-seconds", resultStoreSeconds), ("--mcp-result-content", mcpResultContent),
             ("--memory-sample-seconds", memorySampleSeconds), ("--metrics-listen", metricsListen),

@@ -104,6 +104,31 @@ import ToolHostServer
         #expect(throws: SettingsError.self) { try settings.apply(flags: [("--compress-min-bytes", "-1")]) }
     }
 
+    /// Tracing is off unless an endpoint is set; its section, variables and flags, each checked.
+    @Test func tracingIsOffUntilAnEndpointIsSetFromAnySource() throws {
+        #expect(Settings().traces.endpoint == nil)
+        #expect(Settings().traces.tracesURL == nil)
+        var settings = Settings()
+        try settings.apply(
+            fileContents: Array(
+                #"{"tracing": {"endpoint": "http://collector:4318", "sampleRatio": 0.01, "protocol": "http/json"}}"#
+                    .utf8), source: "test")
+        #expect(settings.traces.tracesURL == "http://collector:4318/v1/traces")
+        #expect(settings.traces.sampleRatio == 0.01)
+        #expect(settings.traces.wireProtocol == .httpJSON)
+        try settings.apply(environment: ["TOOLHOST_OTEL_ENDPOINT": "https://otel.example/ingest/traces"])
+        #expect(settings.traces.tracesURL == "https://otel.example/ingest/traces")
+        try settings.apply(flags: [("--otel-sample-ratio", "1"), ("--otel-protocol", "http/protobuf")])
+        #expect(settings.traces.sampleRatio == 1)
+        #expect(settings.traces.wireProtocol == .httpProtobuf)
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--otel-endpoint", "collector:4318")]) }
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--otel-sample-ratio", "1.5")]) }
+        #expect(throws: SettingsError.self) { try settings.apply(flags: [("--otel-protocol", "grpc")]) }
+        #expect(throws: SettingsError.self) {
+            try settings.apply(fileContents: Array(#"{"tracing": {"endpont": "http://x"}}"#.utf8), source: "t")
+        }
+    }
+
     /// `mcpResultContent` is both, text or structured, from every source.
     @Test func theMCPResultContentIsOneOfThree() throws {
         #expect(Settings().mcpResultContent == .both)

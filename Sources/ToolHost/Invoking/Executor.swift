@@ -34,16 +34,18 @@ final class Executor: Sendable {
     /// the task suspends until the handler returns, the deadline passes or the task is cancelled.
     /// - Parameters:
     ///   - deadline: when the call must be answered, and why then.
+    ///   - timing: where the plugin thread stamps when it started and ended the call (a sampled call's spans); nil:
+    ///     no clock is read for it.
     @inline(__always)  // into the pipeline's frame: one async frame fewer per call
     func run(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, fullName: String, arguments: [UInt8],
-        deadline: CallDeadline, priority: Int, agent: String? = nil
+        deadline: CallDeadline, priority: Int, agent: String? = nil, timing: JobTiming? = nil
     ) async -> InvocationOutcome {
         let scheduler = self.scheduler
         let job = CallJob(
             plugin: plugin, tool: tool, manifest: manifest, arguments: arguments, deadline: deadline,
             priority: priority, sequence: sequence.wrappingAdd(1, ordering: .relaxed).newValue, agent: agent ?? "",
-            fullName: fullName, scheduler: scheduler, progress: CallProgress.current)
+            fullName: fullName, scheduler: scheduler, progress: CallProgress.current, timing: timing)
         if Task.isCancelled { return .error(job.cancelledError) }
         let alone = scheduler.enter()
         switch scheduler.submit(job) {
@@ -74,6 +76,7 @@ final class Executor: Sendable {
     private static func execute(_ job: CallJob, slot: CallSlot, pool: PluginThreadPool, maxOutputBytes hostLimit: Int) {
         // Answered (timed out or cancelled) while it waited to start: do not run it at all.
         if job.cancellation.isSet { return }
+        if let timing = job.timing { timing.started.store(monotonicNanoseconds(), ordering: .releasing) }
         let maxOutputBytes = ToolManifest.outputLimit(tool: job.toolMaxOutputBytes, host: hostLimit)
         var outcome: InvocationOutcome
         if let workers = job.plugin.workers {
@@ -100,6 +103,7 @@ final class Executor: Sendable {
         // This thread is about to be free: the caller's next call (which the reply may start at once) should
         // find it rather than start a thread of its own.
         pool.willFinish(slot)
+        if let timing = job.timing { timing.ended.store(monotonicNanoseconds(), ordering: .releasing) }
         job.reply(outcome)
     }
 }

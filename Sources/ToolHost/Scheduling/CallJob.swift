@@ -19,6 +19,8 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     let arguments: [UInt8]
     /// Where the handler's progress reports go; nil when no one follows the call.
     let progress: CallProgress?
+    /// Where a sampled call's plugin thread stamps its start and end; nil when the call is not traced.
+    let timing: JobTiming?
     let callDeadline: CallDeadline
     /// CLOCK_MONOTONIC nanoseconds, 0 for none.
     let deadline: UInt64
@@ -56,9 +58,10 @@ final class CallJob: CancellationFlag, DeadlineEntry, PoolWork, @unchecked Senda
     init(
         plugin: LoadedPlugin, tool: RegisteredTool, manifest: ToolManifest, arguments: [UInt8],
         deadline: CallDeadline, priority: Int, sequence: UInt64, agent: String = "", fullName: String,
-        scheduler: Scheduler, progress: CallProgress? = nil
+        scheduler: Scheduler, progress: CallProgress? = nil, timing: JobTiming? = nil
     ) {
         self.progress = progress
+        self.timing = timing
         self.fullName = fullName
         self.agent = agent
         self.callDeadline = deadline

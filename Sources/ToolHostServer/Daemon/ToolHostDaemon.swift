@@ -140,15 +140,25 @@ public struct ToolHostDaemon: Sendable {
         var configuration = settings.host
         // The daemons keep results in the L2 file unless told not to.
         if configuration.cache.l2.enabled == nil { configuration.cache.l2.enabled = true }
+        let traceExport = try TraceExport.make(settings.traces, logger: Logger(label: "toolhost.tracing"))
+        if let traceExport { configuration.tracer = traceExport.tracer }
         let host = ToolHost(configuration: configuration, logger: Logger(label: "toolhost"))
         defer { host.shutdown() }
         let grace = settings.http.gracePeriod
         let drainDeadline = DrainDeadline()
 
         let memory = MemorySampler(interval: settings.observability.memorySampleInterval)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: MemorySamplerService(host: host, sampler: memory), successTerminationBehavior: .ignore)
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let traceExport {
+            // First in the group, so last to shut down: the spans of the calls drained are flushed.
+            services.append(.init(service: traceExport.service))
+            let form = settings.traces.wireProtocol.rawValue
+            logger.notice(
+                "tracing: spans go to \(traceExport.url) (\(form), sampled at \(settings.traces.sampleRatio))",
+                metadata: ["tracing.endpoint": "\(traceExport.url)"])
+        }
+        services.append(
+            .init(service: MemorySamplerService(host: host, sampler: memory), successTerminationBehavior: .ignore))
         let exporter = metrics.map { MetricsExporter(registry: $0, host: host, memory: memory) }
         if let metricsListener, let exporter {
             services.append(.init(service: metricsService(metricsListener, exporter: exporter)))

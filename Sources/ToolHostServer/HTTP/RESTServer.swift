@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Instrumentation
 import Logging
 import NIOCore
 import ToolHost
@@ -245,7 +246,7 @@ public struct RESTServer: Sendable {
                 guard case .object = arguments else {
                     return Self.failure(.badRequest, code: "invalid_arguments", "the body must be a JSON object")
                 }
-                let call: ToolCall
+                var call: ToolCall
                 do throws(ToolError) {
                     // A token limited to some tools calls a capability only when its patterns name the capability's
                     // tool (`capability-<name>`, as MCP lists it).
@@ -257,6 +258,7 @@ public struct RESTServer: Sendable {
                 } catch {
                     return Self.failure(error)
                 }
+                if host.isTracing { call.traceContext = Self.traceContext(request, host: host) }
                 @Sendable func run(_ call: ToolCall) async -> Result<ToolResult, ToolError> {
                     if let drainDeadline { return await drainDeadline.cutting { await host.call(call) } }
                     return await host.call(call)
@@ -287,6 +289,9 @@ public struct RESTServer: Sendable {
                 } catch {
                     return Self.failure(.badRequest, code: "invalid_arguments", "call \(index): \(error.message)")
                 }
+            }
+            if host.isTracing, let parent = Self.traceContext(request, host: host) {
+                for index in calls.indices { calls[index].traceContext = parent }
             }
             // A call outside the caller's tools is answered `forbidden` in its place; the others run.
             let refusals = calls.map { caller.refusal(for: $0.tool) }
@@ -458,6 +463,16 @@ public struct RESTServer: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    static let traceparentHeader = HTTPFields.Element.Name("traceparent")!
+    static let tracestateHeader = HTTPFields.Element.Name("tracestate")!
+
+    /// The caller's trace from the request's W3C `traceparent` and `tracestate` headers (REST calls and `/mcp`).
+    /// - Returns: nil when tracing is off or the request has no `traceparent`.
+    static func traceContext(_ request: Request, host: ToolHost) -> InstrumentationContext? {
+        host.traceContext(
+            traceparent: request.headers[traceparentHeader], tracestate: request.headers[tracestateHeader])
     }
 
     /// The call a `POST /v1/tools/{name}/call` asks for: `timeoutMs`, `maxResultBytes` and `priority` from the query,

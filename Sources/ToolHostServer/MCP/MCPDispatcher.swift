@@ -201,6 +201,11 @@ public final class MCPDispatcher: Sendable {
             } catch {
                 return .reply(Self.errorResponse(id: id, code: .invalidParams, message: error.message))
             }
+            // W3C Trace Context in `_meta` (as the MCP SDKs' OpenTelemetry instrumentation sends it).
+            if host.isTracing, let traceparent = params["_meta"]?["traceparent"]?.stringValue {
+                call.traceContext = host.traceContext(
+                    traceparent: traceparent, tracestate: params["_meta"]?["tracestate"]?.stringValue)
+            }
             // MCP: a progress token is a string or an integer; anything else is not one.
             var progressToken: JSONValue? = nil
             switch params["_meta"]?["progressToken"] {

@@ -145,7 +145,12 @@ public struct MCPHTTPTransport: Sendable {
             case .reply(let response): replies.append(response)
             case .none: break
             case .cancel(let requestID): session.cancel(requestID: requestID)
-            case .call(let id, let call, let progressToken): calls.append((id, call, progressToken))
+            case .call(let id, var call, let progressToken):
+                // `params._meta.traceparent` first (the dispatcher read it), else the request's header.
+                if call.traceContext == nil && host.isTracing {
+                    call.traceContext = RESTServer.traceContext(request, host: host)
+                }
+                calls.append((id, call, progressToken))
             }
         }
         if replies.isEmpty && calls.isEmpty { return Response(status: .accepted) }

@@ -62,7 +62,7 @@ extension Settings {
         let table = Self.table
         for (key, value) in object {
             switch key {
-            case "limits", "agents", "cache":
+            case "limits", "agents", "cache", "tracing":
                 guard let section = value.objectValue else {
                     throw SettingsError(source: source, key: key, "must be an object, not \(value.typeName)")
                 }
@@ -80,7 +80,7 @@ extension Settings {
                 guard let setting = table.first(where: { $0.key == key && !$0.key.contains(".") }) else {
                     let known =
                         table.map(\.key).filter { !$0.contains(".") } + [
-                            "limits", "agents", "cache", "pluginOverrides",
+                            "limits", "agents", "cache", "tracing", "pluginOverrides",
                         ]
                     throw Self.unknown(key, source: source, known: known)
                 }
@@ -146,6 +146,9 @@ extension Settings {
         case .logLevel: "one of trace, debug, info, notice, warning, error, critical"
         case .libraries: "a library soname such as libfoo.so.1"
         case .agentQuotas: "AGENT=N, an agent name and its quota of calls at once (N ≥ 1)"
+        case .otlpEndpoint: "an http:// or https:// URL such as http://127.0.0.1:4318"
+        case .ratio: "a number in 0...1"
+        case .otlpProtocol: "http/protobuf or http/json"
         }
     }
 
@@ -160,7 +163,7 @@ extension Settings {
         }
         switch setting.kind {
         case .text, .optionalText, .listen, .optionalListen, .stateDirectory, .isolation, .signatures, .logLevel,
-            .mcpResultContent:
+            .mcpResultContent, .otlpEndpoint, .otlpProtocol:
             guard let text = value.stringValue else { throw wrong() }
             try set(setting, text: text, source: source, key: setting.key)
         case .boolean, .optionalBoolean:
@@ -169,7 +172,7 @@ extension Settings {
         case .integer, .duration:
             guard case .int = value, let number = value.intValue else { throw wrong() }
             try set(setting, text: String(number), source: source, key: setting.key)
-        case .seconds:
+        case .seconds, .ratio:
             guard let number = value.doubleValue else { throw wrong() }
             try set(setting, text: String(number), source: source, key: setting.key)
         case .libraries:
@@ -244,6 +247,15 @@ extension Settings {
         case .libraries:
             guard !text.isEmpty, !text.contains("/") else { throw invalid }
             host.allowedSystemLibraries.insert(text)
+        case .otlpEndpoint:
+            guard Traces.isEndpoint(text) else { throw invalid }
+            traces.endpoint = text
+        case .ratio(let path):
+            guard let number = Double(text), (0...1).contains(number) else { throw invalid }
+            self[keyPath: path] = number
+        case .otlpProtocol:
+            guard let form = Traces.WireProtocol(rawValue: text.lowercased()) else { throw invalid }
+            traces.wireProtocol = form
         case .agentQuotas:
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, ToolCall.isValidAgentName(parts[0]), let quota = Int(parts[1]), quota >= 1 else {

@@ -28,6 +28,12 @@ extension Settings {
         case logLevel
         /// Sonames added to the allowlist: an array in the file, comma-separated in the variable, one per flag.
         case libraries
+        /// An OTLP/HTTP collector's `http(s)://` URL, unset by default.
+        case otlpEndpoint
+        /// A number in 0...1.
+        case ratio(WritableKeyPath<Settings, Double> & Sendable)
+        /// `http/protobuf` or `http/json`.
+        case otlpProtocol
         /// Per-agent quotas: an object of agent names in the file, `NAME=N` comma-separated in the variable, one
         /// per flag.
         case agentQuotas
@@ -161,6 +167,15 @@ extension Settings {
         Setting(
             key: "metricsListen", environment: "TOOLHOST_METRICS_LISTEN", flag: "--metrics-listen",
             kind: .optionalListen(\.observability.metricsListen)),
+        Setting(
+            key: "tracing.endpoint", environment: "TOOLHOST_OTEL_ENDPOINT", flag: "--otel-endpoint",
+            kind: .otlpEndpoint),
+        Setting(
+            key: "tracing.sampleRatio", environment: "TOOLHOST_OTEL_SAMPLE_RATIO", flag: "--otel-sample-ratio",
+            kind: .ratio(\.traces.sampleRatio)),
+        Setting(
+            key: "tracing.protocol", environment: "TOOLHOST_OTEL_PROTOCOL", flag: "--otel-protocol",
+            kind: .otlpProtocol),
     ]
 
     /// The keys of `pluginOverrides.<plugin>`.

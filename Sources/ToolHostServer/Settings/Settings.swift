@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ToolHost
 
@@ -19,6 +20,8 @@ public struct Settings: Sendable {
     public var mcpResultContent = MCPResultContent.both
     /// What the daemons observe of themselves (`serve`, `mcp`).
     public var observability = Observability()
+    /// Where the daemons send each call's spans (`serve`, `mcp`); off unless an endpoint is set.
+    public var traces = Traces()
     /// The level of the log on stderr.
     public var logLevel: Logger.Level
     /// Where the settings came from, for the startup line: the config file, "environment", "flags" (empty: the
@@ -81,6 +84,46 @@ public struct Settings: Sendable {
     public init(logLevel: Logger.Level = .info) {
         self.host = ToolHost.Configuration(pluginsDirectory: "plugins")
         self.logLevel = logLevel
+    }
+}
+
+extension Settings {
+    /// Where the daemons send each call's spans, over OTLP/HTTP.
+    public struct Traces: Sendable, Equatable {
+        /// How spans are encoded on the wire.
+        public enum WireProtocol: String, Sendable, CaseIterable {
+            /// `application/x-protobuf`, the OTLP/HTTP default.
+            case httpProtobuf = "http/protobuf"
+            /// `application/json`.
+            case httpJSON = "http/json"
+        }
+
+        /// The collector's OTLP/HTTP URL: `http://HOST:4318` (spans go to its `/v1/traces`) or a URL with a path,
+        /// used as it is. Nil: no spans are made and no exporter runs.
+        public var endpoint: String?
+        /// The share of calls traced, 0...1; a call whose caller's trace is sampled is always traced, one whose
+        /// caller's is not never is (parent-based).
+        public var sampleRatio: Double = 1.0
+        public var wireProtocol = WireProtocol.httpProtobuf
+
+        public init() {}
+
+        /// `endpoint` with `/v1/traces` added when it names no path.
+        public var tracesURL: String? {
+            guard let endpoint, let url = URLComponents(string: endpoint) else { return nil }
+            if url.path.isEmpty || url.path == "/" {
+                return (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/v1/traces"
+            }
+            return endpoint
+        }
+
+        /// Whether `text` is an `http` or `https` URL with a host.
+        static func isEndpoint(_ text: String) -> Bool {
+            guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+            else { return false }
+            return true
+        }
     }
 }
 
