@@ -34,7 +34,7 @@ private func fuzzMCP(_ bytes: [UInt8]) -> CInt {
         switch dispatcher.handle(message) {
         case .reply(let reply):
             check(reply)
-        case .call(let id, let call):
+        case .call(let id, let call, _):
             check(runBlocking { await dispatcher.run(call, id: id) })
         case .none, .cancel:
             break
