@@ -23,6 +23,9 @@ final class StatisticsRecorder: Sendable {
     /// One tool's figures. The pipeline looks it up once per tool (`tool(_:plugin:)`) and keeps it, so a call
     /// records without hashing the tool's name.
     final class Tool: @unchecked Sendable {
+        /// A read of the latency histogram: the count it was read at, p50, p99 and max in microseconds.
+        typealias Latency = (count: UInt64, p50: Double, p99: Double, max: Double)
+
         let name: String
         let plugin: String
         // Guarded by the recorder's lock.
@@ -38,7 +41,7 @@ final class StatisticsRecorder: Sendable {
             lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
         /// The latency figures ``activity()`` last read from `histogram`, with the count they were read at: while no
         /// call was recorded since, they are answered again without copying the histogram or walking its counts.
-        var latency: (count: UInt64, p50: Double, p99: Double, max: Double)?
+        var latency: Latency?
         // Metric handles, made once per tool and outcome.
         var counters: [String: Counter] = [:]
         // The two outcomes of nearly every call, kept out of the dictionary (made on first use, like the others).
@@ -197,7 +200,7 @@ final class StatisticsRecorder: Sendable {
             let misses: Int
             /// Nil when `latency` is current.
             let histogram: Histogram<UInt64>?
-            let latency: (count: UInt64, p50: Double, p99: Double, max: Double)?
+            let latency: Tool.Latency?
         }
         let (copies, calls, lastTen, lastMinute, lastHour) = state.withLock { state in
             (
@@ -213,7 +216,7 @@ final class StatisticsRecorder: Sendable {
                 state.seconds.sum(at: now), state.minutes.sum(at: now)
             )
         }
-        var read: [(Tool, (count: UInt64, p50: Double, p99: Double, max: Double))] = []
+        var read: [(Tool, Tool.Latency)] = []
         let tools = copies.map { copy in
             var latency = copy.latency ?? (0, 0, 0, 0)
             if let histogram = copy.histogram, histogram.totalCount > 0 {
