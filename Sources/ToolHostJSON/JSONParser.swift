@@ -45,6 +45,13 @@ struct JSONParser {
         try finish()
     }
 
+    /// The value starting at `offset` of a larger text (``JSONShaper`` reads scalars where it writes them).
+    mutating func value(at offset: Int) throws(JSONParseError) -> JSONValue {
+        pos = offset
+        depth = 0
+        return try parseValue()
+    }
+
     private mutating func finish() throws(JSONParseError) {
         skipWhitespace()
         if pos < count {

@@ -15,11 +15,18 @@
 ///
 /// How: a ladder of ever tighter limits (items kept per array, members per object, bytes per string, depth),
 /// tried in order until the envelope fits; each try writes at most the budget before it gives up, so shaping costs
-/// a few passes over at most `budget` bytes, whatever the size of the value. The last rung replaces the whole value
-/// by a string that says what it was, so every budget of at least ``minimumBudget`` is met.
+/// a few passes over at most `budget` bytes, whatever the size of the value. The value is read from its bytes
+/// where it is written, never parsed whole (``Reader``). The last rung replaces the whole value by a string that
+/// says what it was, so every budget of at least ``minimumBudget`` is met.
 public enum JSONShaper {
     /// The smallest budget the shaper promises to meet (the note with the caller's fields must fit).
     public static let minimumBudget = 1024
+
+    /// The most items kept per array (and members per object), on the loosest rung.
+    static let maxKept = 1024
+
+    /// The deepest level written, on the loosest rung; containers below it are elided.
+    static let maxDepth = 64
 
     /// What one shaping cut.
     public struct Cuts: Sendable, Equatable {
@@ -47,16 +54,29 @@ public enum JSONShaper {
         var depth: Int
     }
 
-    /// The result shaped to the budget.
+    /// A JSON text shaped to a budget.
     /// - Parameters:
-    ///   - value: the parsed result.
-    ///   - originalBytes: its size as the tool wrote it.
+    ///   - json: one valid JSON value, as a tool's result is (see ``Reader`` for what is and is not checked).
     ///   - budget: the most bytes the answer may have; at least ``minimumBudget`` for the promise to hold.
     ///   - noteFields: the caller's fields for the note (a result id, where to read the whole); keep them short.
     /// - Returns: the shaped JSON, and what was cut.
+    /// - Throws: ``JSONParseError`` where the bytes the shaper reads are not JSON.
     public static func shape(
-        _ value: JSONValue, originalBytes: Int, budget: Int, noteFields: [(String, JSONValue)] = []
-    ) -> (bytes: [UInt8], cuts: Cuts) {
+        _ json: [UInt8], budget: Int, noteFields: [(String, JSONValue)] = []
+    ) throws(JSONParseError) -> (bytes: [UInt8], cuts: Cuts) {
+        let shaped: Result<(bytes: [UInt8], cuts: Cuts), JSONParseError> = json.withUnsafeBytes { raw in
+            Result { () throws(JSONParseError) in
+                let reader = Reader(raw)
+                return try shape(reader, budget: budget, noteFields: noteFields)
+            }
+        }
+        return try shaped.get()
+    }
+
+    private static func shape(
+        _ reader: Reader, budget: Int, noteFields: [(String, JSONValue)]
+    ) throws(JSONParseError) -> (bytes: [UInt8], cuts: Cuts) {
+        let root = reader.root()
         var out: [UInt8] = []
         out.reserveCapacity(budget)
         for limits in ladder(budget: budget) {
@@ -64,12 +84,13 @@ public enum JSONShaper {
             out.removeAll(keepingCapacity: true)
             writeEnvelopeHead(into: &out)
             let resultStart = out.count
-            guard write(value, depth: 0, limits: limits, cap: budget, into: &out, cuts: &cuts) else { continue }
+            let context = Context(limits: limits, cap: budget)
+            guard try write(at: root, depth: 0, context, reader, into: &out, cuts: &cuts) else { continue }
             let result = out[resultStart...]
             var envelope: [UInt8] = []
             envelope.reserveCapacity(budget)
             writeEnvelope(
-                note(originalBytes: originalBytes, budget: budget, cuts: cuts, fields: noteFields), result: result,
+                note(originalBytes: reader.count, budget: budget, cuts: cuts, fields: noteFields), result: result,
                 into: &envelope)
             if envelope.count <= budget { return (envelope, cuts) }
         }
@@ -77,10 +98,10 @@ public enum JSONShaper {
         var cuts = Cuts()
         cuts.valuesElided = 1
         var result: [UInt8] = []
-        JSONWriter.writeString(summary(of: value), into: &result)
+        JSONWriter.writeString(try summary(at: root, depth: 0, reader), into: &result)
         var envelope: [UInt8] = []
         writeEnvelope(
-            note(originalBytes: originalBytes, budget: budget, cuts: cuts, fields: noteFields), result: result[...],
+            note(originalBytes: reader.count, budget: budget, cuts: cuts, fields: noteFields), result: result[...],
             into: &envelope)
         return (envelope, cuts)
     }
@@ -89,9 +110,9 @@ public enum JSONShaper {
     static func ladder(budget: Int) -> [Limits] {
         var rungs: [Limits] = []
         for step in 0..<24 {
-            let keep = max(2, 1024 >> step)
+            let keep = max(2, maxKept >> step)
             let stringBytes = max(16, (budget / 2) >> (step / 2))
-            let depth = step < 12 ? 64 : max(1, 64 >> (step - 11))
+            let depth = step < 12 ? maxDepth : max(1, maxDepth >> (step - 11))
             rungs.append(Limits(keep: keep, stringBytes: stringBytes, depth: depth))
         }
         return rungs
@@ -99,30 +120,36 @@ public enum JSONShaper {
 
     // MARK: writing
 
-    /// Writes `value` within `limits`; false as soon as `out` passes `cap` bytes.
+    /// One rung's limits, and the most bytes it may write.
+    private struct Context {
+        var limits: Limits
+        var cap: Int
+    }
+
+    /// Writes the value at `offset` within the rung's limits; false as soon as `out` passes the cap.
     private static func write(
-        _ value: JSONValue, depth: Int, limits: Limits, cap: Int, into out: inout [UInt8], cuts: inout Cuts
-    ) -> Bool {
-        if depth >= limits.depth, isNonEmptyContainer(value) {
+        at offset: Int, depth: Int, _ context: Context, _ reader: Reader, into out: inout [UInt8],
+        cuts: inout Cuts
+    ) throws(JSONParseError) -> Bool {
+        let limits = context.limits
+        let kind = try reader.kind(at: offset)
+        let isContainer = kind == UInt8(ascii: "[") || kind == UInt8(ascii: "{")
+        if depth >= limits.depth, isContainer, try reader.container(at: offset, depth: depth).count > 0 {
             cuts.valuesElided += 1
-            JSONWriter.writeString(summary(of: value), into: &out)
-            return out.count <= cap
+            JSONWriter.writeString(try summary(at: offset, depth: depth, reader), into: &out)
+            return out.count <= context.cap
         }
-        switch value {
-        case .null, .bool, .int, .double:
-            JSONWriter.write(value, into: &out, canonical: false)
-        case .string(let text):
-            writeCut(text, limit: limits.stringBytes, into: &out, cuts: &cuts)
-        case .array(let items):
+        switch kind {
+        case UInt8(ascii: "["):
+            let items = try reader.container(at: offset, depth: depth)
             out.append(UInt8(ascii: "["))
             let kept = items.count > limits.keep
             let head = kept ? (limits.keep + 1) / 2 : items.count
             let tail = kept ? limits.keep / 2 : 0
             for index in 0..<head {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                guard write(items[index], depth: depth + 1, limits: limits, cap: cap, into: &out, cuts: &cuts) else {
-                    return false
-                }
+                guard try write(at: items.item(index), depth: depth + 1, context, reader, into: &out, cuts: &cuts)
+                else { return false }
             }
             if kept {
                 let cut = items.count - head - tail
@@ -131,22 +158,22 @@ public enum JSONShaper {
                 JSONWriter.writeString("… \(cut) items cut …", into: &out)
                 for index in (items.count - tail)..<items.count {
                     out.append(UInt8(ascii: ","))
-                    guard write(items[index], depth: depth + 1, limits: limits, cap: cap, into: &out, cuts: &cuts)
+                    guard try write(at: items.item(index), depth: depth + 1, context, reader, into: &out, cuts: &cuts)
                     else { return false }
                 }
             }
             out.append(UInt8(ascii: "]"))
-        case .object(let object):
+        case UInt8(ascii: "{"):
+            let object = try reader.container(at: offset, depth: depth)
             out.append(UInt8(ascii: "{"))
             let shown = min(object.count, limits.keep)
             for index in 0..<shown {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                let (key, member) = object[index]
-                writeCut(key, limit: limits.stringBytes, into: &out, cuts: &cuts)
+                try writeCut(stringAt: object.head[index], limit: limits.stringBytes, reader, into: &out, cuts: &cuts)
                 out.append(UInt8(ascii: ":"))
-                guard write(member, depth: depth + 1, limits: limits, cap: cap, into: &out, cuts: &cuts) else {
-                    return false
-                }
+                guard
+                    try write(at: object.values[index], depth: depth + 1, context, reader, into: &out, cuts: &cuts)
+                else { return false }
             }
             if shown < object.count {
                 let cut = object.count - shown
@@ -157,16 +184,38 @@ public enum JSONShaper {
                 JSONWriter.writeString("\(cut) members cut", into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        case UInt8(ascii: "\""):
+            try writeCut(stringAt: offset, limit: limits.stringBytes, reader, into: &out, cuts: &cuts)
+        default:
+            JSONWriter.write(try reader.scalar(at: offset), into: &out, canonical: false)
         }
-        return out.count <= cap
+        return out.count <= context.cap
     }
 
-    private static func isNonEmptyContainer(_ value: JSONValue) -> Bool {
-        switch value {
-        case .array(let items): !items.isEmpty
-        case .object(let object): !object.isEmpty
-        default: false
+    /// Writes the string at `offset`, cut to its first `limit` UTF-8 bytes (on a character boundary) with a marker
+    /// when longer. A string without escapes is copied from the text as it is (its UTF-8 needs no escaping).
+    private static func writeCut(
+        stringAt offset: Int, limit: Int, _ reader: Reader, into out: inout [UInt8], cuts: inout Cuts
+    ) throws(JSONParseError) {
+        guard let utf8 = try reader.unescapedString(at: offset) else {
+            guard case .string(let text) = try reader.scalar(at: offset) else { return }
+            writeCut(text, limit: limit, into: &out, cuts: &cuts)
+            return
         }
+        out.append(UInt8(ascii: "\""))
+        guard utf8.count > limit else {
+            out.append(contentsOf: utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        var end = limit
+        // Back to the start of a scalar: never half a character.
+        while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+        cuts.stringsCut += 1
+        cuts.stringBytesCut += utf8.count - end
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<end]))
+        out.append(contentsOf: "…[+\(utf8.count - end) bytes]".utf8)
+        out.append(UInt8(ascii: "\""))
     }
 
     /// Writes a string, cut to its first `limit` UTF-8 bytes (on a character boundary) with a marker when longer.
@@ -187,12 +236,14 @@ public enum JSONShaper {
     }
 
     /// "… array of 12 items", "… object of 3 members", "… string of 5000 bytes", or the scalar's type.
-    static func summary(of value: JSONValue) -> String {
-        switch value {
-        case .array(let items): "… array of \(items.count) items"
-        case .object(let object): "… object of \(object.count) members"
-        case .string(let text): "… string of \(text.utf8.count) bytes"
-        default: "… \(value.typeName)"
+    private static func summary(at offset: Int, depth: Int, _ reader: Reader) throws(JSONParseError) -> String {
+        switch try reader.kind(at: offset) {
+        case UInt8(ascii: "["): return "… array of \(try reader.container(at: offset, depth: depth).count) items"
+        case UInt8(ascii: "{"): return "… object of \(try reader.container(at: offset, depth: depth).count) members"
+        case UInt8(ascii: "\""):
+            if let utf8 = try reader.unescapedString(at: offset) { return "… string of \(utf8.count) bytes" }
+            return "… string of \(try reader.scalar(at: offset).stringValue?.utf8.count ?? 0) bytes"
+        default: return "… \(try reader.scalar(at: offset).typeName)"
         }
     }
 

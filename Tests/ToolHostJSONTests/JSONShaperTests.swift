@@ -75,14 +75,13 @@ import Testing
                 ("resultId", .string(String(repeating: "f", count: 32))),
                 ("retrieve", .string("GET /v1/results/" + String(repeating: "f", count: 32))),
             ]
-            let (bytes, _) = JSONShaper.shape(
-                value, originalBytes: original.count, budget: budget, noteFields: fields)
+            let (bytes, _) = try JSONShaper.shape(original, budget: budget, noteFields: fields)
             #expect(bytes.count <= budget, "seed \(seed): \(bytes.count) bytes over a budget of \(budget)")
             let parsed = try JSONValue.parse(bytes)
             #expect(parsed["truncated"]?["originalBytes"] == .int(Int64(original.count)), "seed \(seed)")
             #expect(parsed["truncated"]?["budgetBytes"] == .int(Int64(budget)), "seed \(seed)")
             #expect(parsed["result"] != nil, "seed \(seed)")
-            let again = JSONShaper.shape(value, originalBytes: original.count, budget: budget, noteFields: fields)
+            let again = try JSONShaper.shape(original, budget: budget, noteFields: fields)
             #expect(again.bytes == bytes, "seed \(seed): not deterministic")
         }
         #expect(shaped >= 5, "the batch should exercise shaping, not only values under budget")
@@ -91,7 +90,7 @@ import Testing
     /// A long array keeps its first and last items around a marker that counts the cut; the note counts them too.
     @Test func aLongArrayKeepsItsEndsAndSaysHowManyWereCut() throws {
         let value = JSONValue.array((0..<10_000).map { .int(Int64($0)) })
-        let (bytes, cuts) = JSONShaper.shape(value, originalBytes: value.serialized().count, budget: 2048)
+        let (bytes, cuts) = try JSONShaper.shape(value.serialized(), budget: 2048)
         let result = try #require(try JSONValue.parse(bytes)["result"]?.arrayValue)
         #expect(result.first == 0)
         #expect(result.last == 9999)
@@ -105,7 +104,7 @@ import Testing
     /// A long string is cut on a character boundary (never half an emoji) and says how many bytes were cut.
     @Test func aLongStringIsCutOnACharacterBoundaryWithAMarker() throws {
         let text = String(repeating: "🙂", count: 5000)
-        let (bytes, cuts) = JSONShaper.shape(.string(text), originalBytes: text.utf8.count + 2, budget: 1024)
+        let (bytes, cuts) = try JSONShaper.shape(JSONValue.string(text).serialized(), budget: 1024)
         let result = try #require(try JSONValue.parse(bytes)["result"]?.stringValue)
         let marker = try #require(result.range(of: "…[+"))
         #expect(result[..<marker.lowerBound].allSatisfy { $0 == "🙂" })
@@ -119,9 +118,41 @@ import Testing
     @Test func deepNestingIsElidedWithADescription() throws {
         var value: JSONValue = ["leaf": .string(String(repeating: "x", count: 3000))]
         for _ in 0..<200 { value = ["child": value, "pad": .string(String(repeating: "y", count: 40))] }
-        let (bytes, cuts) = JSONShaper.shape(value, originalBytes: value.serialized().count, budget: 1024)
+        let (bytes, cuts) = try JSONShaper.shape(value.serialized(), budget: 1024)
         #expect(bytes.count <= 1024)
         #expect(cuts.valuesElided >= 1)
         #expect(String(decoding: bytes, as: UTF8.self).contains("… object of 2 members"))
+    }
+
+    /// The shaper reads the tool's bytes as they are: whitespace between tokens (a pretty-printed result) and escapes
+    /// in strings and keys give the same shaped value as the compact text.
+    @Test(arguments: [1024, 1500, 4096])
+    func whitespaceAndEscapesInTheBytesDoNotChangeTheShape(budget: Int) throws {
+        let value: JSONValue = [
+            "data": [
+                "items": .array(
+                    (0..<3000).map {
+                        [
+                            "id": .int(Int64($0)), "name": .string("a \"quoted\"\tname \($0) ✓"),
+                            "ok": .bool($0 % 2 == 0),
+                        ]
+                    }),
+                "next": .null, "ratio": .double(0.25),
+            ],
+            "note\n": .string(String(repeating: "é\\", count: 4000)),
+        ]
+        let compact = try JSONShaper.shape(value.serialized(), budget: budget)
+        let pretty = try JSONShaper.shape(Array(value.prettyPrinted(indent: 3).utf8), budget: budget)
+        #expect(try JSONValue.parse(compact.bytes)["result"] == JSONValue.parse(pretty.bytes)["result"])
+        #expect(compact.cuts == pretty.cuts)
+        let items = try #require(try JSONValue.parse(compact.bytes)["result"]?["data"]?["items"]?.arrayValue)
+        #expect(items.first?["name"] == .string("a \"quoted\"\tname 0 ✓"))
+        #expect(items.last?["id"] == .int(2999))
+    }
+
+    /// Bytes that are not JSON where the shaper reads them are an error, never a crash or a wrong answer.
+    @Test(arguments: [#"[1,2"#, #"{"a" 1}"#, #"["abc"#, #"{"a":[1,2}"#, "", "[1,]"])
+    func malformedBytesWhereTheShaperReadsAreAnError(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONShaper.shape(Array(text.utf8), budget: 1024) }
     }
 }

@@ -42,7 +42,10 @@ extension ToolResult {
         } else {
             fields.append(("kept", false))
         }
-        let (bytes, _) = JSONShaper.shape(json, originalBytes: output.count, budget: budget, noteFields: fields)
+        // The output was checked to be JSON when the call returned it.
+        guard let (bytes, _) = try? JSONShaper.shape(output, budget: budget, noteFields: fields) else {
+            return BudgetedResult(output: output, resultID: nil, isShaped: false)
+        }
         return BudgetedResult(output: bytes, resultID: id, isShaped: true)
     }
 }
