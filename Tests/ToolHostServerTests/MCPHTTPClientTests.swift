@@ -10,7 +10,7 @@ import ToolHostTesting
 /// MCP sessions over HTTP belong to the client that opened them (issue 17, item 6 and the Low item on `DELETE`):
 /// each client has its own share of the session table, a flood of `initialize` turns over only the flooder's own
 /// sessions, and no client can use or end another's session. Clients are named tokens here (in process, over real
-/// sockets).
+/// sockets), and loopback addresses against the real daemon without a token.
 @Suite struct MCPHTTPClientTests {
     typealias Server = RESTTests.Server
 
@@ -223,5 +223,58 @@ import ToolHostTesting
         #expect(ended.status == 204)
         running.cancel()
         _ = try? await running.value
+    }
+
+    // MARK: without a token: addresses, against the real daemon
+
+    /// One request to `/mcp` on a connection of its own from `source` (a loopback address); waits for the whole
+    /// response.
+    static func request(
+        port: Int, from source: String, _ body: JSONValue? = nil, method: String = "POST", session: String? = nil
+    ) async throws -> (status: Int, session: String?) {
+        var headers = ["Accept": MCPHTTPTests.bothForms, "Connection": "close"]
+        if body != nil { headers["Content-Type"] = "application/json" }
+        if let session { headers["Mcp-Session-Id"] = session }
+        let connection = try SSEConnection(
+            port: port, method: method, path: "/mcp", headers: headers, body: body?.serialized() ?? [], from: source)
+        try await connection.wait(for: "the response from \(method) /mcp") { $0.ended }
+        return (try #require(connection.status), connection.header("Mcp-Session-Id"))
+    }
+
+    @Test func withoutATokenEachAddressIsAClientOfItsOwn() async throws {
+        let server = try await Server(["--mcp-max-sessions-per-client", "2"])
+        do {
+            let port = server.port
+            let theirs = try #require(
+                try await Self.request(port: port, from: "127.0.0.2", MCPHTTPTests.initializeMessage()).session)
+            // 127.0.0.1 floods: it keeps its two newest sessions, 127.0.0.2's is not touched.
+            var mine: [String] = []
+            for _ in 0..<5 {
+                mine.append(
+                    try #require(
+                        try await Self.request(port: port, from: "127.0.0.1", MCPHTTPTests.initializeMessage()).session)
+                )
+            }
+            for (index, session) in mine.enumerated() {
+                let status = try await Self.request(
+                    port: port, from: "127.0.0.1", MCPHTTPTests.call(2, "ping"), session: session
+                ).status
+                #expect(status == (index >= 3 ? 200 : 404), "session #\(index)")
+            }
+            // Nor may 127.0.0.1 use or end it.
+            let deleted = try await Self.request(port: port, from: "127.0.0.1", method: "DELETE", session: theirs)
+            #expect(deleted.status == 404)
+            let used = try await Self.request(
+                port: port, from: "127.0.0.1", MCPHTTPTests.call(3, "ping"), session: theirs)
+            #expect(used.status == 404)
+            let pinged = try await Self.request(
+                port: port, from: "127.0.0.2", MCPHTTPTests.call(4, "ping"), session: theirs)
+            #expect(pinged.status == 200)
+            let ended = try await Self.request(port: port, from: "127.0.0.2", method: "DELETE", session: theirs)
+            #expect(ended.status == 204)
+        } catch {
+            Issue.record("\(error); server stderr: \(server.stderr)")
+        }
+        #expect(await server.stop() == 0)
     }
 }
