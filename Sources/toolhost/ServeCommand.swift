@@ -44,6 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Close a connection silent this many seconds: no request, or one that stops arriving (default 30).")
     var idleTimeoutSeconds: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The most MCP sessions one client (a named token's agent, else an address) keeps at once, 1...1024 "
+                + "(default 64): a new one ends its least recently used idle one."))
+    var mcpMaxSessionsPerClient: String?
+
     @Flag(name: .long, help: "Allow a non-loopback address without a token.")
     var insecureNoAuth = false
 
@@ -52,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("--listen", listen), ("--token-file", tokenFile), ("--max-body-bytes", maxBodyBytes),
             ("--compress-min-bytes", compressMinBytes),
             ("--max-connections", maxConnections), ("--idle-timeout-seconds", idleTimeoutSeconds),
+            ("--mcp-max-sessions-per-client", mcpMaxSessionsPerClient),
         ]
         let read = try settings.read(
             "serve", logLevel: .info, more: daemon.flags + http.compactMap { flag, value in value.map { (flag, $0) } })

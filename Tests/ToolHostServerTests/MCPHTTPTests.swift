@@ -393,13 +393,15 @@ import ToolHostTesting
         return (ToolHost(configuration: configuration), plugins, try ServerFixtures.probePlugins() + "/probe")
     }
 
-    /// Runs a `RESTServer` over `host` in this process; returns its port and the task to cancel.
+    /// Runs a `RESTServer` over `host` in this process (requiring one of `tokens`, when given); returns its port and
+    /// the task to cancel.
     static func serveInProcess(
-        _ host: ToolHost, mcp: MCPHTTPTransport.Configuration = .init()
+        _ host: ToolHost, mcp: MCPHTTPTransport.Configuration = .init(), tokens: AccessTokens? = nil
     ) async throws -> (port: Int, task: Task<Void, any Error>) {
         var configuration = RESTServer.Configuration()
         configuration.port = 0
         configuration.mcp = mcp
+        configuration.tokens = tokens
         let server = RESTServer(host: host, configuration: configuration, logger: Logger(label: "test"))
         let port = Mutex<Int?>(nil)
         let failure = Mutex<String?>(nil)

@@ -91,6 +91,26 @@ import ToolHostServer
         }
     }
 
+    /// `mcpMaxSessionsPerClient`: its default, each source, its range, and the server's configuration.
+    @Test func theMCPSessionShareComesFromEverySource() throws {
+        #expect(Settings().http.mcpMaxSessionsPerClient == 64)
+        var settings = Settings()
+        try settings.apply(fileContents: Array(#"{"mcpMaxSessionsPerClient": 8}"#.utf8), source: "test")
+        #expect(settings.http.mcpMaxSessionsPerClient == 8)
+        try settings.apply(environment: ["TOOLHOST_MCP_MAX_SESSIONS_PER_CLIENT": "16"])
+        #expect(settings.http.mcpMaxSessionsPerClient == 16)
+        try settings.apply(flags: [("--mcp-max-sessions-per-client", "1024")])
+        #expect(settings.http.mcpMaxSessionsPerClient == 1024)
+        let server = try ToolHostDaemon.httpConfiguration(settings.http, insecureNoAuth: false)
+        #expect(server.mcp.maxSessionsPerClient == 1024)
+        for value in ["0", "1025", "-1", "many"] {
+            #expect(throws: SettingsError.self, "--mcp-max-sessions-per-client \(value)") {
+                var settings = Settings()
+                try settings.apply(flags: [("--mcp-max-sessions-per-client", value)])
+            }
+        }
+    }
+
     /// `compressMinBytes` from every source reaches the server's configuration; a negative one is refused.
     @Test func theCompressionThresholdComesFromEverySource() throws {
         #expect(Settings().http.compressMinBytes == 1024)

@@ -86,6 +86,7 @@ public struct ToolHostDaemon: Sendable {
         server.compressMinBytes = http.compressMinBytes
         server.maxConnections = http.maxConnections
         server.idleTimeout = http.idleTimeout
+        server.mcp.maxSessionsPerClient = http.mcpMaxSessionsPerClient
         if let tokenFile = http.tokenFile { server.tokens = try readTokens(file: tokenFile) }
         if !server.listensOnLoopback && server.tokens == nil && !insecureNoAuth {
             throw StartError(

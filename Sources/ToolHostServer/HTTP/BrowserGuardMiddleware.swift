@@ -12,7 +12,7 @@ import Hummingbird
 ///   "simple" request that a browser sends without asking (no CORS preflight), so refusing it here means no page
 ///   can run a tool that way, whatever the token setting. Anything else is 415.
 struct BrowserGuardMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ToolHostRequestContext
 
     /// Whether `Origin` must be loopback (no token).
     let loopbackOrigins: Bool

@@ -42,7 +42,7 @@ public struct MetricsListener: Sendable {
     /// The listener as a `Service`: on graceful shutdown it stops accepting and finishes the scrapes in flight.
     /// - Parameter onListening: called with the bound port once it accepts connections.
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some Service {
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let router = Router(context: ToolHostRequestContext.self, options: .autoGenerateHeadEndpoints)
         let noToken = configuration.tokens == nil
         router.add(
             middleware: BrowserGuardMiddleware(

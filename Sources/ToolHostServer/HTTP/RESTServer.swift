@@ -98,7 +98,8 @@ public struct RESTServer: Sendable {
     /// - Returns: the Hummingbird application.
     public func makeService(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         // HEAD is answered wherever GET is (the GET response without its body).
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        // The context carries the peer's address: MCP sessions belong to it where no named token names the client.
+        let router = Router(context: ToolHostRequestContext.self, options: .autoGenerateHeadEndpoints)
         let noToken = configuration.tokens == nil
         router.add(
             middleware: BrowserGuardMiddleware(
@@ -145,7 +146,7 @@ public struct RESTServer: Sendable {
     /// Registers the REST and health routes.
     /// - Returns: each path with its methods, for the 405 answers.
     private func addRoutes(
-        to router: Router<BasicRequestContext>
+        to router: Router<ToolHostRequestContext>
     ) -> [(path: RouterPath, methods: [HTTPRequest.Method])] {
         let host = self.host
         let limit = configuration.maxBodyBytes
@@ -154,7 +155,7 @@ public struct RESTServer: Sendable {
         var routes: [(path: RouterPath, methods: [HTTPRequest.Method])] = []
         func route(
             _ method: HTTPRequest.Method, _ path: RouterPath,
-            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+            _ handler: @escaping @Sendable (Request, ToolHostRequestContext) async throws -> Response
         ) {
             router.on(path, method: method, use: handler)
             if let index = routes.firstIndex(where: { $0.path == path }) {
@@ -167,7 +168,7 @@ public struct RESTServer: Sendable {
         /// `X-Toolhost-Agent`, or one its token does not allow) is answered with that error and the handler not run.
         func callerRoute(
             _ method: HTTPRequest.Method, _ path: RouterPath,
-            _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Response
+            _ handler: @escaping @Sendable (Request, ToolHostRequestContext, Caller) async throws -> Response
         ) {
             route(method, path) { request, context in
                 let caller: Caller

@@ -13,8 +13,11 @@ final class MCPHTTPSession: Sendable {
     let protocolVersion: String
     /// The session's protocol state; it answered this session's `initialize`.
     let dispatcher: MCPDispatcher
-    /// Who opened it: only requests with the same token reach it.
+    /// Who opened it: its agent and token.
     let caller: Caller
+    /// The client that opened it (its named token's agent, else its address): only that client, with the same token,
+    /// reaches it, and it counts against that client's share of the session table.
+    let client: MCPHTTPClient
     /// When a drain's grace passes: calls still running are cut and answered (``MCPDispatcher/run(_:id:)``).
     private let drainDeadline: DrainDeadline?
     /// The clock idleness is measured by (``MCPHTTPTransport/Configuration/now``).
@@ -34,9 +37,11 @@ final class MCPHTTPSession: Sendable {
 
     init(
         id: String, protocolVersion: String, dispatcher: MCPDispatcher, caller: Caller = Caller(),
-        drainDeadline: DrainDeadline? = nil, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        client: MCPHTTPClient = MCPHTTPClient(.unidentified), drainDeadline: DrainDeadline? = nil,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.caller = caller
+        self.client = client
         self.drainDeadline = drainDeadline
         self.now = now
         self.id = id
@@ -58,6 +63,12 @@ final class MCPHTTPSession: Sendable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether a request from `client` carrying `caller`'s token may use (or end) the session: the client that
+    /// opened it, with the token it opened it with. To any other the session does not exist.
+    func belongs(to client: MCPHTTPClient, caller: Caller) -> Bool {
+        self.client == client && self.caller.isSameToken(as: caller)
     }
 
     /// Keeps `observation` until the session ends.

@@ -22,9 +22,15 @@ import ToolHostJSON
 ///   session's negotiated version applies.
 /// - `Origin`, `Host` and `Content-Type` are checked for every endpoint of the server by `BrowserGuardMiddleware`
 ///   before a request gets here.
-/// - Sessions are bounded: at most `maxSessions` (expired sessions go first, then the least recently used idle
-///   one; a session with work in flight is never evicted, so when all are busy `initialize` gets 503),
-///   and one idle (no request, call or open stream) for `idleTimeout` expires.
+/// - A session belongs to the client that opened it (``MCPHTTPClient``: its named token's agent, else its address)
+///   and the token it opened it with: a request from anyone else naming its id is answered 404, as for an unknown
+///   id, and the session is left as it is.
+/// - Sessions are bounded (``MCPHTTPSessionTable``): at most `maxSessionsPerClient` per client (a new one evicts
+///   the client's own least recently used idle session; when all of them are busy `initialize` gets 429) and
+///   `maxSessions` in all (expired sessions go first, then the least recently used idle session of the client
+///   holding the most; when none may go, 503). A session with work in flight is never evicted, and a client's
+///   `initialize` evicts another client's session only from a full table and a client holding at least as many.
+///   A session idle (no request, call or open stream) for `idleTimeout` expires.
 public struct MCPHTTPTransport: Sendable {
     /// Limits of the transport.
     public struct Configuration: Sendable {
@@ -32,6 +38,8 @@ public struct MCPHTTPTransport: Sendable {
         public var path: String = "/mcp"
         /// The most sessions kept at once.
         public var maxSessions: Int = 1024
+        /// The most sessions one client (``MCPHTTPClient``) keeps at once.
+        public var maxSessionsPerClient: Int = 64
         /// How long an idle session lives.
         public var idleTimeout: Duration = .seconds(3600)
         /// How often an open `GET` stream carries a keep-alive comment.
@@ -69,7 +77,8 @@ public struct MCPHTTPTransport: Sendable {
         self.results = results
         self.host = host
         self.sessions = MCPHTTPSessionTable(
-            maxSessions: configuration.maxSessions, idleTimeout: configuration.idleTimeout, now: configuration.now)
+            maxSessions: configuration.maxSessions, maxSessionsPerClient: configuration.maxSessionsPerClient,
+            idleTimeout: configuration.idleTimeout, now: configuration.now)
         self.configuration = configuration
         self.logger = logger
     }
@@ -78,19 +87,26 @@ public struct MCPHTTPTransport: Sendable {
     /// - Parameter router: the server's router.
     /// - Returns: the endpoint's path and those methods.
     @discardableResult
-    public func addRoutes<Context: RequestContext>(
+    public func addRoutes<Context: RemoteAddressRequestContext>(
         to router: Router<Context>
     ) -> (path: RouterPath, methods: [HTTPRequest.Method]) {
         let path = RouterPath(configuration.path)
-        router.post(path) { request, _ in await post(request) }
-        router.get(path) { request, _ in get(request) }
-        router.delete(path) { request, _ in delete(request) }
+        router.post(path) { request, context in
+            await post(
+                request, client: MCPHTTPClient(token: CallerIdentity.token, remoteAddress: context.remoteAddress))
+        }
+        router.get(path) { request, context in
+            get(request, client: MCPHTTPClient(token: CallerIdentity.token, remoteAddress: context.remoteAddress))
+        }
+        router.delete(path) { request, context in
+            delete(request, client: MCPHTTPClient(token: CallerIdentity.token, remoteAddress: context.remoteAddress))
+        }
         return (path, [.post, .get, .delete])
     }
 
     // MARK: POST
 
-    private func post(_ request: Request) async -> Response {
+    private func post(_ request: Request, client: MCPHTTPClient) async -> Response {
         if let refused = checkProtocolVersion(request) { return refused }
         guard let form = Self.responseForm(accept: request.headers[values: .accept]) else {
             return Self.refusal(
@@ -111,10 +127,10 @@ public struct MCPHTTPTransport: Sendable {
                 return Self.refusal(
                     error.code == .forbidden ? .forbidden : .badRequest, .invalidRequest, error.message)
             }
-            return initialize(message, form: form, caller: caller)
+            return initialize(message, form: form, caller: caller, client: client)
         }
         let session: MCPHTTPSession
-        switch lookUp(request) {
+        switch lookUp(request, client: client) {
         case .success(let found): session = found
         case .failure(let refusal): return refusal.response
         }
@@ -219,7 +235,8 @@ public struct MCPHTTPTransport: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: all.serialized())))
     }
 
-    private func initialize(_ message: JSONValue, form: ResponseForm, caller: Caller) -> Response {
+    private func initialize(_ message: JSONValue, form: ResponseForm, caller: Caller, client: MCPHTTPClient) -> Response
+    {
         let sessionID = MCPHTTPSession.makeID()
         let dispatcher = MCPDispatcher(
             host: host, results: results, owner: "mcp-session:" + sessionID,
@@ -232,20 +249,35 @@ public struct MCPHTTPTransport: Sendable {
             return Self.json(.ok, reply, session: nil)
         }
         let session = MCPHTTPSession(
-            id: sessionID, protocolVersion: version, dispatcher: dispatcher, caller: caller,
+            id: sessionID, protocolVersion: version, dispatcher: dispatcher, caller: caller, client: client,
             drainDeadline: drainDeadline, now: configuration.now)
         let notification = MCPDispatcher.toolsListChanged
         session.hold(host.observeToolChanges { [weak session] in session?.notify(notification) })
-        guard sessions.insert(session) else {
+        switch sessions.insert(session) {
+        case .added: break
+        case .clientFull:
+            session.close()
+            logger.debug(
+                "mcp: session refused: the client's sessions are all busy",
+                metadata: [
+                    "mcp.client": "\(client)", "mcp.sessions.max_per_client": "\(configuration.maxSessionsPerClient)",
+                ])
+            return Self.refusal(
+                .tooManyRequests, .internalError,
+                "\(client) holds \(configuration.maxSessionsPerClient) MCP sessions (maxSessionsPerClient), all with "
+                    + "work in flight: end one (DELETE) or retry when a call finishes")
+        case .tableFull:
             session.close()
             return Self.refusal(
                 .serviceUnavailable, .internalError,
-                "all \(configuration.maxSessions) MCP sessions have work in flight; retry when one finishes")
+                "all \(configuration.maxSessions) MCP sessions are taken and those that could make room have work "
+                    + "in flight; retry when a call finishes")
         }
         logger.debug(
             "mcp: session started",
             metadata: [
                 "mcp.session": "\(session.id)", "mcp.version": "\(version)", "agent": "\(dispatcher.agentName)",
+                "mcp.client": "\(client)",
             ])
         if form == .eventStream {
             var headers = HTTPFields()
@@ -260,14 +292,14 @@ public struct MCPHTTPTransport: Sendable {
 
     // MARK: GET and DELETE
 
-    private func get(_ request: Request) -> Response {
+    private func get(_ request: Request, client: MCPHTTPClient) -> Response {
         if let refused = checkProtocolVersion(request) { return refused }
         let accepts = request.headers[values: .accept]
         guard Self.quality(of: "text/event-stream", in: accepts) > 0 else {
             return Self.refusal(.notAcceptable, .invalidRequest, "GET opens an SSE stream: Accept text/event-stream")
         }
         let session: MCPHTTPSession
-        switch lookUp(request) {
+        switch lookUp(request, client: client) {
         case .success(let found): session = found
         case .failure(let refusal): return refusal.response
         }
@@ -312,12 +344,13 @@ public struct MCPHTTPTransport: Sendable {
             })
     }
 
-    private func delete(_ request: Request) -> Response {
+    private func delete(_ request: Request, client: MCPHTTPClient) -> Response {
         if let refused = checkProtocolVersion(request) { return refused }
         guard let id = request.headers[Self.sessionHeader] else {
             return Self.refusal(.badRequest, .invalidRequest, "DELETE needs the Mcp-Session-Id header")
         }
-        guard sessions.remove(id) else {
+        // Another client's session is not there for this one: the same 404 as an unknown id, and it goes on.
+        guard sessions.remove(id, of: client, caller: Self.tokenCaller) else {
             return Self.refusal(.notFound, .sessionNotFound, "no session \(id) (it ended or expired)")
         }
         logger.debug("mcp: session ended by the client", metadata: ["mcp.session": "\(id)"])
@@ -326,7 +359,7 @@ public struct MCPHTTPTransport: Sendable {
 
     // MARK: checks
 
-    private func lookUp(_ request: Request) -> Result<MCPHTTPSession, Refusal> {
+    private func lookUp(_ request: Request, client: MCPHTTPClient) -> Result<MCPHTTPSession, Refusal> {
         guard let id = request.headers[Self.sessionHeader] else {
             return .failure(
                 Refusal(
@@ -334,16 +367,21 @@ public struct MCPHTTPTransport: Sendable {
                         .badRequest, .invalidRequest,
                         "the Mcp-Session-Id header is missing: send initialize first and use the id it returns")))
         }
-        // A session belongs to the token that opened it: to any other it does not exist.
-        var caller = Caller()
-        caller.token = CallerIdentity.token
-        guard let session = sessions.session(id), session.caller.isSameToken(as: caller) else {
+        // A session belongs to the client and token that opened it: to any other it does not exist.
+        guard let session = sessions.session(id, of: client, caller: Self.tokenCaller) else {
             return .failure(
                 Refusal(
                     Self.refusal(
                         .notFound, .sessionNotFound, "no session \(id) (it ended or expired): initialize a new one")))
         }
         return .success(session)
+    }
+
+    /// The request's token as a caller, for matching a session's owner (the agent header plays no part).
+    private static var tokenCaller: Caller {
+        var caller = Caller()
+        caller.token = CallerIdentity.token
+        return caller
     }
 
     private func checkProtocolVersion(_ request: Request) -> Response? {

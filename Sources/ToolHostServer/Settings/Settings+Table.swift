@@ -162,6 +162,10 @@ extension Settings {
             key: "idleTimeoutSeconds", environment: "TOOLHOST_IDLE_TIMEOUT_SECONDS", flag: "--idle-timeout-seconds",
             kind: .seconds(\.http.idleTimeout, 1...3600)),
         Setting(
+            key: "mcpMaxSessionsPerClient", environment: "TOOLHOST_MCP_MAX_SESSIONS_PER_CLIENT",
+            flag: "--mcp-max-sessions-per-client",
+            kind: .integer(\.http.mcpMaxSessionsPerClient, 1...1024)),
+        Setting(
             key: "memorySampleSeconds", environment: "TOOLHOST_MEMORY_SAMPLE_SECONDS", flag: "--memory-sample-seconds",
             kind: .seconds(\.observability.memorySampleInterval, 0.1...3600)),
         Setting(

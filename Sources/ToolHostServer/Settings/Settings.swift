@@ -45,6 +45,8 @@ public struct Settings: Sendable {
         /// How long a connection may stay silent (no request, or a request whose head or body stops arriving)
         /// before it is closed; a call being answered does not count as silence.
         public var idleTimeout: Duration = .seconds(30)
+        /// The most MCP sessions over HTTP one client (a named token's agent, else an address) keeps at once.
+        public var mcpMaxSessionsPerClient = 64
 
         public init() {}
 

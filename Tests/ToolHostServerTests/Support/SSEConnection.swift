@@ -19,21 +19,38 @@ final class SSEConnection: Sendable {
 
     /// Connects to 127.0.0.1:`port` and sends the request, exactly as given (no header is added but `Host`, which
     /// is `host` or `127.0.0.1:port`, and `Content-Length`).
+    /// - Parameter source: the local address to connect from (another loopback address, `127.0.0.2`, is another
+    ///   client to the server); nil: the system's choice.
     convenience init(
-        port: Int, method: String, path: String, headers: [String: String], body: [UInt8] = [], host: String? = nil
+        port: Int, method: String, path: String, headers: [String: String], body: [UInt8] = [], host: String? = nil,
+        from source: String? = nil
     ) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
-        try self.init(port: port, sending: Array(head.utf8) + body)
+        try self.init(port: port, sending: Array(head.utf8) + body, from: source)
     }
 
-    /// Connects to 127.0.0.1:`port` and sends `bytes` (none: a connection that says nothing; part of a request: one
-    /// that never finishes it).
-    init(port: Int, sending request: [UInt8]) throws {
+    /// Connects to 127.0.0.1:`port` (from `source`, when given) and sends `bytes` (none: a connection that says
+    /// nothing; part of a request: one that never finishes it).
+    init(port: Int, sending request: [UInt8], from source: String? = nil) throws {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.socket = socket
         guard socket >= 0 else { throw ServerFixtureError("socket: errno \(errno)") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                close(socket)
+                throw ServerFixtureError("bind to \(source): errno \(errno)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -123,6 +140,16 @@ final class SSEConnection: Sendable {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
+    }
+
+    /// The body of a complete response with `Content-Length` (nil until all of it has arrived).
+    var body: [UInt8]? {
+        let received = box.state.withLock { $0.received }
+        let separator = Array("\r\n\r\n".utf8)
+        guard let end = (0..<max(0, received.count - 3)).first(where: { Array(received[$0..<$0 + 4]) == separator }),
+            let length = header("Content-Length").flatMap({ Int($0) }), received.count >= end + 4 + length
+        else { return nil }
+        return Array(received[(end + 4)..<(end + 4 + length)])
     }
 
     /// Closes the connection from this side.
