@@ -11,12 +11,14 @@ extension JSONShaper {
     /// write (``JSONShaper/maxKept``); the pass is remembered, so later rungs read nothing again. Scalars and strings
     /// are read where they are written, strictly, by ``JSONParser``.
     ///
-    /// The bytes must be one valid JSON value (a tool's result is checked to be): what the shaper writes is always
-    /// valid JSON, but bytes in the middle of a long array are only skipped, so an error there goes unnoticed;
-    /// malformed structure where the reader looks throws.
+    /// The bytes must be one valid JSON value (a tool's result is checked to be); then what the shaper writes is valid
+    /// JSON. Bytes in the middle of a long array are only skipped, by structure, so an error there goes unnoticed;
+    /// malformed structure where the reader looks throws. On bytes that are not JSON the reader never reads out of
+    /// them (the fuzzer checks it), but what it answers need not be JSON.
     ///
-    /// Cost: one pass over the bytes of each container the shaper writes, so a few passes over the result at most
-    /// for results nested a few levels (a listing of records); at worst one pass per level along the path it writes.
+    /// Cost: about one pass over the bytes. A container's first children that are containers are read in its own
+    /// pass; one reached later (among the last items of an array longer than `maxKept / 2`) is passed over again when
+    /// it is written, so a result nested through such last items costs a pass per level, at most `maxDepth + 1`.
     final class Reader {
         /// What a pass over one array or object found.
         struct Container {
@@ -121,6 +123,8 @@ extension JSONShaper {
                         ringNext = ringNext + 1 == tailMax ? 0 : ringNext + 1
                     }
                 }
+                // A value must follow (`[1,` or `{"a":` at the end is not JSON).
+                guard at < count else { throw unexpected("expected a JSON value", at: at) }
                 let inHead = container.count < headMax
                 container.count += 1
                 if inHead, depth < JSONShaper.maxDepth, bytes[at] == UInt8(ascii: "[") || bytes[at] == UInt8(ascii: "{")

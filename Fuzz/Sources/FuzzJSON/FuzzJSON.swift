@@ -6,7 +6,8 @@ import ToolHostJSON
 /// Checks, beyond "does not crash or hang": the parser and the validating scanner agree on every input
 /// (accept, or reject with the same code at the same offset); an accepted value's canonical form parses back to
 /// an equal value whose canonical form is byte-identical; the compact and pretty writers' output parses back to
-/// an equal value.
+/// an equal value. The result shaper (which reads bytes without parsing them whole) never crashes or reads out of
+/// bounds on any input; on valid JSON its answer parses, fits the budget, and does not depend on whitespace.
 @main
 enum Harness {
     static func main() { runFuzzer(testOneInput) }
@@ -33,14 +34,29 @@ private func fuzzJSON(_ bytes: [UInt8]) -> CInt {
         guard (try? JSONValue.parse(value.prettyPrinted())) == value else {
             fatalError("the pretty form does not parse back to the value")
         }
+        checkShaping(bytes, value)
     case (.failure(let parseError), .failure(let scanError)):
         guard parseError.code == scanError.code, parseError.offset == scanError.offset else {
             fatalError("parse and validate disagree: \(parseError) vs \(scanError)")
         }
+        // Not JSON: the shaper may throw or answer, but must not crash or read past the bytes.
+        _ = try? JSONShaper.shape(bytes, budget: JSONShaper.minimumBudget)
     case (.success, .failure(let error)):
         fatalError("parse accepted what validate refused: \(error)")
     case (.failure(let error), .success):
         fatalError("validate accepted what parse refused: \(error)")
     }
     return 0
+}
+
+/// Shaping valid JSON to the smallest budget: an answer that parses and fits, whose shaped value is the same from the
+/// bytes as given and from the compact form.
+private func checkShaping(_ bytes: [UInt8], _ value: JSONValue) {
+    let budget = JSONShaper.minimumBudget
+    guard let given = try? JSONShaper.shape(bytes, budget: budget) else { fatalError("shaping valid JSON threw") }
+    guard given.bytes.count <= budget else { fatalError("the shaped answer is over its budget") }
+    guard let answer = try? JSONValue.parse(given.bytes) else { fatalError("the shaped answer does not parse") }
+    guard let compact = try? JSONShaper.shape(value.serialized(), budget: budget),
+        (try? JSONValue.parse(compact.bytes))?["result"] == answer["result"], compact.cuts == given.cuts
+    else { fatalError("the shaped value depends on the whitespace of the bytes") }
 }
