@@ -24,7 +24,7 @@ struct ToolhostCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ListCommand.self, CallCommand.self, BatchCommand.self, DistributeCommand.self, CheckCommand.self,
-            KeygenCommand.self,
+            KeygenCommand.self, NewCommand.self,
             SignCommand.self, CacheCommand.self, McpCommand.self, ServeCommand.self, InsightsCommand.self,
             TopCommand.self,
             WorkerCommand.self,
