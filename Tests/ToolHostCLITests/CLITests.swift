@@ -483,10 +483,9 @@ import ToolHostTesting
         #expect(batch.stderr.contains("probe says hello on stdout"))
     }
 
-    /// In-process, plugin code runs on the host's threads with an 8 MiB stack (what the header promises), whatever
-    /// the process's default (`ulimit -s`) is. (A worker process's plugin thread has the process default: the
-    /// header says so.)
-    @Test(arguments: ["inprocess"])
+    /// Plugin code runs on a thread with an 8 MiB stack (what the header promises), whatever the process's default
+    /// (`ulimit -s`) is: in process on the host's threads, in a worker process on the worker's own plugin thread.
+    @Test(arguments: ["inprocess", "process"])
     func pluginCallsGetAnEightMiBStackWhateverTheProcessDefault(isolation: String) async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-cli-stack")
         try Fixtures.install(

@@ -66,10 +66,9 @@
  *     give them a meaning.
  *   - struct_size first: set it to sizeof the struct as your header knows it;
  *     read the host's struct_size before using a field newer than 1.0.
- *   - Stacks: in-process, the host runs init and every handler on threads of
- *     its own with 8 MiB stacks, whatever `ulimit -s` says; in a worker
- *     process (isolation "process") on a thread with the process's default
- *     stack size (`ulimit -s`, usually 8 MiB).
+ *   - Stacks: the host runs init and every handler on threads of its own
+ *     with 8 MiB stacks, whatever `ulimit -s` says, in process and in a
+ *     worker process (isolation "process") alike.
  *   - Limits: arguments and results nest at most 512 arrays/objects deep; a
  *     result is at most the tool's maxOutputBytes (host default 16 MiB), past
  *     which write_result returns -1; the daemon's front ends take at most

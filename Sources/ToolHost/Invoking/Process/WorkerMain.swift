@@ -19,6 +19,40 @@ public enum WorkerMain {
         pluginName: String, libraryPath: String?, sha256: String?, allowedSystemLibraries: Set<String>,
         maxOutputBytes: Int, sandbox: Bool = true, logger: Logger
     ) -> Int32 {
+        // Plugin code (its initialisers, init, every handler) runs on a thread with an 8 MiB stack, as in process,
+        // whatever the process default (`ulimit -s`) gives the main thread; the main thread only waits for it.
+        final class Outcome: @unchecked Sendable {
+            /// Written by the plugin thread before it posts `done`; read by the main thread after.
+            var status: Int32 = 0
+            /// A semaphore at an address of its own (a Swift property's address is not stable across calls).
+            let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+            deinit { done.deallocate() }
+        }
+        let outcome = Outcome()
+        sem_init(outcome.done, 0, 0)
+        defer { sem_destroy(outcome.done) }
+        let started = HostThread.start(named: "toolhost-worker") {
+            outcome.status = serve(
+                pluginName: pluginName, libraryPath: libraryPath, sha256: sha256,
+                allowedSystemLibraries: allowedSystemLibraries, maxOutputBytes: maxOutputBytes, sandbox: sandbox,
+                logger: logger)
+            sem_post(outcome.done)
+        }
+        guard started else {
+            logger.warning("no thread for the plugin (a resource limit); it runs on the main thread's stack")
+            return serve(
+                pluginName: pluginName, libraryPath: libraryPath, sha256: sha256,
+                allowedSystemLibraries: allowedSystemLibraries, maxOutputBytes: maxOutputBytes, sandbox: sandbox,
+                logger: logger)
+        }
+        while sem_wait(outcome.done) != 0 && errno == EINTR {}
+        return outcome.status
+    }
+
+    private static func serve(
+        pluginName: String, libraryPath: String?, sha256: String?, allowedSystemLibraries: Set<String>,
+        maxOutputBytes: Int, sandbox: Bool, logger: Logger
+    ) -> Int32 {
         let channel = WorkerChannel(fd: 3)
         let text: [UInt8]
         switch channel.read(deadline: 0, maxPayload: maxOutputBytes + WorkerFrame.overhead) {
