@@ -33,7 +33,7 @@ struct McpCommand: AsyncParsableCommand {
         close(devNull)
         let metrics = ToolHostDaemon.bootstrap(logLevel: read.logLevel)
         let daemon = ToolHostDaemon(
-            settings: read, front: .mcpStdio(input: input, output: output), watch: !self.daemon.noWatch,
+            settings: read, front: .mcpStdio(input: input, output: output), watch: self.daemon.watch,
             metrics: metrics, logger: Logger(label: "toolhost.mcp"))
         do {
             let status = try await daemon.run()

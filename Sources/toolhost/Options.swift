@@ -190,6 +190,20 @@ struct DaemonOptions: ParsableArguments {
                 + "runs are picked up; manifest.json is the commit point)."))
     var noWatch = false
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "For plugin authors: also reload a plugin when its library file is written (a rebuild), not only when "
+                + "its manifest.json is."))
+    var dev = false
+
+    /// What the daemon watches the plugins directory for.
+    var watch: ToolHostDaemon.Watch { noWatch ? .off : dev ? .libraries : .manifests }
+
+    func validate() throws {
+        if noWatch && dev { throw ValidationError("--dev reloads through the watcher: drop --no-watch") }
+    }
+
     @Option(name: .long, help: "On SIGTERM/SIGINT, how long calls in flight may take to finish (default 10).")
     var graceSeconds: String?
 

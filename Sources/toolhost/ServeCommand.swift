@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             "serve", logLevel: .info, more: daemon.flags + http.compactMap { flag, value in value.map { (flag, $0) } })
         let metrics = ToolHostDaemon.bootstrap(logLevel: read.logLevel)
         let daemon = ToolHostDaemon(
-            settings: read, front: .http(insecureNoAuth: insecureNoAuth), watch: !self.daemon.noWatch,
+            settings: read, front: .http(insecureNoAuth: insecureNoAuth), watch: self.daemon.watch,
             metrics: metrics, logger: Logger(label: "toolhost.serve"))
         do {
             let status = try await daemon.run()

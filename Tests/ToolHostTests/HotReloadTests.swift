@@ -94,6 +94,32 @@ import ToolHostTesting
         #expect(host.plugins().map(\.version) == ["2.0.0"])
     }
 
+    /// `--dev`: a library rebuilt in place (as `make` or `cp` writes it) is served as a new generation without the
+    /// manifest being touched.
+    @Test func aRebuiltLibraryIsServedUnderDevWithoutTouchingTheManifest() async throws {
+        let plugins = Fixtures.temporaryDirectory("toolhost-hot")
+        let host = ToolHost(
+            configuration: .init(pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("store")))
+        let watcher = try PluginDirectoryWatcher.start(host: host, libraries: true)
+        defer { watcher.stop() }
+        let first = try await Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"dev-gen-1\""])
+        let second = try await Fixtures.compile(defines: ["FIXTURE_INSTANCE=\"dev-gen-2\""])
+        try deploy(plugins, folder: "probe", manifest: Fixtures.probeManifest(), library: first)
+        try await Fixtures.waitUntil("the probe is listed") { host.tools().contains { $0.name == "probe.count" } }
+        for _ in 0..<3 { _ = try await host.call("probe.count", arguments: ["ms": 0]) }
+        #expect(try await host.call("probe.count_read", arguments: [:]).json["executions"] == 3)
+        let manifest = try FileManager.default.attributesOfItem(atPath: plugins + "/probe/manifest.json")
+
+        // Written in place over the library the host loaded (it runs a private copy).
+        try Data(contentsOf: URL(fileURLWithPath: second)).write(
+            to: URL(fileURLWithPath: plugins + "/probe/libprobe.so"))
+        try await Fixtures.waitUntil("the rebuilt library serves (its counter starts at zero)") {
+            try await host.call("probe.count_read", arguments: [:]).json["executions"] == 0
+        }
+        let after = try FileManager.default.attributesOfItem(atPath: plugins + "/probe/manifest.json")
+        #expect(after[.modificationDate] as? Date == manifest[.modificationDate] as? Date)
+    }
+
     @Test func aReplacedProcessIsolatedPluginStopsItsOldWorkerAfterItsCall() async throws {
         let plugins = Fixtures.temporaryDirectory("toolhost-hot")
         var configuration = ToolHost.Configuration(

@@ -4,7 +4,9 @@ import Logging
 import Synchronization
 
 /// Hot add, replace and remove: watches the plugins directory with inotify and reloads the host when a plugin's
-/// `manifest.json` is written, renamed into place or removed, or a plugin directory appears or goes.
+/// `manifest.json` is written, renamed into place or removed, or a plugin directory appears or goes; with
+/// `libraries` (an author's `--dev`), also when a library (`*.so`, `*.so.N`) in a plugin folder is written or renamed
+/// into place, so a rebuild is served without touching the manifest.
 ///
 /// The manifest is the commit point: put the library in place first, then write or rename `manifest.json`.
 /// Events are coalesced: the reload runs once the directory has been quiet for `settle` (and at the latest `settle`
@@ -31,11 +33,13 @@ public final class PluginDirectoryWatcher: Sendable {
     /// - Parameters:
     ///   - host: the host to reload.
     ///   - settle: how long the directory must be quiet before a burst of events is acted on.
+    ///   - libraries: whether a library written in a plugin folder reloads too (not only its manifest).
     ///   - logger: where changes and watch problems are logged.
     /// - Throws: `StartError` when the directory cannot be watched (it does not exist, or the inotify limits are
     ///   exhausted: `fs.inotify.max_user_instances` / `max_user_watches`).
     public static func start(
-        host: ToolHost, settle: Duration = .milliseconds(25), logger: Logger = Logger(label: "toolhost.watch")
+        host: ToolHost, settle: Duration = .milliseconds(25), libraries: Bool = false,
+        logger: Logger = Logger(label: "toolhost.watch")
     ) throws(StartError) -> PluginDirectoryWatcher {
         let directory = host.configuration.pluginsDirectory
         let inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
@@ -59,7 +63,7 @@ public final class PluginDirectoryWatcher: Sendable {
         let watcher = PluginDirectoryWatcher(stopPipe: (fds[0], fds[1]))
         let loop = Loop(
             host: host, directory: directory, inotify: inotify, top: top, stop: fds[0], settle: settle,
-            logger: logger, reloads: watcher)
+            libraries: libraries, logger: logger, reloads: watcher)
         loop.watchPluginDirectories()
         guard HostThread.start(named: "toolhost-watch", stackSize: 1 << 20, { loop.run() }) else {
             close(inotify)
@@ -67,7 +71,13 @@ public final class PluginDirectoryWatcher: Sendable {
             close(fds[1])
             throw StartError(description: "cannot watch \(directory): no thread for the watcher")
         }
-        logger.debug("watching the plugins directory", metadata: ["plugins.directory": "\(directory)"])
+        if libraries {
+            logger.info(
+                "dev: a library written in a plugin folder reloads that plugin, not only its manifest",
+                metadata: ["plugins.directory": "\(directory)"])
+        } else {
+            logger.debug("watching the plugins directory", metadata: ["plugins.directory": "\(directory)"])
+        }
         return watcher
     }
 
@@ -101,6 +111,7 @@ public final class PluginDirectoryWatcher: Sendable {
         let top: Int32
         let stop: Int32
         let settle: Duration
+        let libraries: Bool
         let logger: Logger
         weak var reloads: PluginDirectoryWatcher?
         /// Watch descriptor → plugin folder name.
@@ -108,7 +119,7 @@ public final class PluginDirectoryWatcher: Sendable {
 
         init(
             host: ToolHost, directory: String, inotify: Int32, top: Int32, stop: Int32, settle: Duration,
-            logger: Logger, reloads: PluginDirectoryWatcher
+            libraries: Bool, logger: Logger, reloads: PluginDirectoryWatcher
         ) {
             self.host = host
             self.directory = directory
@@ -116,6 +127,7 @@ public final class PluginDirectoryWatcher: Sendable {
             self.top = top
             self.stop = stop
             self.settle = settle
+            self.libraries = libraries
             self.logger = logger
             self.reloads = reloads
         }
@@ -202,6 +214,11 @@ public final class PluginDirectoryWatcher: Sendable {
                             found = true
                         }
                     } else if name == PluginManifest.fileName {
+                        found = true
+                    } else if libraries, name.hasSuffix(".so") || name.contains(".so."),
+                        mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0
+                    {
+                        // A rebuilt library: the rescan sees its new identity and loads it as a new generation.
                         found = true
                     }
                 }

@@ -36,21 +36,31 @@ public struct ToolHostDaemon: Sendable {
     /// cancels it.
     public static let answerMargin: Duration = .seconds(2)
 
+    /// What the plugins directory is watched for.
+    public enum Watch: Sendable {
+        /// Nothing: the plugins are those found at start.
+        case off
+        /// Plugins added, removed, or replaced by writing their `manifest.json` (the commit point).
+        case manifests
+        /// Also a plugin's library written in place (`--dev`: an author's rebuild is served as it lands).
+        case libraries
+    }
+
     private let settings: Settings
     private let front: Front
-    private let watch: Bool
+    private let watch: Watch
     private let metrics: PrometheusCollectorRegistry?
     private let logger: Logger
 
     /// - Parameters:
     ///   - settings: every setting, already read.
     ///   - front: what to serve.
-    ///   - watch: whether to pick up plugins added, replaced or removed while running.
+    ///   - watch: whether to pick up plugins added, replaced or removed while running, and what reloads them.
     ///   - metrics: the registry swift-metrics was bootstrapped with (``bootstrap(logLevel:)``), served at
     ///     `/metrics`; nil: no such route.
     ///   - logger: the daemon's logger.
     public init(
-        settings: Settings, front: Front, watch: Bool = true, metrics: PrometheusCollectorRegistry? = nil,
+        settings: Settings, front: Front, watch: Watch = .manifests, metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger
     ) {
         self.settings = settings
@@ -164,10 +174,11 @@ public struct ToolHostDaemon: Sendable {
         if let metricsListener, let exporter {
             services.append(.init(service: metricsService(metricsListener, exporter: exporter)))
         }
-        if watch {
+        if watch != .off {
             services.append(
                 .init(
-                    service: WatcherService(host: host, logger: Logger(label: "toolhost.watch")),
+                    service: WatcherService(
+                        host: host, libraries: watch == .libraries, logger: Logger(label: "toolhost.watch")),
                     successTerminationBehavior: .ignore))
         }
         switch front {
