@@ -245,6 +245,46 @@ import ToolHostTesting
         #expect(await server.stop() == 0)
     }
 
+    /// A call by capability has a span of its own, `toolhost.capability`, in the agent's trace, and every provider
+    /// tried is a `toolhost.call` below it: here the best-ranked provider crashes and the next one answers.
+    @Test func aCallByCapabilityIsOneSpanAboveTheProvidersItTried() async throws {
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let server = try await Server(
+            ["--otel-endpoint", collector.url, "--otel-protocol", "http/json"],
+            plugins: try await CapabilityFixtures.plugins(faults: ["answer": ["weight": 10]]),
+            environment: ["OTEL_BSP_SCHEDULE_DELAY": "50"])
+        do {
+            let parent = Parent()
+            let served = try await server.request(
+                "POST", "/v1/capabilities/answer/call", body: #"{"crash":1}"#,
+                headers: ["traceparent": parent.header])
+            #expect(served.status == 200)
+            #expect(served.headers["X-Toolhost-Provider"] as? String == "probe.echo")
+            try await Fixtures.waitUntil("the capability's span and both providers' spans", within: .seconds(60)) {
+                let spans = collector.spans.filter { $0.traceID == parent.traceID }
+                return spans.contains { $0.name == "toolhost.capability" }
+                    && spans.filter { $0.name == "toolhost.call" }.count == 2
+            }
+            let spans = collector.spans.filter { $0.traceID == parent.traceID }
+            let umbrella = try #require(spans.first { $0.name == "toolhost.capability" })
+            #expect(umbrella.parentSpanID == parent.spanID)
+            #expect(umbrella.string("toolhost.capability") == "answer")
+            #expect(umbrella.string("toolhost.provider") == "probe.echo")
+            // OTLP/JSON writes 64-bit integers as strings (protobuf JSON).
+            #expect(umbrella.attributes["toolhost.failed_over"] == "1")
+            let calls = spans.filter { $0.name == "toolhost.call" }
+            #expect(calls.allSatisfy { $0.parentSpanID == umbrella.spanID })
+            #expect(Set(calls.compactMap { $0.string("toolhost.tool") }) == ["faults.answer", "probe.echo"])
+            #expect(
+                calls.first { $0.string("toolhost.tool") == "faults.answer" }?.string("error.type") == "plugin_crashed")
+        } catch {
+            await server.stop()
+            throw error
+        }
+        #expect(await server.stop() == 0)
+    }
+
     @Test func spansHeldAtShutdownAreFlushedBeforeTheDaemonExits() async throws {
         let collector = try await Collector()
         defer { collector.stop() }

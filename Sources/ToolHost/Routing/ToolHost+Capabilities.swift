@@ -52,6 +52,18 @@ extension ToolHost {
         guard let capability = registry.capability(named: name) else {
             throw capabilityNotFound(name, in: registry.snapshot)
         }
+        if let tracing {
+            return try await tracing.capability(name, agent: agent, started: started) {
+                do throws(ToolError) {
+                    return .success(
+                        try await callBest(
+                            of: capability, arguments: arguments, priority: priority, timeout: timeout,
+                            complexity: complexity, agent: agent, started: started, log: nil))
+                } catch {
+                    return .failure(error)
+                }
+            }.get()
+        }
         return try await callBest(
             of: capability, arguments: arguments, priority: priority, timeout: timeout, complexity: complexity,
             agent: agent, started: started, log: nil)

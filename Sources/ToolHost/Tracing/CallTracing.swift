@@ -44,6 +44,40 @@ final class CallTracing: Sendable {
         }
         return CallTrace(tracer: tracer, root: span, clock: clock)
     }
+
+    /// Runs a call by capability under a span of its own, `toolhost.capability`, the parent of one `toolhost.call`
+    /// span per provider tried; it says which provider served and how many failed over first. An unsampled call
+    /// runs as it is.
+    func capability(
+        _ name: String, agent: String?, started: UInt64,
+        _ body: () async -> Result<ToolResult, ToolError>
+    ) async -> Result<ToolResult, ToolError> {
+        let clock = TraceClock()
+        let span = tracer.startSpan(
+            "toolhost.capability", context: InstrumentationContext.current ?? .topLevel, ofKind: .internal,
+            at: clock.instant(started), function: #function, file: #fileID, line: #line)
+        guard span.isRecording else {
+            span.end()
+            return await body()
+        }
+        span.updateAttributes { attributes in
+            attributes["toolhost.capability"] = name
+            if let agent { attributes["toolhost.agent"] = agent }
+        }
+        let result = await InstrumentationContext.$current.withValue(span.context) { await body() }
+        span.updateAttributes { attributes in
+            switch result {
+            case .success(let value):
+                attributes["toolhost.provider"] = value.tool
+                attributes["toolhost.failed_over"] = value.failedOver.count
+            case .failure(let error):
+                attributes["error.type"] = error.code.rawValue
+            }
+        }
+        if case .failure(let error) = result { span.setStatus(SpanStatus(code: .error, message: error.message)) }
+        span.end()
+        return result
+    }
 }
 
 /// One sampled call's spans: its root span, and the phases added as children of it.
