@@ -12,9 +12,11 @@ final class CallSlot: @unchecked Sendable {
     /// The struct handed to handlers; lives as long as the slot, i.e. forever.
     let call: UnsafeMutablePointer<toolhost_call>
 
-    // Written only by the owning thread while it runs a call; read by host functions on that thread.
-    private(set) var thread: pthread_t?
-    private(set) var active = false
+    /// The thread running a call in this slot (its `pthread_self()`), 0 when none is. Atomic because a plugin may
+    /// use a kept `toolhost_call` pointer from any thread at any time (``current(_:)`` reads it to refuse that); only
+    /// the owning thread stores its own id, so a thread that loads its own id is the one running the call.
+    private let owner = Atomic<UInt>(0)
+    private var active: Bool { owner.load(ordering: .relaxed) != 0 }
     private(set) var output: [UInt8] = []
     private(set) var errorMessage: String?
     private(set) var overflowed = false
@@ -57,7 +59,6 @@ final class CallSlot: @unchecked Sendable {
         call.pointee.plugin_state = plugin.pluginState
         call.pointee.tool_state = tool.toolState
         call.pointee.tool_name = UnsafePointer(tool.cName)
-        thread = pthread_self()
         output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
         errorMessage = nil
         overflowed = false
@@ -66,12 +67,12 @@ final class CallSlot: @unchecked Sendable {
         self.cancellation = cancellation
         self.logger = logger
         self.progress = progress
-        active = true
+        owner.store(UInt(pthread_self()), ordering: .relaxed)
     }
 
     /// Ends the call; host functions called with this slot afterwards are refused.
     func end() {
-        active = false
+        owner.store(0, ordering: .relaxed)
         cancellation = nil
         logger = nil
         progress = nil
@@ -88,7 +89,7 @@ final class CallSlot: @unchecked Sendable {
     static func current(_ call: UnsafePointer<toolhost_call>?) -> CallSlot? {
         guard let call, let data = call.pointee.host_data else { return nil }
         let slot = Unmanaged<CallSlot>.fromOpaque(data).takeUnretainedValue()
-        guard slot.active, let thread = slot.thread, pthread_equal(thread, pthread_self()) != 0 else { return nil }
+        guard slot.owner.load(ordering: .relaxed) == UInt(pthread_self()) else { return nil }
         return slot
     }
 
