@@ -9,8 +9,8 @@
 # process of its own: on a 2-core machine the JSON property tests, ~15 times slower under TSan, would otherwise hold
 # both threads of the cooperative pool for half a minute and time out the host's calls in the other target.
 #
-# Process-isolated workers and the CLI tests' children run the ordinary .build/debug/toolhost (not sanitized), so
-# `swift build` must have run first. A sanitizer report, a failed test or a run past its time limit
+# Process-isolated workers and the tests' child processes run the ordinary .build/debug/toolhost (not sanitized; or
+# the one TOOLHOST_TEST_BINARY names), so `swift build` must have run first. A sanitizer report, a failed test or a run past its time limit
 # (TOOLHOST_SANITIZE_MINUTES per test target, default 15) fails the script. Suppressions: none are needed today;
 # Sanitizers/tsan.supp and Sanitizers/asan.supp are read when they exist.
 set -euo pipefail
@@ -22,7 +22,7 @@ if [ ${#sanitizers[@]} -eq 0 ]; then
 fi
 minutes="${TOOLHOST_SANITIZE_MINUTES:-15}"
 
-worker="$PWD/.build/debug/toolhost"
+worker="${TOOLHOST_TEST_BINARY:-$PWD/.build/debug/toolhost}"
 if [ ! -x "$worker" ]; then
     echo "sanitize: $worker is missing: run \`swift build\` first (process-isolated workers run it)" >&2
     exit 1
