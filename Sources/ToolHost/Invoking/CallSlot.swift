@@ -16,6 +16,10 @@ final class CallSlot: @unchecked Sendable {
     /// use a kept `toolhost_call` pointer from any thread at any time (``current(_:)`` reads it to refuse that); only
     /// the owning thread stores its own id, so a thread that loads its own id is the one running the call.
     private let owner = Atomic<UInt>(0)
+    /// The plugin's host table and the tool's `cName` of the slot's latest call (as bit patterns), for naming the
+    /// tool when a late call from another thread is refused (``lastCall(of:)``): that thread cannot read the call
+    /// struct's own fields, which the next call's ``begin`` rewrites on the owning thread.
+    private let latest = Mutex<(host: UInt, toolName: UInt)>((0, 0))
     private var active: Bool { owner.load(ordering: .relaxed) != 0 }
     private(set) var output: [UInt8] = []
     private(set) var errorMessage: String?
@@ -59,6 +63,8 @@ final class CallSlot: @unchecked Sendable {
         call.pointee.plugin_state = plugin.pluginState
         call.pointee.tool_state = tool.toolState
         call.pointee.tool_name = UnsafePointer(tool.cName)
+        let identity = (host: UInt(bitPattern: plugin.hostTable), toolName: UInt(bitPattern: tool.cName))
+        latest.withLock { $0 = identity }
         output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
         errorMessage = nil
         overflowed = false
@@ -91,6 +97,16 @@ final class CallSlot: @unchecked Sendable {
         let slot = Unmanaged<CallSlot>.fromOpaque(data).takeUnretainedValue()
         guard slot.owner.load(ordering: .relaxed) == UInt(pthread_self()) else { return nil }
         return slot
+    }
+
+    /// The host table and tool name of the latest call in the slot `call` belongs to, from any thread: what a
+    /// refused late call is logged under. Both live as long as the plugin (never unloaded).
+    static func lastCall(of call: UnsafePointer<toolhost_call>?) -> (host: UInt, toolName: String)? {
+        guard let call, let data = call.pointee.host_data else { return nil }
+        let slot = Unmanaged<CallSlot>.fromOpaque(data).takeUnretainedValue()
+        let identity = slot.latest.withLock { $0 }
+        guard identity.host != 0, let name = UnsafePointer<CChar>(bitPattern: identity.toolName) else { return nil }
+        return (identity.host, String(cString: name))
     }
 
     func appendOutput(_ bytes: UnsafeRawBufferPointer) -> Bool {
