@@ -11,8 +11,8 @@
 #
 # Process-isolated workers and the tests' child processes run the ordinary .build/debug/toolhost (not sanitized; or
 # the one TOOLHOST_TEST_BINARY names), so `swift build` must have run first. A sanitizer report, a failed test or a run past its time limit
-# (TOOLHOST_SANITIZE_MINUTES per test target, default 15) fails the script. Suppressions: none are needed today;
-# Sanitizers/tsan.supp and Sanitizers/asan.supp are read when they exist.
+# (TOOLHOST_SANITIZE_MINUTES per test target, default 15) fails the script. Suppressions, each with its reason:
+# Sanitizers/tsan.supp (the Swift runtime's continuation hand-off) and Sanitizers/asan.supp (none today) when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
