@@ -199,3 +199,21 @@ if ProcessInfo.processInfo.environment["TOOLHOST_FUZZ"] == "1" {
         )
     }
 }
+
+// The sanitizer runs (`Sanitizers/run.sh`), only when `TOOLHOST_SANITIZE` is `thread` or `address`: the core library and
+// the JSON library with their tests (ToolHostTests, ToolHostJSONTests), without the daemon, the `toolhost` executable
+// and their tests. swift-otel does not compile with `-sanitize=thread` (Swift 6.3.1: "sending 'logger' risks causing
+// data races" in its OTelBatchLogRecordProcessor), and the server side would not fit CI's time. Process-isolated
+// workers run the ordinary `toolhost` that `swift build` made (TOOLHOST_TEST_BINARY). Under ThreadSanitizer, `Mutex`
+// is a pthread mutex the sanitizer can see (Sources/ToolHost/ThreadSanitizerMutex.swift says why).
+let sanitizer = ProcessInfo.processInfo.environment["TOOLHOST_SANITIZE"] ?? ""
+if sanitizer == "thread" || sanitizer == "address" {
+    let serverSide: Set<String> = ["ToolHostServer", "toolhost", "ToolHostCLITests", "ToolHostServerTests"]
+    package.targets.removeAll { serverSide.contains($0.name) }
+    package.products.removeAll { $0.name == "toolhost" }
+    if sanitizer == "thread" {
+        for target in package.targets where ["ToolHost", "ToolHostTesting", "ToolHostTests"].contains(target.name) {
+            target.swiftSettings = (target.swiftSettings ?? []) + [.define("TOOLHOST_TSAN_LOCKS")]
+        }
+    }
+}

@@ -26,8 +26,10 @@ package enum Fixtures {
         return url.path
     }()
 
-    /// The `toolhost` binary `swift build` made.
-    package static let binary = productsDirectory + "/toolhost"
+    /// The `toolhost` binary `swift build` made, or the one `TOOLHOST_TEST_BINARY` names: the sanitizer runs
+    /// (`Sanitizers/run.sh`) build no `toolhost` of their own, so their process-isolated workers run the ordinary one.
+    package static let binary =
+        ProcessInfo.processInfo.environment["TOOLHOST_TEST_BINARY"] ?? productsDirectory + "/toolhost"
 
     /// A fresh temporary directory, removed at process exit by nobody: tests use unique names.
     package static func temporaryDirectory(_ label: String = "toolhost-test") -> String {

@@ -37,7 +37,7 @@ import ToolHostTesting
             libraryName: "libold_abi.so")
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("toolhost-store"))
-        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        configuration.isolation.workerExecutable = Fixtures.binary
         let host = ToolHost(configuration: configuration)
         defer { host.shutdown() }
 

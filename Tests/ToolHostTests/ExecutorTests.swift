@@ -249,13 +249,15 @@ import ToolHostTesting
         configuration.limits.maxConcurrentCalls = 4
         let host = ToolHost(configuration: configuration)
         _ = try await host.call("stuck.echo", arguments: [:])  // loaded before the clock matters
-        // Two calls hang until the gate opens, ignoring cancellation; they time out but keep stuck's two slots.
+        // Two calls hang until the gate opens, ignoring cancellation; they time out but keep stuck's two slots. (3 s:
+        // the wait below must see both running before they time out, and under ThreadSanitizer on a busy 2-core
+        // machine its polls were more than 500 ms apart.)
         let gate = Gate()
         defer { gate.open() }
         let hung = (0..<2).map { _ in
             Task {
                 await host.call(
-                    ToolCall(tool: "stuck.hang", arguments: ["gate": gate.argument], timeout: .milliseconds(500)))
+                    ToolCall(tool: "stuck.hang", arguments: ["gate": gate.argument], timeout: .seconds(3)))
             }
         }
         try await Fixtures.waitUntil("two calls are running") { host.load.running >= 2 }

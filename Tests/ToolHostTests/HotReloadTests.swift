@@ -124,7 +124,7 @@ import ToolHostTesting
         let plugins = Fixtures.temporaryDirectory("toolhost-hot")
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory("store"))
-        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        configuration.isolation.workerExecutable = Fixtures.binary
         let host = ToolHost(configuration: configuration)
         let watcher = try PluginDirectoryWatcher.start(host: host)
         defer {

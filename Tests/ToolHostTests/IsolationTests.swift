@@ -37,7 +37,7 @@ import ToolHostTesting
             libraryFrom: try await Fixtures.compile("faults.c"), libraryName: "libfaults.so")
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
-        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        configuration.isolation.workerExecutable = Fixtures.binary
         configure(&configuration)
         return ToolHost(configuration: configuration, logger: logger)
     }
@@ -388,7 +388,7 @@ import ToolHostTesting
             libraryFrom: try await Fixtures.compile(defines: ["INIT_FAILS"]))
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
-        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        configuration.isolation.workerExecutable = Fixtures.binary
         let host = ToolHost(configuration: configuration)
         let outcome = await host.call(ToolCall(tool: "probe.echo"))
         guard case .failure(let error) = outcome else {
@@ -409,7 +409,7 @@ import ToolHostTesting
             ["ok", "segfault", "fork_linger", "invalid_json", "ok", "abort", "ok"]
             .map { #"{"tool": "faults.\#($0)", "arguments": {}}"# }.joined(separator: "\n") + "\n"
         let result = try await Fixtures.run(
-            Fixtures.productsDirectory + "/toolhost", ["batch", "--plugins", plugins, "--concurrency", "1", "-"],
+            Fixtures.binary, ["batch", "--plugins", plugins, "--concurrency", "1", "-"],
             input: lines, environment: ["TOOLHOST_STATE_DIR": state])
         #expect(result.status == 1)
         let outputs = result.stdout.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }
@@ -431,7 +431,7 @@ import ToolHostTesting
             in: plugins, folder: "faults", manifest: Self.manifest(),
             libraryFrom: try await Fixtures.compile("faults.c"), libraryName: "libfaults.so")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Fixtures.productsDirectory + "/toolhost")
+        process.executableURL = URL(fileURLWithPath: Fixtures.binary)
         process.arguments = ["call", "--plugins", plugins, "faults.hang_forever"]
         // Workers name their library copy, in the state directory, on their command lines; the host does not.
         let state = Fixtures.temporaryDirectory()
@@ -465,7 +465,7 @@ import ToolHostTesting
             in: plugins, folder: "probe", manifest: manifest, libraryFrom: try await Fixtures.compile())
         var configuration = ToolHost.Configuration(
             pluginsDirectory: plugins, libraryStore: Fixtures.temporaryDirectory())
-        configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+        configuration.isolation.workerExecutable = Fixtures.binary
         let descriptors = Descriptors.all()
         let host = ToolHost(configuration: configuration)
         #expect(try await host.call("probe.big", arguments: ["bytes": 900]).output.count == 902)

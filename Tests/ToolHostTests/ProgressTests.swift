@@ -12,7 +12,7 @@ import ToolHostTesting
     private func probe(isolated: Bool) async throws -> ToolHost {
         let manifest = Fixtures.probeManifest(overrides: isolated ? ["isolation": "process"] : [:])
         let (host, _) = try await Fixtures.probeHost(manifest: manifest, isolated: true) { configuration in
-            configuration.isolation.workerExecutable = Fixtures.productsDirectory + "/toolhost"
+            configuration.isolation.workerExecutable = Fixtures.binary
         }
         return host
     }

@@ -12,9 +12,15 @@ final class CallSlot: @unchecked Sendable {
     /// The struct handed to handlers; lives as long as the slot, i.e. forever.
     let call: UnsafeMutablePointer<toolhost_call>
 
-    // Written only by the owning thread while it runs a call; read by host functions on that thread.
-    private(set) var thread: pthread_t?
-    private(set) var active = false
+    /// The thread running a call in this slot (its `pthread_self()`), 0 when none is. Atomic because a plugin may
+    /// use a kept `toolhost_call` pointer from any thread at any time (``current(_:)`` reads it to refuse that); only
+    /// the owning thread stores its own id, so a thread that loads its own id is the one running the call.
+    private let owner = Atomic<UInt>(0)
+    /// The plugin's host table and the tool's `cName` of the slot's latest call (as bit patterns), for naming the
+    /// tool when a late call from another thread is refused (``lastCall(of:)``): that thread cannot read the call
+    /// struct's own fields, which the next call's ``begin`` rewrites on the owning thread.
+    private let latest = Mutex<(host: UInt, toolName: UInt)>((0, 0))
+    private var active: Bool { owner.load(ordering: .relaxed) != 0 }
     private(set) var output: [UInt8] = []
     private(set) var errorMessage: String?
     private(set) var overflowed = false
@@ -57,7 +63,8 @@ final class CallSlot: @unchecked Sendable {
         call.pointee.plugin_state = plugin.pluginState
         call.pointee.tool_state = tool.toolState
         call.pointee.tool_name = UnsafePointer(tool.cName)
-        thread = pthread_self()
+        let identity = (host: UInt(bitPattern: plugin.hostTable), toolName: UInt(bitPattern: tool.cName))
+        latest.withLock { $0 = identity }
         output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
         errorMessage = nil
         overflowed = false
@@ -66,12 +73,12 @@ final class CallSlot: @unchecked Sendable {
         self.cancellation = cancellation
         self.logger = logger
         self.progress = progress
-        active = true
+        owner.store(UInt(pthread_self()), ordering: .relaxed)
     }
 
     /// Ends the call; host functions called with this slot afterwards are refused.
     func end() {
-        active = false
+        owner.store(0, ordering: .relaxed)
         cancellation = nil
         logger = nil
         progress = nil
@@ -88,8 +95,18 @@ final class CallSlot: @unchecked Sendable {
     static func current(_ call: UnsafePointer<toolhost_call>?) -> CallSlot? {
         guard let call, let data = call.pointee.host_data else { return nil }
         let slot = Unmanaged<CallSlot>.fromOpaque(data).takeUnretainedValue()
-        guard slot.active, let thread = slot.thread, pthread_equal(thread, pthread_self()) != 0 else { return nil }
+        guard slot.owner.load(ordering: .relaxed) == UInt(pthread_self()) else { return nil }
         return slot
+    }
+
+    /// The host table and tool name of the latest call in the slot `call` belongs to, from any thread: what a
+    /// refused late call is logged under. Both live as long as the plugin (never unloaded).
+    static func lastCall(of call: UnsafePointer<toolhost_call>?) -> (host: UInt, toolName: String)? {
+        guard let call, let data = call.pointee.host_data else { return nil }
+        let slot = Unmanaged<CallSlot>.fromOpaque(data).takeUnretainedValue()
+        let identity = slot.latest.withLock { $0 }
+        guard identity.host != 0, let name = UnsafePointer<CChar>(bitPattern: identity.toolName) else { return nil }
+        return (identity.host, String(cString: name))
     }
 
     func appendOutput(_ bytes: UnsafeRawBufferPointer) -> Bool {

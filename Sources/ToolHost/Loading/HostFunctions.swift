@@ -64,12 +64,11 @@ enum HostFunctions {
     /// Logs, once per tool, that a writer was called off its call's thread or after its call returned: the -1 it
     /// got back is easy to ignore, and the bytes are lost.
     private static func refused(_ call: UnsafePointer<toolhost_call>?, function: String, lost: String) {
-        // The call struct belongs to a slot that is never freed, so its fields can be read; the plugin's table
-        // and the tool's name live as long as the plugin (never unloaded).
-        guard let call, let host = call.pointee.host, let toolName = call.pointee.tool_name else { return }
-        let tool = String(cString: toolName)
-        guard warnedTools.withLock({ $0.insert("\(UInt(bitPattern: host)) \(tool)").inserted }),
-            let logger = loggers.withLock({ $0[UInt(bitPattern: host)] })
+        // The call struct belongs to a slot that is never freed, but its fields are rewritten by the slot's next
+        // call on another thread: the slot keeps the latest call's table and tool name for this (under its lock).
+        guard let (host, tool) = CallSlot.lastCall(of: call) else { return }
+        guard warnedTools.withLock({ $0.insert("\(host) \(tool)").inserted }),
+            let logger = loggers.withLock({ $0[host] })
         else { return }
         let message =
             "\(function) was called off the thread running the call, or after the handler returned; it returned -1 and "

@@ -16,7 +16,7 @@ final class OneShot<Value: Sendable>: Sendable {
     /// Waits for the reply; `arm` runs once the continuation is attached (start the work there).
     func wait(_ arm: () -> Void) async -> Value {
         // Unsafe (not checked): the state below resumes it exactly once, and a checked one costs an allocation.
-        await withUnsafeContinuation { continuation in
+        let value = await withUnsafeContinuation { continuation in
             let early: Value? = state.withLock { state in
                 if let early = state.early { return early }
                 state.continuation = continuation
@@ -28,6 +28,13 @@ final class OneShot<Value: Sendable>: Sendable {
                 arm()
             }
         }
+        #if TOOLHOST_TSAN_LOCKS
+            // ThreadSanitizer (Swift 6.3.1, Linux) sees no ordering between a thread that resumes a continuation and the
+            // task that resumes, so what the replier wrote before `reply` would be reported as racing with the waiter's
+            // reads. The replier took this lock after writing its value; taking it here makes that order visible.
+            state.withLock { _ in }
+        #endif
+        return value
     }
 
     /// Keeps the timer entry so that a reply cancels it.
