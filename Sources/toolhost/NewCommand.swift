@@ -60,9 +60,9 @@ struct NewCommand: ParsableCommand {
             throw usage("\(directory) exists and is not a folder")
         }
         let sdk = try findSDK()
-        let template = PluginTemplate(language: lang, name: name, sdk: sdk)
+        let written = PluginTemplate(language: lang, name: name, sdk: sdk).files
         do {
-            for (path, text) in template.files {
+            for (path, text) in written {
                 let url = URL(fileURLWithPath: directory).appendingPathComponent(path)
                 try files.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: url)
@@ -74,7 +74,7 @@ struct NewCommand: ParsableCommand {
         let parent = (directory as NSString).deletingLastPathComponent
         let plugins = parent.isEmpty || parent == "plugins" || parent == "./plugins" ? "" : " --plugins \(parent)"
         print(
-            "made \(directory): a \(lang.title) plugin '\(name)' (\(template.files.map(\.path).joined(separator: ", ")))"
+            "made \(directory): a \(lang.title) plugin '\(name)' (\(written.map(\.path).joined(separator: ", ")))"
         )
         print("next:")
         print("  make -C \(directory)")
