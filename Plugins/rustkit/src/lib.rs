@@ -62,6 +62,11 @@ fn count_primes(call: &Call, args: &str) -> Result<String, Error> {
     let mut count = 0u64;
     let mut work = 0u64;
     for n in 2..limit {
+        // Counted here too: past the square root no multiple is marked, and that stretch must stop as promptly.
+        work += 1;
+        if work % 65_536 == 0 && call.is_cancelled() {
+            return Err(cancelled(call, n, limit));
+        }
         if composite[n / 64] & (1 << (n % 64)) != 0 {
             continue;
         }
@@ -72,12 +77,17 @@ fn count_primes(call: &Call, args: &str) -> Result<String, Error> {
             multiple += n;
             work += 1;
             if work % 65_536 == 0 && call.is_cancelled() {
-                call.log(Level::Info, &format!("count_primes stopped at {n} of {limit}: the call was cancelled"));
-                return Err(Error::failed("cancelled"));
+                return Err(cancelled(call, n, limit));
             }
         }
     }
     Ok(format!("{{\"below\":{below},\"count\":{count}}}"))
+}
+
+/// Logs that the sieve stopped at `n` because the call was cancelled; the error to return.
+fn cancelled(call: &Call, n: usize, limit: usize) -> Error {
+    call.log(Level::Info, &format!("count_primes stopped at {n} of {limit}: the call was cancelled"));
+    Error::failed("cancelled")
 }
 
 toolhost::plugin! {
