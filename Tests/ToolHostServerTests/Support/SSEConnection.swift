@@ -17,6 +17,19 @@ final class SSEConnection: Sendable {
     private let socket: Int32
     private let box = Box()
 
+    /// Calls `body` (bind, connect) with the IPv4 socket address `ip`:`port` and its length.
+    private static func withIPv4(
+        _ ip: String, port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32
+    ) -> Int32 {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(ip)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+
     /// Connects to 127.0.0.1:`port` and sends the request, exactly as given (no header is added but `Host`, which
     /// is `host` or `127.0.0.1:port`, and `Content-Length`).
     /// - Parameter source: the local address to connect from (another loopback address, `127.0.0.2`, is another
@@ -37,30 +50,11 @@ final class SSEConnection: Sendable {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.socket = socket
         guard socket >= 0 else { throw ServerFixtureError("socket: errno \(errno)") }
-        if let source {
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_addr.s_addr = inet_addr(source)
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard bound == 0 else {
-                close(socket)
-                throw ServerFixtureError("bind to \(source): errno \(errno)")
-            }
+        if let source, Self.withIPv4(source, port: 0, { bind(socket, $0, $1) }) != 0 {
+            close(socket)
+            throw ServerFixtureError("bind to \(source): errno \(errno)")
         }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
+        guard Self.withIPv4("127.0.0.1", port: port, { connect(socket, $0, $1) }) == 0 else {
             close(socket)
             throw ServerFixtureError("connect to port \(port): errno \(errno)")
         }
